@@ -1,0 +1,107 @@
+"""The ``ragbench`` command line. Heavy libraries are imported only by the commands that need them.
+
+    ragbench run [OVERRIDES...]                     evaluate (index if needed), log to MLflow
+    ragbench ingest [OVERRIDES...]                  index the configured dataset
+    ragbench query --tenant T "question" [OVERRIDES...]
+    ragbench schema                                 JSON Schema of the query API
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from ragbench.errors import RagbenchError
+
+OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from ragbench.config import build, compose
+    from ragbench.pipelines.experiment import format_report, run_experiment
+
+    result = run_experiment(build(compose(args.overrides)))
+    print(format_report(result.report))
+    for s in result.index_stats:
+        print(f"indexed {s.tenant}: {s.chunks} chunks ({s.embedded} embedded, {s.skipped} unchanged) in {s.seconds:.1f}s")
+    print(f"run finished in {result.seconds:.1f}s; MLflow run id: {result.run_id}")
+    return 0
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from ragbench.config import build, compose
+    from ragbench.pipelines.experiment import ingest_dataset
+
+    for s in ingest_dataset(build(compose(args.overrides))):
+        print(f"{s.tenant}: {s.documents} documents, {s.chunks} chunks, {s.embedded} embedded, "
+              f"{s.skipped} unchanged, {s.deleted} deleted, {s.seconds:.1f}s")
+    return 0
+
+
+def _cmd_query(args: argparse.Namespace) -> int:
+    from ragbench.config import build, compose
+    from ragbench.schema import QueryRequest
+
+    request = QueryRequest(question=args.question, tenant=args.tenant, k=args.k, language=args.language)
+    response = build(compose(args.overrides)).pipeline.ask(request)
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    print(response.answer or "(no answer)")
+    for src in response.sources:
+        mark = "*" if src.cited else " "
+        print(f" {mark}[{src.rank + 1}] {src.doc_id}  {src.score:.4f}  {src.title}")
+    t = response.timings
+    print(f"retrieve {t.retrieve_ms:.1f} ms, generate {t.generate_ms:.1f} ms, total {t.total_ms:.1f} ms")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from ragbench.schema import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ragbench", description="Build, evaluate and compare RAG pipelines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("run", help="Evaluate the configured pipeline on a dataset and log it to MLflow.")
+    p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
+    p.set_defaults(func=_cmd_run)
+    p = sub.add_parser("ingest", help="Index the configured dataset's documents into the tenant stores.")
+    p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
+    p.set_defaults(func=_cmd_ingest)
+    p = sub.add_parser("query", help="Answer one question from a tenant's documents.")
+    p.add_argument("question")
+    p.add_argument("--tenant", required=True, help="Tenant id, e.g. acme-robotics.")
+    p.add_argument("-k", type=int, default=5, help="Chunks to retrieve (default 5).")
+    p.add_argument("--language", default=None, help="Answer language (ISO 639-1).")
+    p.add_argument("--json", action="store_true", help="Print the QueryResponse as JSON.")
+    p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
+    p.set_defaults(func=_cmd_query)
+    p = sub.add_parser("schema", help="Print the JSON Schema of the query request and response.")
+    p.set_defaults(func=_cmd_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # pydantic validation of a request is a user error too
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            print(f"error: invalid request: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The metric catalogue: metrics people choose by name, e.g. ``ndcg@10`` or ``f1``.
+
+A name is ``<metric>`` or ``<metric>@<k>`` for rank-cut metrics. Unknown names get
+close-match suggestions. Register new metrics with :func:`register_metric`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ragbench.errors import ConfigError, RagbenchError, UnknownNameError, suggest
+from ragbench.metrics import answer as _answer
+from ragbench.metrics import retrieval as _retrieval
+from ragbench.types import QuestionResult, Sample
+
+RankFn = Callable[[Sequence[str], Mapping[str, int], int], float]
+AnswerFn = Callable[[str, Sequence[str]], float]
+
+
+@dataclass(frozen=True)
+class RetrievalMetric:
+    """A rank-cut retrieval metric over the question's ranked document ids and qrels."""
+
+    base: str
+    k: int
+    fn: RankFn
+    higher_is_better: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.base}@{self.k}"
+
+    def __call__(self, sample: Sample, result: QuestionResult) -> dict[str, float]:
+        if not sample.relevant:
+            return {}
+        return {self.name: self.fn(result.ranked_doc_ids, sample.relevant, self.k)}
+
+
+@dataclass(frozen=True)
+class AnswerMetric:
+    """An answer metric against the gold answers; skipped for failed answers and missing gold."""
+
+    name: str
+    fn: AnswerFn
+    higher_is_better: bool = True
+
+    def __call__(self, sample: Sample, result: QuestionResult) -> dict[str, float]:
+        answer = result.answer
+        if not sample.answers or answer is None or not answer.ok:
+            return {}
+        return {self.name: self.fn(answer.text, sample.answers)}
+
+
+_REGISTRY: dict[str, Callable[[int | None], object]] = {}
+_RANK_CUT: set[str] = set()
+
+
+def register_metric(name: str, factory: Callable[[int | None], object], *, rank_cut: bool = False) -> None:
+    """Add a metric factory to the catalogue; duplicates are rejected."""
+    if name in _REGISTRY:
+        raise RagbenchError(f"Metric {name!r} is already registered; choose another name.")
+    _REGISTRY[name] = factory
+    if rank_cut:
+        _RANK_CUT.add(name)
+
+
+def _rank(base: str, fn: RankFn) -> None:
+    register_metric(base, lambda k: RetrievalMetric(base, k, fn), rank_cut=True)
+
+
+_rank("recall", _retrieval.recall_at_k)
+_rank("precision", _retrieval.precision_at_k)
+_rank("mrr", _retrieval.mrr_at_k)
+_rank("ndcg", _retrieval.ndcg_at_k)
+_rank("map", _retrieval.average_precision_at_k)
+_rank("hit_rate", _retrieval.hit_rate_at_k)
+register_metric("em", lambda _k: AnswerMetric("em", _answer.exact_match))
+register_metric("f1", lambda _k: AnswerMetric("f1", _answer.token_f1))
+
+
+def available_metrics() -> list[str]:
+    """Names in the catalogue (rank-cut ones take ``@k``)."""
+    return sorted(f"{n}@k" if n in _RANK_CUT else n for n in _REGISTRY)
+
+
+def get_metric(name: str):
+    """Build the metric called ``name`` (e.g. ``"ndcg@10"``).
+
+    Example:
+        >>> get_metric("ndcg@10").name
+        'ndcg@10'
+    """
+    base, _, cut = name.partition("@")
+    if base not in _REGISTRY:
+        hint = suggest(name, [*(f"{n}@{cut or 10}" for n in _RANK_CUT), *_REGISTRY])
+        raise UnknownNameError(
+            f"Unknown metric {name!r}.{hint} Valid metrics: {', '.join(available_metrics())}."
+        )
+    if base in _RANK_CUT:
+        if not cut.isdigit() or int(cut) < 1:
+            raise ConfigError(f"Metric {name!r} needs a rank cut-off: write it as '{base}@10'.")
+        return _REGISTRY[base](int(cut))
+    if cut:
+        raise ConfigError(f"Metric {base!r} takes no '@k' cut-off; got {name!r}.")
+    return _REGISTRY[base](None)
+
+
+class MetricSuite:
+    """The metrics of a run, built from catalogue names.
+
+    Example:
+        >>> MetricSuite(["recall@10", "f1"]).names
+        ['recall@10', 'f1']
+    """
+
+    def __init__(self, names: Sequence[str]) -> None:
+        if not names:
+            raise ConfigError("MetricSuite needs at least one metric name, e.g. ['ndcg@10', 'f1'].")
+        self.metrics = [get_metric(n) for n in names]
+        self.names = [m.name for m in self.metrics]
+
+    def __call__(self, sample: Sample, result: QuestionResult) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for metric in self.metrics:
+            out.update(metric(sample, result))
+        return out
+
+    def __repr__(self) -> str:
+        return f"MetricSuite({self.names!r})"

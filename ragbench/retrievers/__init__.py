@@ -1,0 +1,7 @@
+"""Retrievers: ``retrieve(queries, k) -> list[list[Hit]]`` (see :class:`ragbench.protocols.Retriever`)."""
+
+from ragbench.retrievers.bm25 import BM25Retriever
+from ragbench.retrievers.dense import DenseRetriever
+from ragbench.retrievers.fusion import HybridRetriever, rrf_fuse
+
+__all__ = ["BM25Retriever", "DenseRetriever", "HybridRetriever", "rrf_fuse"]

@@ -1,0 +1,116 @@
+"""The query API's request and response models.
+
+Other services generate client types from the JSON Schema that
+``ragbench schema`` prints (:func:`json_schema`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from ragbench.tenancy import TENANT_ID_PATTERN, validate_tenant_id
+from ragbench.types import Answer, Hit
+
+TenantId = Annotated[str, StringConstraints(pattern=TENANT_ID_PATTERN, min_length=1, max_length=63)]
+
+
+class QueryRequest(BaseModel):
+    """A question for one tenant's documents."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    question: str = Field(min_length=1, max_length=8000, description="The question to answer.")
+    tenant: TenantId = Field(description="Tenant whose documents are searched.")
+    language: str | None = Field(
+        default=None, description="ISO 639-1 code of the answer language; detected from the question if absent."
+    )
+    k: int = Field(default=5, ge=1, le=100, description="Number of chunks to retrieve.")
+
+    @field_validator("tenant")
+    @classmethod
+    def _tenant(cls, value: str) -> str:
+        return validate_tenant_id(value)
+
+    @field_validator("question")
+    @classmethod
+    def _question(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is blank: send the text of a question")
+        return value
+
+
+class Source(BaseModel):
+    """A retrieved chunk that the answer may cite."""
+
+    doc_id: str
+    chunk_id: str
+    title: str = ""
+    text: str
+    score: float
+    rank: int = Field(ge=0)
+    cited: bool = False
+
+    @classmethod
+    def from_hit(cls, hit: Hit, *, cited: bool = False) -> Source:
+        return cls(
+            doc_id=hit.doc_id, chunk_id=hit.chunk_id, title=hit.title, text=hit.text,
+            score=hit.score, rank=hit.rank, cited=cited,
+        )
+
+
+class StageTimings(BaseModel):
+    """Milliseconds spent in each stage of answering."""
+
+    retrieve_ms: float = Field(ge=0)
+    generate_ms: float = Field(ge=0)
+    total_ms: float = Field(ge=0)
+
+
+class QueryResponse(BaseModel):
+    """The answer to a :class:`QueryRequest`."""
+
+    tenant: TenantId
+    question: str
+    answer: str
+    sources: list[Source]
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    timings: StageTimings
+    detected_language: str | None = None
+    error: str | None = Field(default=None, description="Set when answering failed; `answer` is then empty.")
+
+    @classmethod
+    def build(
+        cls, request: QueryRequest, hits: list[Hit], answer: Answer, timings: StageTimings,
+        *, detected_language: str | None = None,
+    ) -> QueryResponse:
+        cited = set(answer.citations)
+        return cls(
+            tenant=request.tenant, question=request.question, answer=answer.text,
+            sources=[Source.from_hit(h, cited=h.doc_id in cited or h.chunk_id in cited) for h in hits],
+            confidence=answer.confidence, timings=timings,
+            detected_language=detected_language, error=answer.error,
+        )
+
+
+def json_schema() -> dict:
+    """One JSON Schema document for the query API, both models under ``$defs``.
+
+    Example:
+        >>> sorted(json_schema()["$defs"])[:2]
+        ['QueryRequest', 'QueryResponse']
+    """
+    from pydantic.json_schema import models_json_schema
+
+    _, schema = models_json_schema(
+        [(QueryRequest, "validation"), (QueryResponse, "serialization")],
+        title="ragbench query API",
+    )
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=False)

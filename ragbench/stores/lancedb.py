@@ -1,0 +1,264 @@
+"""LanceDB store: one database directory per tenant.
+
+Layout under ``uri``::
+
+    tenants/<tenant>/chunks__<space>.lance    chunks with text, metadata and vectors
+
+``<space>`` names the embedding space (model id and revision) so chunks embedded
+by different models never mix; a lexical-only store uses the space ``lexical``.
+A tenant's data lives only in its own directory, so a query for tenant A cannot
+read tenant B's rows whatever its filters say. Filters are built with
+``lancedb.expr`` (see :mod:`ragbench.stores._filters`), never from SQL text.
+
+Indexes: a native full-text (BM25) index on ``content`` (title and text), and a
+vector index once a table reaches ``index_min_rows`` rows (below that, exact
+search is faster than building an index).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
+from ragbench.stores._filters import build_filter
+from ragbench.tenancy import validate_tenant_id
+from ragbench.types import Chunk, Hit, content_hash
+
+_VECTOR_INDEXES = ("auto", "none", "ivf_pq", "ivf_hnsw_sq")
+
+
+def space_slug(space: str) -> str:
+    """File-safe, readable name for an embedding space, with a short hash against collisions."""
+    readable = re.sub(r"[^a-z0-9]+", "-", space.lower()).strip("-")[-40:] or "space"
+    return f"{readable}-{content_hash(space, length=8)}" if space != "lexical" else "lexical"
+
+
+class LanceDBStore:
+    """Per-tenant chunk tables on disk with vector and full-text search.
+
+    Args:
+        uri: Root directory of the store.
+        space: Embedding space of the vectors it holds (set by the wiring from the embedder).
+        vector_index: ``"auto"`` (IVF_PQ from ``index_min_rows`` rows), ``"none"``,
+            ``"ivf_pq"`` or ``"ivf_hnsw_sq"``.
+        index_min_rows: Row count from which ``"auto"`` builds a vector index.
+        fts_language: Stemmer / stop-word language of the full-text index.
+        fts_stem: Stem words in the full-text index.
+        fts_remove_stop_words: Drop stop words from the full-text index.
+
+    Example:
+        >>> store = LanceDBStore("/tmp/rb-store")  # doctest: +SKIP
+        >>> store.search_text("acme", "vacation days", k=3)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        uri: str | Path,
+        *,
+        space: str = "lexical",
+        vector_index: str = "auto",
+        index_min_rows: int = 100_000,
+        fts_language: str = "English",
+        fts_stem: bool = True,
+        fts_remove_stop_words: bool = True,
+    ) -> None:
+        if vector_index not in _VECTOR_INDEXES:
+            raise ConfigError(
+                f"Unknown vector_index {vector_index!r}.{suggest(vector_index, _VECTOR_INDEXES)} "
+                f"Valid: {', '.join(_VECTOR_INDEXES)}."
+            )
+        self.uri = Path(uri).expanduser().resolve()
+        self.space = space
+        self.table_name = f"chunks__{space_slug(space)}"
+        self.vector_index = vector_index
+        self.index_min_rows = index_min_rows
+        self.fts_options = {
+            "language": fts_language, "stem": fts_stem, "remove_stop_words": fts_remove_stop_words,
+        }
+        self._dbs: dict[str, Any] = {}
+        self._fts_ready: set[str] = set()
+
+    # ----------------------------------------------------------------- tenants
+    def _tenant_dir(self, tenant: str) -> Path:
+        return self.uri / "tenants" / validate_tenant_id(tenant)
+
+    def _db(self, tenant: str):
+        if tenant not in self._dbs:
+            import lancedb
+
+            path = self._tenant_dir(tenant)
+            path.mkdir(parents=True, exist_ok=True)
+            self._dbs[tenant] = lancedb.connect(str(path))
+        return self._dbs[tenant]
+
+    def has_tenant(self, tenant: str) -> bool:
+        """True if ``tenant`` has a chunk table in this store's space."""
+        return (self._tenant_dir(tenant) / f"{self.table_name}.lance").is_dir()
+
+    def tenants(self) -> list[str]:
+        """Tenants with a chunk table in this store's space, sorted."""
+        root = self.uri / "tenants"
+        if not root.is_dir():
+            return []
+        return sorted(p.parent.name for p in root.glob(f"*/{self.table_name}.lance"))
+
+    def delete_tenant(self, tenant: str) -> None:
+        """Remove every table of ``tenant`` (all spaces)."""
+        path = self._tenant_dir(tenant)
+        self._dbs.pop(tenant, None)
+        self._fts_ready.discard(tenant)
+        if path.exists():
+            shutil.rmtree(path)
+
+    def _table(self, tenant: str):
+        if not self.has_tenant(tenant):
+            known = self.tenants()
+            raise TenantNotFoundError(
+                f"Tenant {tenant!r} has no documents in the store at {self.uri} "
+                f"(space {self.space!r}).{suggest(tenant, known)} Known tenants: "
+                f"{', '.join(known) or 'none'}. Ingest its documents first (ragbench ingest)."
+            )
+        return self._db(tenant).open_table(self.table_name)
+
+    # ------------------------------------------------------------------ writes
+    def _rows(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None) -> list[dict]:
+        rows = []
+        for i, chunk in enumerate(chunks):
+            if chunk.tenant != tenant:
+                raise StoreError(
+                    f"Chunk {chunk.id!r} belongs to tenant {chunk.tenant!r} but was written to "
+                    f"tenant {tenant!r}: a tenant's chunks go only to its own tables."
+                )
+            row = {
+                "chunk_id": chunk.id, "doc_id": chunk.doc_id, "tenant": chunk.tenant,
+                "title": chunk.title, "text": chunk.text, "content": chunk.content,
+                "position": int(chunk.position), "language": chunk.language or "",
+                "content_hash": content_hash(chunk.content),
+                "metadata": json.dumps(chunk.metadata, sort_keys=True, default=str),
+            }
+            if vectors is not None:
+                row["vector"] = np.asarray(vectors[i], dtype=np.float32)
+            rows.append(row)
+        return rows
+
+    def upsert(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None = None) -> int:
+        """Insert or replace ``chunks`` (by ``chunk_id``) in one atomic commit; returns the count."""
+        validate_tenant_id(tenant)
+        if not chunks:
+            return 0
+        if vectors is not None and len(vectors) != len(chunks):
+            raise StoreError(f"Got {len(chunks)} chunks but {len(vectors)} vectors: they must match.")
+        rows = self._rows(tenant, chunks, vectors)
+        db = self._db(tenant)
+        if not self.has_tenant(tenant):
+            db.create_table(self.table_name, data=rows, exist_ok=True)
+            existing = None
+        else:
+            existing = db.open_table(self.table_name)
+        if existing is not None:
+            (existing.merge_insert("chunk_id").when_matched_update_all()
+             .when_not_matched_insert_all().execute(rows))
+        self._fts_ready.discard(tenant)
+        return len(rows)
+
+    def delete_chunks(self, tenant: str, chunk_ids: Sequence[str]) -> None:
+        """Delete chunks by id (no-op for ids that do not exist)."""
+        if chunk_ids and self.has_tenant(tenant):
+            expr = build_filter({"chunk_id": list(chunk_ids)})
+            self._table(tenant).delete(expr)
+            self._fts_ready.discard(tenant)
+
+    def chunk_hashes(self, tenant: str) -> dict[str, str]:
+        """``{chunk_id: content_hash}`` of every chunk the tenant holds ({} for a new tenant)."""
+        if not self.has_tenant(tenant):
+            return {}
+        tbl = self._table(tenant).to_arrow().select(["chunk_id", "content_hash"])
+        return dict(zip(tbl.column("chunk_id").to_pylist(), tbl.column("content_hash").to_pylist()))
+
+    def count(self, tenant: str) -> int:
+        return self._table(tenant).count_rows() if self.has_tenant(tenant) else 0
+
+    # ----------------------------------------------------------------- indexes
+    def build_indexes(self, tenant: str) -> dict[str, float]:
+        """(Re)build the full-text index and, above the threshold, the vector index.
+
+        Returns timings and settings to log with a run: ``fts_build_s``,
+        ``vector_index_build_s`` (0 when none is built) and ``rows``.
+        """
+        from lancedb.index import FTS, HnswSq, IvfPq
+
+        table = self._table(tenant)
+        rows = table.count_rows()
+        start = time.perf_counter()
+        table.create_index("content", config=FTS(**self.fts_options), replace=True)
+        self._fts_ready.add(tenant)
+        stats = {"rows": float(rows), "fts_build_s": time.perf_counter() - start, "vector_index_build_s": 0.0}
+        kind = self.vector_index
+        if kind == "auto":
+            kind = "ivf_pq" if rows >= self.index_min_rows else "none"
+        if kind != "none" and "vector" in table.schema.names:
+            config = IvfPq(distance_type="cosine") if kind == "ivf_pq" else HnswSq(distance_type="cosine")
+            start = time.perf_counter()
+            table.create_index("vector", config=config, replace=True)
+            stats["vector_index_build_s"] = time.perf_counter() - start
+        return stats
+
+    def _ensure_fts(self, tenant: str, table) -> None:
+        if tenant in self._fts_ready:
+            return
+        if not any(idx.columns == ["content"] for idx in table.list_indices()):
+            self.build_indexes(tenant)
+        self._fts_ready.add(tenant)
+
+    # ------------------------------------------------------------------ search
+    @staticmethod
+    def _hits(tenant: str, table, score_col: str, to_score) -> list[Hit]:
+        cols = table.column_names
+        out = []
+        for rank, row in enumerate(table.to_pylist()):
+            if row["tenant"] != tenant:  # defence in depth: tables are per tenant already
+                raise StoreError(f"Row {row['chunk_id']!r} of tenant {row['tenant']!r} found in {tenant!r}.")
+            score = float(to_score(row[score_col])) if score_col in cols else 0.0
+            out.append(Hit(
+                chunk_id=row["chunk_id"], doc_id=row["doc_id"], tenant=row["tenant"], text=row["text"],
+                score=score, rank=rank, title=row["title"],
+            ))
+        return out
+
+    _COLUMNS = ["chunk_id", "doc_id", "tenant", "title", "text"]
+
+    def search_vector(
+        self, tenant: str, vector: np.ndarray, k: int, *, filters: Mapping[str, Any] | None = None
+    ) -> list[Hit]:
+        """Top-``k`` chunks by cosine similarity (score = 1 - cosine distance)."""
+        table = self._table(tenant)
+        query = table.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector")
+        query = query.distance_type("cosine").select([*self._COLUMNS, "_distance"]).limit(k)
+        expr = build_filter(filters)
+        if expr is not None:
+            query = query.where(expr, prefilter=True)
+        return self._hits(tenant, query.to_arrow(), "_distance", lambda d: 1.0 - d)
+
+    def search_text(
+        self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None
+    ) -> list[Hit]:
+        """Top-``k`` chunks by BM25 over title and text (LanceDB native full-text index)."""
+        table = self._table(tenant)
+        self._ensure_fts(tenant, table)
+        query = table.search(text, query_type="fts", fts_columns="content")
+        query = query.select([*self._COLUMNS, "_score"]).limit(k)
+        expr = build_filter(filters)
+        if expr is not None:
+            query = query.where(expr, prefilter=True)
+        return self._hits(tenant, query.to_arrow(), "_score", float)
+
+    def __repr__(self) -> str:
+        return f"LanceDBStore(uri={str(self.uri)!r}, space={self.space!r})"

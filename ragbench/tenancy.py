@@ -1,0 +1,37 @@
+"""Tenant ids: the one place they are validated.
+
+A tenant id names a directory and tables in the store, so it is restricted to a
+safe alphabet: lowercase letters, digits, ``-`` and ``_``, starting with a letter
+or digit, at most 63 characters, no ``__``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ragbench.errors import TenantError
+
+TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+_TENANT_RE = re.compile(TENANT_ID_PATTERN)
+
+
+def validate_tenant_id(tenant: object) -> str:
+    """Return ``tenant`` if it is a valid tenant id, else raise :class:`TenantError`.
+
+    Example:
+        >>> validate_tenant_id("acme-robotics")
+        'acme-robotics'
+    """
+    if not isinstance(tenant, str):
+        raise TenantError(
+            f"Tenant id must be a string, got {type(tenant).__name__} {tenant!r}. "
+            "Use an id such as 'acme-robotics'."
+        )
+    if not _TENANT_RE.fullmatch(tenant) or "__" in tenant:
+        shown = repr(tenant) if tenant else "an empty string"
+        raise TenantError(
+            f"Invalid tenant id {shown}: a tenant id is 1-63 characters of lowercase letters, "
+            "digits, '-' and '_', starts with a letter or digit and has no '__' "
+            f"(pattern {TENANT_ID_PATTERN}). Example: 'acme-robotics'."
+        )
+    return tenant

@@ -1,0 +1,184 @@
+"""MLflow tracking with a sqlite backend under ``.ragbench/`` by default.
+
+Folder tracking URIs are refused by MLflow 3.x, so the tracker always uses
+``sqlite:///<abs path>/mlflow.db`` and an explicit artifact location.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ragbench.errors import ConfigError
+
+_BAD_KEY = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+def flatten_config(cfg: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Flatten a nested mapping into ``{"retriever.k": "10", ...}`` for MLflow params.
+
+    Example:
+        >>> flatten_config({"a": {"b": 1, "c": [1, 2]}})
+        {'a.b': '1', 'a.c': '[1, 2]'}
+    """
+    out: dict[str, str] = {}
+    for key, value in cfg.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_config(value, prefix=f"{name}."))
+        else:
+            out[name] = json.dumps(value) if isinstance(value, (list, tuple)) else str(value)
+    return out
+
+
+def metric_key(key: str) -> str:
+    """MLflow-safe metric name: ``ndcg@10`` becomes ``ndcg_at_10``; other odd characters ``_``."""
+    return _BAD_KEY.sub("_", key.replace("@", "_at_"))
+
+
+class NullTracker:
+    """Tracks nothing: for quick interactive use and tests that do not need MLflow."""
+
+    run_id: str | None = None
+    tracking_uri: str | None = None
+
+    @contextmanager
+    def start_run(self, *, run_name: str | None = None, tags: Mapping[str, str] | None = None) -> Iterator[None]:
+        yield None
+
+    def log_config(self, config: Mapping[str, Any]) -> None: ...
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None: ...
+
+    def log_table(self, rows: list[dict], name: str) -> None: ...
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None: ...
+
+
+class MLflowTracker:
+    """Log runs to MLflow.
+
+    Args:
+        root: Folder for the sqlite db and artifacts (``.ragbench`` by default).
+        experiment: MLflow experiment name.
+        tracking_uri: Override the backend (e.g. ``sqlite:////abs/mlflow.db`` or an ``http://`` server).
+
+    Example:
+        >>> tracker = MLflowTracker(root="/tmp/rb")  # doctest: +SKIP
+        >>> with tracker.start_run(run_name="demo"):  # doctest: +SKIP
+        ...     tracker.log_metrics({"ndcg@10": 0.5})
+    """
+
+    def __init__(self, root: str | Path = ".ragbench", *, experiment: str = "ragbench", tracking_uri: str | None = None) -> None:
+        self.root = Path(root).expanduser().resolve()
+        if tracking_uri and not re.match(r"^(sqlite|postgresql|mysql|https?|databricks)", tracking_uri):
+            raise ConfigError(
+                f"tracking_uri {tracking_uri!r} is not supported: MLflow 3 refuses folder stores. "
+                "Use sqlite:////abs/path/mlflow.db, an http(s):// server, or leave it empty for .ragbench/mlflow.db."
+            )
+        self.tracking_uri = tracking_uri or f"sqlite:///{self.root / 'mlflow.db'}"
+        self.artifact_location = (self.root / "mlartifacts").as_uri()
+        self.experiment = experiment
+        self.run_id: str | None = None
+        self._client = None
+        self._experiment_id: str | None = None
+
+    @property
+    def client(self):
+        if self._client is None:
+            os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+            from mlflow.tracking import MlflowClient
+
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._client = MlflowClient(tracking_uri=self.tracking_uri)
+        return self._client
+
+    def experiment_id(self) -> str:
+        if self._experiment_id is None:
+            exp = self.client.get_experiment_by_name(self.experiment)
+            self._experiment_id = (
+                exp.experiment_id if exp else
+                self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+            )
+        return self._experiment_id
+
+    @contextmanager
+    def start_run(
+        self, *, run_name: str | None = None, tags: Mapping[str, str] | None = None, run_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Iterator[str]:
+        """Start (or, with ``run_id``, continue) a run; it ends FINISHED, or FAILED on an exception."""
+        all_tags = dict(tags or {})
+        if parent_run_id:
+            all_tags["mlflow.parentRunId"] = parent_run_id
+        if run_id is None:
+            run = self.client.create_run(self.experiment_id(), run_name=run_name, tags=all_tags)
+            run_id = run.info.run_id
+        else:
+            self.client.update_run(run_id, status="RUNNING")
+        previous, self.run_id = self.run_id, run_id
+        try:
+            yield run_id
+        except BaseException:
+            self.client.set_terminated(run_id, status="FAILED")
+            raise
+        else:
+            self.client.set_terminated(run_id, status="FINISHED")
+        finally:
+            self.run_id = previous
+
+    def _active(self) -> str:
+        if self.run_id is None:
+            raise RuntimeError("No active run: call inside `with tracker.start_run(): ...`.")
+        return self.run_id
+
+    def log_config(self, config: Mapping[str, Any]) -> None:
+        """Log the resolved config as params and as ``config.yaml``/``config.json`` artifacts."""
+        from mlflow.entities import Param
+
+        run_id = self._active()
+        params = [Param(k[:250], v[:6000]) for k, v in flatten_config(config).items()]
+        for i in range(0, len(params), 100):
+            self.client.log_batch(run_id, params=params[i : i + 100])
+        self.client.log_dict(run_id, dict(config), "config.json")
+        import yaml
+
+        self.client.log_text(run_id, yaml.safe_dump(dict(config), sort_keys=False), "config.yaml")
+
+    def log_metrics(self, metrics: Mapping[str, float], *, step: int = 0) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        run_id = self._active()
+        now = int(time.time() * 1000)
+        items = [Metric(metric_key(k), float(v), now, step) for k, v in metrics.items() if v is not None]
+        for i in range(0, len(items), 500):
+            self.client.log_batch(run_id, metrics=items[i : i + 500])
+
+    def log_table(self, rows: list[dict], name: str) -> None:
+        """Log rows as an MLflow table artifact (``<name>.json``, readable with ``mlflow.load_table``)."""
+        import pandas as pd
+
+        self.client.log_table(self._active(), data=pd.DataFrame(rows), artifact_file=f"{name}.json")
+
+    def load_table(self, run_id: str, name: str = "per_question"):
+        """Read back a table logged with :meth:`log_table` as a pandas DataFrame."""
+        import tempfile
+
+        import pandas as pd
+
+        with tempfile.TemporaryDirectory() as tmp:
+            path = self.client.download_artifacts(run_id, f"{name}.json", tmp)
+            return pd.read_json(path, orient="split")
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self._active(), str(path), artifact_path)
+
+    def __repr__(self) -> str:
+        return f"MLflowTracker(tracking_uri={self.tracking_uri!r}, experiment={self.experiment!r})"

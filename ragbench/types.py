@@ -1,0 +1,158 @@
+"""Plain data that crosses component boundaries.
+
+Frozen dataclasses: cheap to build, hashable where it matters, easy to turn into
+dicts (``dataclasses.asdict``) for tables and JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def content_hash(*parts: str, length: int = 16) -> str:
+    """Stable hex digest of ``parts`` (sha256, truncated), used for ids and caches."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\x1f")
+    return h.hexdigest()[:length]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A source document owned by one tenant.
+
+    Example:
+        >>> Document(id="d1", tenant="acme", text="Hello.", title="Greeting").id
+        'd1'
+    """
+
+    id: str
+    tenant: str
+    text: str
+    title: str = ""
+    source: str = ""
+    language: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A retrievable piece of a document; ``position`` is its index within the document."""
+
+    id: str
+    doc_id: str
+    tenant: str
+    text: str
+    title: str = ""
+    position: int = 0
+    language: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def content(self) -> str:
+        """The text that is embedded and indexed: title and body."""
+        return f"{self.title}\n{self.text}" if self.title else self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A question asked on behalf of one tenant."""
+
+    text: str
+    tenant: str
+    id: str = ""
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One retrieved chunk with its score (higher is better) and 0-based rank."""
+
+    chunk_id: str
+    doc_id: str
+    tenant: str
+    text: str
+    score: float
+    rank: int = 0
+    title: str = ""
+    scores: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A generator's output for one query.
+
+    ``error`` is set when generation failed: such an answer is recorded as failed
+    and never scored as if it were an empty answer.
+    """
+
+    text: str
+    citations: tuple[str, ...] = ()
+    confidence: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    timings: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One evaluation item: a question with its gold answers and graded relevant documents."""
+
+    id: str
+    question: str
+    tenant: str
+    answers: tuple[str, ...] = ()
+    relevant: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
+    language: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def to_query(self) -> Query:
+        return Query(text=self.question, tenant=self.tenant, id=self.id, language=self.language)
+
+
+@dataclass(slots=True)
+class QuestionResult:
+    """Everything recorded for one evaluated question (one row of the per-question table)."""
+
+    sample: Sample
+    hits: list[Hit]
+    answer: Answer | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ranked_doc_ids(self) -> list[str]:
+        """Retrieved document ids in rank order, each document once (its best chunk)."""
+        seen: dict[str, None] = {}
+        for hit in self.hits:
+            seen.setdefault(hit.doc_id, None)
+        return list(seen)
+
+    def to_row(self) -> dict[str, Any]:
+        """Flatten into a JSON-friendly row for the per-question table."""
+        answer = self.answer
+        return {
+            "question_id": self.sample.id,
+            "tenant": self.sample.tenant,
+            "language": self.sample.language,
+            "question": self.sample.question,
+            "retrieved_ids": self.ranked_doc_ids,
+            "retrieved_scores": [round(h.score, 6) for h in self.hits],
+            "retrieved_chunk_ids": [h.chunk_id for h in self.hits],
+            "answer": answer.text if answer else None,
+            "citations": list(answer.citations) if answer else [],
+            "confidence": answer.confidence if answer else None,
+            "error": answer.error if answer else None,
+            "gold_answers": list(self.sample.answers),
+            "gold_ids": sorted(self.sample.relevant),
+            **{f"metric.{k}": v for k, v in self.metrics.items()},
+            **{f"time_ms.{k}": v for k, v in self.timings_ms.items()},
+        }

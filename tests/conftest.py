@@ -1,0 +1,42 @@
+"""Shared fixtures: real parts (LanceDB on disk, packaged MiniLM, MLflow sqlite) under tmp_path."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ragbench.config import shared_data_dir
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+
+SHARED = shared_data_dir()
+
+
+def require_shared(name: str) -> Path:
+    """Path of a shared dataset; fails (not skips) when it is missing, since CI has it."""
+    path = SHARED / name
+    assert path.exists(), f"shared dataset {path} is missing: set RAGBENCH_SHARED_DATA to the shared/data folder"
+    return path
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The packaged all-MiniLM-L6-v2, loaded once per session."""
+    from ragbench.embedders import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture
+def compose_cfg(tmp_path):
+    """Compose the real config with overrides, its outputs under ``tmp_path``."""
+    from ragbench.config import compose
+
+    def _compose(*overrides: str):
+        return compose([f"home={tmp_path / 'home'}", "progress=false", *overrides])
+
+    return _compose

@@ -1,0 +1,72 @@
+"""The demo end to end on real parts: LanceDB on disk, packaged MiniLM, MLflow sqlite."""
+
+import mlflow
+import pytest
+
+from ragbench.config import build
+from ragbench.pipelines.experiment import format_report, run_experiment
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    from ragbench.config import compose
+
+    home = tmp_path_factory.mktemp("demo")
+    parts = build(compose([f"home={home}", "progress=false"]))
+    return parts, run_experiment(parts)
+
+
+def test_demo_scores_and_isolation(demo_run):
+    parts, result = demo_run
+    report = result.report
+    assert set(report.per_tenant) == {"acme-robotics", "harbor-health"}
+    assert report.overall["questions"] == len(parts.dataset.samples) >= 44
+    assert report.overall["recall@10"] >= 0.9 and report.overall["ndcg@10"] >= 0.8
+    assert 0.0 < report.overall["f1"] < 1.0 and report.overall["f1.n"] == report.overall["questions"]
+    assert report.overall["isolation.cross_tenant_hits"] == 0
+    own = {t: {d.id for d in parts.dataset.documents_of(t)} for t in parts.dataset.tenants}
+    for r in report.results:
+        assert r.hits, r.sample.id
+        assert {h.doc_id for h in r.hits} <= own[r.sample.tenant], f"{r.sample.id} retrieved another tenant's document"
+    table = format_report(report)
+    assert "acme-robotics" in table and "ALL" in table and "ndcg@10" in table
+
+
+def test_isolation_probes_answer_from_own_tenant(demo_run):
+    """Questions worded identically in both tenants get each tenant's own answer."""
+    _, result = demo_run
+    probes = [r for r in result.report.results if r.sample.metadata.get("isolation_probe")]
+    by_text = {}
+    for r in probes:
+        by_text.setdefault(r.sample.question, []).append(r)
+    shared = [rs for rs in by_text.values() if len(rs) == 2]
+    assert len(shared) >= 6
+    for pair in shared:
+        assert {r.sample.tenant for r in pair} == {"acme-robotics", "harbor-health"}
+        for r in pair:
+            assert r.hits[0].tenant == r.sample.tenant
+
+
+def test_mlflow_run_has_params_metrics_and_per_question_table(demo_run):
+    parts, result = demo_run
+    client = mlflow.tracking.MlflowClient(parts.tracker.tracking_uri)
+    run = client.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["retriever._target_"] == "ragbench.retrievers.HybridRetriever"
+    assert run.data.params["k"] == "10"
+    assert run.data.metrics["ndcg_at_10"] == pytest.approx(result.report.overall["ndcg@10"])
+    assert "tenant.acme-robotics.recall_at_10" in run.data.metrics
+    assert "latency.total_ms.p95" in run.data.metrics
+    artifacts = {a.path for a in client.list_artifacts(result.run_id)}
+    assert {"config.yaml", "config.json", "per_question.json"} <= artifacts
+    table = parts.tracker.load_table(result.run_id, "per_question")
+    assert len(table) == result.report.overall["questions"]
+    assert {"question", "retrieved_ids", "retrieved_scores", "answer", "gold_answers", "metric.f1", "time_ms.total_ms"} <= set(table.columns)
+
+
+def test_second_run_reuses_the_index(demo_run):
+    parts, first = demo_run
+    again = run_experiment(parts)
+    assert all(s.embedded == 0 and s.skipped == s.chunks for s in again.index_stats)
+    assert again.report.overall["ndcg@10"] == pytest.approx(first.report.overall["ndcg@10"])
+    assert again.run_id != first.run_id

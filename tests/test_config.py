@@ -1,0 +1,61 @@
+"""Every config file composes and instantiates; bad overrides get clear errors."""
+
+import pytest
+
+from ragbench.config import GROUPS, build, config_dir, group_options, instantiate
+from ragbench.embedders import default_model_path
+from ragbench.errors import ConfigError
+
+# Mandatory values (???) that a config file leaves to the user, with a valid local value.
+REQUIRED = {("embedder", "sentence_transformers"): [f"embedder.model={default_model_path()}"]}
+
+ALL_OPTIONS = [(g, o) for g in GROUPS for o in group_options(g)]
+
+
+def test_every_group_has_options():
+    assert {g for g, _ in ALL_OPTIONS} == set(GROUPS)
+    assert (config_dir() / "config.yaml").is_file()
+
+
+@pytest.mark.parametrize("group,option", ALL_OPTIONS, ids=[f"{g}/{o}" for g, o in ALL_OPTIONS])
+def test_every_config_file_instantiates(group, option, compose_cfg, minilm, tmp_path):
+    cfg = compose_cfg(f"{group}={option}", *REQUIRED.get((group, option), []))
+    from ragbench.stores import LanceDBStore
+
+    shared = {"embedder": minilm, "store": LanceDBStore(tmp_path / "s", space=minilm.space)}
+    obj = instantiate(cfg[group], shared)
+    assert obj is not None
+    assert not isinstance(obj, dict), f"{group}/{option} has no _target_"
+
+
+def test_default_config_builds_the_whole_graph(compose_cfg):
+    parts = build(compose_cfg())
+    from ragbench.protocols import Generator, Retriever
+
+    assert isinstance(parts.retriever, Retriever) and isinstance(parts.generator, Generator)
+    assert parts.store.space == parts.embedder.space
+    assert parts.metrics.names == ["recall@10", "mrr@10", "ndcg@10", "em", "f1"]
+
+
+def test_lexical_run_builds_no_embedder(compose_cfg):
+    parts = build(compose_cfg("retriever=bm25"))
+    assert parts.embedder is None and parts.store.space == "lexical"
+
+
+def test_unknown_group_option_suggests_close_match(compose_cfg):
+    with pytest.raises(ConfigError, match=r"Unknown retriever option 'bm52'\. Did you mean: 'bm25'\?.*dense"):
+        compose_cfg("retriever=bm52")
+
+
+def test_unknown_key_and_unknown_argument(compose_cfg):
+    with pytest.raises(ConfigError, match="Invalid configuration overrides"):
+        compose_cfg("retriever.bogus=1")
+    cfg = compose_cfg("+generator.max_sentense=2")
+    with pytest.raises(ConfigError, match=r"unknown argument\(s\) \['max_sentense'\]\. Did you mean: 'max_sentences'"):
+        build(cfg)
+
+
+def test_missing_dataset_path_is_clear(compose_cfg):
+    parts = build(compose_cfg("dataset=beir_scifact", "dataset.path=/nonexistent/scifact"))
+    with pytest.raises(Exception, match="does not exist. Point dataset.path at a BEIR folder"):
+        parts.dataset
