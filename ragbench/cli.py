@@ -15,6 +15,10 @@ from collections.abc import Sequence
 
 from ragbench.errors import RagbenchError
 
+# Modules that add subcommands: each defines ``register(subparsers)`` and imports heavy
+# libraries only inside its handlers.
+PLUGINS: tuple[str, ...] = ()
+
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
 
 
@@ -84,6 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_query)
     p = sub.add_parser("schema", help="Print the JSON Schema of the query request and response.")
     p.set_defaults(func=_cmd_schema)
+    import importlib
+
+    for module in PLUGINS:
+        importlib.import_module(module).register(sub)
     return parser
 
 
