@@ -57,6 +57,12 @@ class SentenceChunker:
                 units.append(" ".join(words[i : i + self.max_words]))
         return units
 
+    def _next_start(self, units: list[str], start: int, end: int) -> int:
+        """Back up ``overlap`` units, unless that leaves no room for the next unit (then no overlap)."""
+        back = max(end - self.overlap, start + 1)
+        words = sum(len(u.split()) for u in units[back:end]) + len(units[end].split())
+        return back if words <= self.max_words else end
+
     def __call__(self, documents: Iterable[Document]) -> Iterator[Chunk]:
         for doc in documents:
             units = self._units(doc.text)
@@ -70,7 +76,7 @@ class SentenceChunker:
                 position += 1
                 if end >= len(units):
                     break
-                start = max(end - self.overlap, start + 1)
+                start = self._next_start(units, start, end)
 
     def __repr__(self) -> str:
         return f"SentenceChunker(max_words={self.max_words}, overlap={self.overlap})"
