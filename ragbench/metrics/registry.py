@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from ragbench.errors import ConfigError, RagbenchError, UnknownNameError, suggest
 from ragbench.metrics import answer as _answer
 from ragbench.metrics import retrieval as _retrieval
+from ragbench.metrics import text as _text
 from ragbench.types import QuestionResult, Sample
 
 RankFn = Callable[[Sequence[str], Mapping[str, int], int], float]
@@ -77,6 +78,8 @@ _rank("map", _retrieval.average_precision_at_k)
 _rank("hit_rate", _retrieval.hit_rate_at_k)
 register_metric("em", lambda _k: AnswerMetric("em", _answer.exact_match))
 register_metric("f1", lambda _k: AnswerMetric("f1", _answer.token_f1))
+register_metric("rouge_l", lambda _k: AnswerMetric("rouge_l", _text.rouge_l))
+register_metric("bleu", lambda _k: AnswerMetric("bleu", _text.bleu))
 
 
 def available_metrics() -> list[str]:
