@@ -17,7 +17,7 @@ from ragbench.errors import RagbenchError
 
 # Modules that add subcommands: each defines ``register(subparsers)`` and imports heavy
 # libraries only inside its handlers.
-PLUGINS: tuple[str, ...] = ()
+PLUGINS: tuple[str, ...] = ("ragbench.serving._cli",)
 
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
 

@@ -243,21 +243,22 @@ class VLLMServer:
 
     @staticmethod
     def _terminate(proc: subprocess.Popen, *, grace_s: float = 20.0) -> None:
-        for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
-            try:
-                os.killpg(proc.pid, sig)  # the server's own session: it and its engine children
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                proc.wait(timeout=wait)
-                if sig == signal.SIGTERM:
-                    try:  # children may outlive a dead leader
-                        os.killpg(proc.pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
-                return
-            except subprocess.TimeoutExpired:
-                continue
+        """SIGTERM the server (it stops its engine), then SIGKILL whatever is left in its session."""
+        try:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the server's own session: leftovers only
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
+            pass
 
     def restart(self) -> None:
         """Stop and start again now (not counted in ``restarts``)."""
