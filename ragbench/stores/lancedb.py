@@ -99,6 +99,10 @@ class LanceDBStore:
             self._dbs[tenant] = lancedb.connect(str(path))
         return self._dbs[tenant]
 
+    def tenant_db(self, tenant: str):
+        """The tenant's own LanceDB connection (``uri/tenants/<tenant>/``), for its other tables."""
+        return self._db(validate_tenant_id(tenant))
+
     def has_tenant(self, tenant: str) -> bool:
         """True if ``tenant`` has a chunk table in this store's space."""
         return (self._tenant_dir(tenant) / f"{self.table_name}.lance").is_dir()
@@ -175,6 +179,47 @@ class LanceDBStore:
             expr = build_filter({"chunk_id": list(chunk_ids)})
             self._table(tenant).delete(expr)
             self._fts_ready.discard(tenant)
+
+    def replace_documents(
+        self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None = None,
+        *, drop_doc_ids: Sequence[str] = (),
+    ) -> int:
+        """Upsert ``chunks`` and delete every chunk of ``drop_doc_ids`` in ONE atomic commit.
+
+        A reader (or a process killed mid-call) sees either the old chunks or the new ones,
+        never a mix. Creating the table races safely with another process creating it.
+        """
+        validate_tenant_id(tenant)
+        rows = self._rows(tenant, chunks, vectors) if chunks else []
+        db = self._db(tenant)
+        if not self.has_tenant(tenant):
+            if not rows:
+                return 0
+            try:
+                db.create_table(self.table_name, data=rows)
+                self._fts_ready.discard(tenant)
+                return len(rows)
+            except (ValueError, OSError, RuntimeError):  # created meanwhile by another writer
+                if not self.has_tenant(tenant):
+                    raise
+        table = db.open_table(self.table_name)
+        builder = table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()
+        if drop_doc_ids:
+            builder = builder.when_not_matched_by_source_delete(build_filter({"doc_id": list(drop_doc_ids)}))
+        if rows:
+            builder.execute(rows)
+        elif drop_doc_ids:
+            table.delete(build_filter({"doc_id": list(drop_doc_ids)}))
+        self._fts_ready.discard(tenant)
+        return len(rows)
+
+    def chunk_doc_ids(self, tenant: str, doc_ids: Sequence[str]) -> set[str]:
+        """The subset of ``doc_ids`` that has chunks in the tenant's table."""
+        if not doc_ids or not self.has_tenant(tenant):
+            return set()
+        table = self._db(tenant).open_table(self.table_name)
+        found = table.search().where(build_filter({"doc_id": list(doc_ids)})).select(["doc_id"])
+        return set(found.limit(None).to_arrow().column("doc_id").to_pylist())
 
     def chunk_hashes(self, tenant: str) -> dict[str, str]:
         """``{chunk_id: content_hash}`` of every chunk the tenant holds ({} for a new tenant)."""

@@ -1,0 +1,107 @@
+"""The tenant's bookkeeping tables (``documents``, ``jobs``, ``job_items``) in its LanceDB directory.
+
+Every write is one LanceDB commit (``merge_insert`` on the table's key), retried with
+jittered backoff when another process committed at the same time.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+KEYS = {"documents": "key", "jobs": "job_id", "job_items": "item_id"}
+
+
+def _schemas():
+    import pyarrow as pa
+
+    s, i, f = pa.string(), pa.int64(), pa.float64()
+    return {
+        "documents": pa.schema([
+            ("key", s), ("doc_id", s), ("prev_doc_ids", s), ("title", s), ("source", s), ("content_type", s),
+            ("size", i), ("language", s), ("chunks", i), ("status", s), ("error", s), ("job_id", s),
+            ("chunker", s), ("updated_at", f),
+        ]),
+        "jobs": pa.schema([
+            ("job_id", s), ("tenant", s), ("status", s), ("total", i), ("done", i), ("completed", i),
+            ("skipped", i), ("failed", i), ("chunks_created", i), ("created_at", f), ("updated_at", f),
+            ("finished_at", f), ("seconds", f), ("pid", i), ("host", s), ("error", s), ("settings", s),
+        ]),
+        "job_items": pa.schema([
+            ("item_id", s), ("job_id", s), ("seq", i), ("key", s), ("doc_id", s), ("title", s), ("source", s),
+            ("content_type", s), ("size", i), ("language", s), ("status", s), ("attempts", i), ("error", s),
+            ("chunks", i), ("seconds", f),
+        ]),
+    }
+
+
+def retrying(fn: Callable[[], T], *, attempts: int = 12, base_s: float = 0.05) -> T:
+    """Call ``fn``; on a LanceDB commit conflict (another writer won) back off and retry."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:  # noqa: BLE001 - lance raises several types for conflicts
+            text = str(exc).lower()
+            transient = any(w in text for w in ("conflict", "commit", "retry", "concurrent", "already exists"))
+            if not transient or attempt == attempts - 1:
+                raise
+            time.sleep(base_s * (2 ** min(attempt, 5)) * (0.5 + random.random()))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def open_table(db, name: str, *, create: bool = True):
+    """Open (creating empty, race-safely, when ``create``) one bookkeeping table; ``None`` if absent."""
+    if name in db.list_tables().tables:
+        return db.open_table(name)
+    if not create:
+        return None
+    try:
+        return db.create_table(name, schema=_schemas()[name], exist_ok=True)
+    except Exception:  # noqa: BLE001 - another process created it first
+        return db.open_table(name)
+
+
+def fill(name: str, row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with every column of table ``name`` (missing strings '', numbers 0)."""
+    import pyarrow as pa
+
+    out = {}
+    for fld in _schemas()[name]:
+        value = row.get(fld.name)
+        if value is None:
+            value = "" if fld.type == pa.string() else 0
+        out[fld.name] = value
+    return out
+
+
+def upsert(db, name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert or replace ``rows`` by the table's key, in one commit."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    data = pa.Table.from_pylist([fill(name, r) for r in rows], schema=_schemas()[name])
+    key = KEYS[name]
+
+    def commit():
+        table = open_table(db, name)
+        table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
+
+    retrying(commit)
+
+
+def select(db, name: str, column: str | None = None, values: Sequence[str] | None = None) -> list[dict]:
+    """Rows of ``name`` whose ``column`` is in ``values`` (all rows when ``column`` is None)."""
+    table = open_table(db, name, create=False)
+    if table is None or (column is not None and not values):
+        return []
+    if column is None:
+        return table.to_arrow().to_pylist()
+    from lancedb.expr import col
+
+    query = table.search().where(col(column).isin(list(values))).limit(None)
+    return query.to_arrow().to_pylist()
