@@ -42,6 +42,14 @@ class GenerationError(ModelError):
     """A generator failed for an item."""
 
 
+class MetricError(RagbenchError):
+    """A metric could not score an item (e.g. an LLM judge timed out or returned unparsable output)."""
+
+
+class MetricFailureRateError(RagbenchError):
+    """Too many items of a run could not be scored: the run's aggregate would not be trustworthy."""
+
+
 class MissingDependencyError(RagbenchError, ImportError):
     """An optional dependency is not installed."""
 

@@ -127,6 +127,7 @@ class QuestionResult:
     answer: Answer | None
     metrics: dict[str, float] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    metric_errors: dict[str, str] = field(default_factory=dict)  # metric -> why it could not be scored
 
     @property
     def ranked_doc_ids(self) -> list[str]:
@@ -154,5 +155,6 @@ class QuestionResult:
             "gold_answers": list(self.sample.answers),
             "gold_ids": sorted(self.sample.relevant),
             **{f"metric.{k}": v for k, v in self.metrics.items()},
+            "metric_errors": dict(self.metric_errors),
             **{f"time_ms.{k}": v for k, v in self.timings_ms.items()},
         }

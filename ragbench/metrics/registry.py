@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ragbench.errors import ConfigError, RagbenchError, UnknownNameError, suggest
+from ragbench.errors import ConfigError, MetricError, RagbenchError, UnknownNameError, suggest
 from ragbench.metrics import answer as _answer
 from ragbench.metrics import retrieval as _retrieval
 from ragbench.metrics import text as _text
@@ -124,10 +124,21 @@ class MetricSuite:
         self.names = [m.name for m in self.metrics]
 
     def __call__(self, sample: Sample, result: QuestionResult) -> dict[str, float]:
+        return self.score_with_errors(sample, result)[0]
+
+    def score_with_errors(self, sample: Sample, result: QuestionResult) -> tuple[dict[str, float], dict[str, str]]:
+        """Values of every metric, plus ``{metric: reason}`` for metrics that failed on this item.
+
+        A failed item is counted as failed, never scored as 0 and never averaged in.
+        """
         out: dict[str, float] = {}
+        errors: dict[str, str] = {}
         for metric in self.metrics:
-            out.update(metric(sample, result))
-        return out
+            try:
+                out.update(metric(sample, result))
+            except MetricError as exc:
+                errors[metric.name] = str(exc)
+        return out, errors
 
     def __repr__(self) -> str:
         return f"MetricSuite({self.names!r})"

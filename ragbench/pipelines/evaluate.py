@@ -1,7 +1,14 @@
-"""Evaluate a pipeline on a dataset: per-question results and aggregate metrics."""
+"""Evaluate a pipeline on a dataset: per-question results and aggregate metrics.
+
+Every mean comes with a 95% bootstrap interval (``<metric>.ci_low``/``.ci_high``); metrics
+that can fail per item (LLM judges) report ``<metric>.failed`` and ``.failure_rate`` next to
+the mean over valid items only. With a :class:`~ragbench.evaluation.checkpoint.Checkpoint`
+each question is written as soon as it is scored and finished questions are skipped.
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -11,77 +18,143 @@ from ragbench.pipelines.rag import RAGPipeline
 from ragbench.types import QuestionResult, Sample
 
 MetricFn = Callable[[Sample, QuestionResult], dict[str, float]]
+LATENCY_PERCENTILES = (50, 95, 99)
 
 
 @dataclass
 class EvaluationReport:
-    """Per-question results plus aggregates: ``overall`` and one dict per tenant."""
+    """Per-question results plus aggregates: ``overall``, one dict per tenant and one per language."""
 
     results: list[QuestionResult]
     overall: dict[str, float]
     per_tenant: dict[str, dict[str, float]]
     metric_names: list[str] = field(default_factory=list)
+    per_language: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def rows(self) -> list[dict]:
         return [r.to_row() for r in self.results]
 
     def flat_metrics(self) -> dict[str, float]:
-        """Overall metrics plus ``tenant.<t>.<metric>`` entries, for logging."""
+        """Overall metrics plus ``tenant.<t>.<metric>`` and ``language.<l>.<metric>`` entries, for logging."""
         out = dict(self.overall)
         for tenant, values in self.per_tenant.items():
             out.update({f"tenant.{tenant}.{k}": v for k, v in values.items()})
-        return out
+        for lang, values in self.per_language.items():
+            out.update({f"language.{lang}.{k}": v for k, v in values.items()})
+        return {k: v for k, v in out.items() if v == v}  # NaN (e.g. a CI of one value) is not logged
+
+    def failure_rates(self) -> dict[str, float]:
+        """``{metric: failure rate}`` for metrics with at least one failed item."""
+        return {m: self.overall[f"{m}.failure_rate"] for m in self.metric_names if self.overall.get(f"{m}.failed")}
+
+
+def _metric_summary(name: str, results: Sequence[QuestionResult]) -> dict[str, float]:
+    from ragbench.evaluation.stats import mean_ci
+
+    values = [r.metrics[name] for r in results if name in r.metrics]
+    failed = sum(1 for r in results if name in r.metric_errors)
+    ci = mean_ci(values)
+    out = {f"{name}.n": float(len(values)), f"{name}.failed": float(failed),
+           f"{name}.failure_rate": failed / (len(values) + failed) if values or failed else 0.0}
+    if values:
+        out.update({name: ci.mean, f"{name}.ci_low": ci.low, f"{name}.ci_high": ci.high})
+    std_key = f"{name}.judge_std"  # repeated judging: mean per-item spread of the k samples
+    stds = [r.metrics[std_key] for r in results if std_key in r.metrics]
+    if stds:
+        out[std_key] = sum(stds) / len(stds)
+    return out
 
 
 def aggregate(results: Sequence[QuestionResult], metric_names: Sequence[str]) -> dict[str, float]:
-    """Means over the questions each metric applies to, with counts, failures and latency percentiles.
+    """Means (valid items only) with 95% CIs, counts, failures, latency percentiles and tokens/s.
 
-    Keys: ``<metric>`` (mean), ``<metric>.n`` (questions scored), ``questions``,
-    ``answers.failed``, ``isolation.cross_tenant_hits`` and ``latency.<stage>.p50/p95``.
+    Keys: ``<metric>``, ``<metric>.ci_low/.ci_high``, ``<metric>.n`` (items scored),
+    ``<metric>.failed``/``.failure_rate`` (items whose scoring failed), ``questions``,
+    ``answers.failed``, ``isolation.cross_tenant_hits``, ``latency.<stage>.p50/p95/p99``
+    and ``generate.tokens_per_s``.
     """
     out: dict[str, float] = {"questions": float(len(results))}
     for name in metric_names:
-        values = [r.metrics[name] for r in results if name in r.metrics]
-        out[f"{name}.n"] = float(len(values))
-        if values:
-            out[name] = sum(values) / len(values)
+        out.update(_metric_summary(name, results))
     out["answers.failed"] = float(sum(1 for r in results if r.answer is not None and not r.answer.ok))
     out["isolation.cross_tenant_hits"] = float(
         sum(1 for r in results for h in r.hits if h.tenant != r.sample.tenant)
     )
-    out.update(stage_latencies([r.timings_ms for r in results]))
+    out.update(stage_latencies([r.timings_ms for r in results], LATENCY_PERCENTILES))
+    tokens = sum(r.answer.completion_tokens for r in results if r.answer is not None)
+    gen_s = sum(r.timings_ms.get("generate_ms", 0.0) for r in results) / 1000
+    if tokens and gen_s > 0:
+        out["generate.tokens_per_s"] = tokens / gen_s
     return out
 
 
-def evaluate(
-    dataset: Dataset, pipeline: RAGPipeline, metrics: MetricFn, *, metric_names: Sequence[str],
-    batch_size: int = 1, progress: bool = False,
-) -> EvaluationReport:
-    """Answer every sample, score it, and aggregate overall and per tenant.
+def score(metrics: MetricFn, sample: Sample, result: QuestionResult) -> None:
+    """Score one result in place; suites with ``score_with_errors`` also record per-metric failures."""
+    t0 = time.perf_counter()
+    if hasattr(metrics, "score_with_errors"):
+        result.metrics, result.metric_errors = metrics.score_with_errors(sample, result)
+    else:
+        result.metrics = metrics(sample, result)
+    result.timings_ms["score_ms"] = (time.perf_counter() - t0) * 1000
 
-    With ``batch_size=1`` (the default) stage timings are true per-question latencies.
-    """
-    samples = list(dataset.samples)
-    results: list[QuestionResult] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(samples), desc="evaluate", unit="q")
+def _answer_batches(pipeline, samples, batch_size, metrics, sink):
     for i in range(0, len(samples), batch_size):
         batch = samples[i : i + batch_size]
         outputs = pipeline.run([s.to_query() for s in batch])
         for sample, (hits, answer, timing) in zip(batch, outputs, strict=True):
             result = QuestionResult(sample=sample, hits=hits, answer=answer, timings_ms=timing)
-            result.metrics = metrics(sample, result)
-            results.append(result)
+            score(metrics, sample, result)
+            sink(result)
+
+
+def evaluate(
+    dataset: Dataset, pipeline: RAGPipeline, metrics: MetricFn, *, metric_names: Sequence[str],
+    batch_size: int = 1, progress: bool = False, checkpoint=None,
+) -> EvaluationReport:
+    """Answer every sample, score it, and aggregate overall, per tenant and per language.
+
+    With ``batch_size=1`` (the default) stage timings are true per-question latencies. With a
+    ``checkpoint``, questions already in it are not asked again and each new result is written
+    to it as soon as it is scored.
+
+    Example:
+        >>> report = evaluate(ds, pipeline, MetricSuite(["f1"]), metric_names=["f1"])  # doctest: +SKIP
+        >>> report.overall["f1"], report.overall["f1.ci_low"]  # doctest: +SKIP
+    """
+    samples = list(dataset.samples)
+    done = checkpoint.load() if checkpoint is not None else {}
+    todo = [s for s in samples if s.id not in done]
+    finished: dict[str, QuestionResult] = dict(done)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(samples), initial=len(samples) - len(todo), desc="evaluate", unit="q")
+
+    def sink(result: QuestionResult) -> None:
+        if checkpoint is not None:
+            checkpoint.append(result)
+        finished[result.sample.id] = result
         if bar is not None:
-            bar.update(len(batch))
-    if bar is not None:
-        bar.close()
+            bar.update(1)
+
+    try:
+        _answer_batches(pipeline, todo, batch_size, metrics, sink)
+    finally:
+        if bar is not None:
+            bar.close()
+    results = [finished[s.id] for s in samples]
+    return build_report(results, metric_names)
+
+
+def build_report(results: list[QuestionResult], metric_names: Sequence[str]) -> EvaluationReport:
+    """Aggregate finished results overall, per tenant and per language."""
     names = list(metric_names)
     per_tenant = {
         t: aggregate([r for r in results if r.sample.tenant == t], names)
         for t in sorted({r.sample.tenant for r in results})
     }
-    return EvaluationReport(results, aggregate(results, names), per_tenant, names)
+    languages = sorted({r.sample.language for r in results if r.sample.language})
+    per_language = {lang: aggregate([r for r in results if r.sample.language == lang], names) for lang in languages}
+    return EvaluationReport(results, aggregate(results, names), per_tenant, names, per_language)

@@ -1,13 +1,23 @@
-"""One evaluation run end to end: index the dataset if needed, evaluate, log, report."""
+"""One evaluation run end to end: index the dataset if needed, evaluate, log, report.
+
+Results are checkpointed per question under ``<home>/runs/<run id>/``; ``resume=true``
+continues the newest unfinished run with the same configuration (``resume=<run id>`` a
+given one) in the same MLflow run, asking only the questions not yet finished.
+"""
 
 from __future__ import annotations
 
 import time
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ragbench.config import Components
 from ragbench.data.ingest import IndexStats, index_documents
+from ragbench.errors import ConfigError, MetricFailureRateError
 from ragbench.pipelines.evaluate import EvaluationReport, evaluate
+
+DEFAULT_MAX_FAILURE_RATE = 0.05
 
 
 @dataclass
@@ -18,6 +28,8 @@ class RunResult:
     index_stats: list[IndexStats] = field(default_factory=list)
     run_id: str | None = None
     seconds: float = 0.0
+    run_dir: Path | None = None
+    resumed: int = 0  # questions taken from the checkpoint instead of being asked again
 
 
 def ingest_dataset(parts: Components) -> list[IndexStats]:
@@ -41,36 +53,97 @@ def _index_metrics(stats: list[IndexStats]) -> dict[str, float]:
     return out
 
 
-def run_experiment(parts: Components) -> RunResult:
-    """Run the configured evaluation and log it to the configured tracker."""
+def _resume_folder(runs_dir: Path, fingerprint: str, resume) -> Path | None:
+    """The run folder to continue: ``resume`` is false, true (newest matching unfinished run) or a run id."""
+    from ragbench.evaluation.checkpoint import find_resumable
+
+    if resume in (None, False, "false", "False", ""):
+        return None
+    if resume is True or str(resume).lower() == "true":
+        return find_resumable(runs_dir, fingerprint)
+    folder = runs_dir / str(resume)
+    if not (folder / "config.json").exists():
+        known = sorted(p.name for p in runs_dir.iterdir()) if runs_dir.is_dir() else []
+        raise ConfigError(
+            f"resume={resume!r}: no checkpointed run with that id under {runs_dir}. "
+            f"Known runs: {', '.join(known[-10:]) or 'none'}. Use resume=true for the newest unfinished run."
+        )
+    return folder
+
+
+def _check_failure_rates(report: EvaluationReport, max_rate: float) -> None:
+    bad = {m: r for m, r in report.failure_rates().items() if r > max_rate}
+    if not bad:
+        return
+    reasons = {m: next(r.metric_errors[m] for r in report.results if m in r.metric_errors) for m in bad}
+    detail = "; ".join(f"{m}: {rate:.1%} failed (e.g. {reasons[m][:200]!r})" for m, rate in bad.items())
+    raise MetricFailureRateError(
+        f"Too many items could not be scored (allowed: {max_rate:.1%}): {detail}. Per-item reasons are in the "
+        "per-question table (metric_errors). Fix the judge (server, model, timeout) or raise max_failure_rate."
+    )
+
+
+def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> RunResult:
+    """Run the configured evaluation (resuming if ``cfg.resume``), log it, and enforce ``max_failure_rate``."""
     from omegaconf import OmegaConf
+
+    from ragbench.evaluation.checkpoint import Checkpoint, config_fingerprint
 
     start = time.perf_counter()
     cfg = parts.cfg
+    config = OmegaConf.to_container(cfg, resolve=True)
+    fingerprint = config_fingerprint(config)
+    runs_dir = Path(cfg.home) / "runs"
+    folder = _resume_folder(runs_dir, fingerprint, cfg.get("resume"))
     stats = ingest_dataset(parts)
-    report = evaluate(
-        parts.dataset, parts.pipeline, parts.metrics, metric_names=parts.metrics.names,
-        batch_size=int(cfg.batch_size), progress=bool(cfg.progress),
-    )
     tracker = parts.tracker
     ds_name = parts.dataset.name
     run_name = cfg.get("run_name") or f"{ds_name}-{cfg.retriever._target_.rsplit('.', 1)[-1]}"
     tags = {"dataset": ds_name, "retriever": repr(parts.retriever), "generator": repr(parts.generator)}
-    with tracker.start_run(run_name=run_name, tags=tags) as run_id:
-        tracker.log_config(OmegaConf.to_container(cfg, resolve=True))
-        tracker.log_metrics({**report.flat_metrics(), **_index_metrics(stats)})
+    with tracker.start_run(run_name=run_name, tags=tags, run_id=folder.name if folder else None,
+                           parent_run_id=parent_run_id) as run_id:
+        if folder is None:
+            checkpoint = Checkpoint(runs_dir / (run_id or uuid.uuid4().hex), fingerprint=fingerprint).open(run_id=run_id)
+            tracker.log_config(config)
+        else:
+            checkpoint = Checkpoint(folder, fingerprint=fingerprint).open(resuming=True)
+        resumed = len(checkpoint.load())
+        try:
+            report = evaluate(
+                parts.dataset, parts.pipeline, parts.metrics, metric_names=parts.metrics.names,
+                batch_size=int(cfg.batch_size), progress=bool(cfg.progress), checkpoint=checkpoint,
+            )
+        finally:
+            checkpoint.close()
+        tracker.log_metrics({**report.flat_metrics(), **_index_metrics(stats), "resumed_questions": resumed})
         tracker.log_table(report.rows(), "per_question")
-    return RunResult(report=report, index_stats=stats, run_id=run_id, seconds=time.perf_counter() - start)
+        checkpoint.finish()
+        _check_failure_rates(report, float(cfg.get("max_failure_rate", DEFAULT_MAX_FAILURE_RATE)))
+    return RunResult(report=report, index_stats=stats, run_id=run_id, seconds=time.perf_counter() - start,
+                     run_dir=checkpoint.folder, resumed=resumed)
+
+
+def _cell(values: dict, metric: str) -> str:
+    if metric not in values:
+        return "-"
+    low, high = values.get(f"{metric}.ci_low"), values.get(f"{metric}.ci_high")
+    text = f"{values[metric]:.4f}"
+    if low is not None and low == low:
+        text += f" [{low:.3f},{high:.3f}]"
+    if values.get(f"{metric}.failed"):
+        text += f" ({int(values[f'{metric}.failed'])} failed)"
+    return text
 
 
 def format_report(report: EvaluationReport) -> str:
-    """A plain-text table: one row per tenant and one overall; metrics, n and latency columns."""
-    cols = [*report.metric_names, "latency.total_ms.p50", "latency.total_ms.p95"]
+    """A plain-text table: one row per tenant and one overall; metric means with 95% CIs, latency columns."""
+    cols = [*report.metric_names, "latency.total_ms.p50", "latency.total_ms.p95", "latency.total_ms.p99"]
     header = ["tenant", "questions", *[c.replace("latency.total_ms.", "total_ms.") for c in cols], "cross_tenant_hits"]
     rows = []
     for name, values in [*report.per_tenant.items(), ("ALL", report.overall)]:
         cells = [name, f"{int(values['questions'])}"]
-        cells += [f"{values[c]:.4f}" if c in values else "-" for c in cols]
+        cells += [_cell(values, c) if not c.startswith("latency") else (f"{values[c]:.1f}" if c in values else "-")
+                  for c in cols]
         cells.append(f"{int(values['isolation.cross_tenant_hits'])}")
         rows.append(cells)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]

@@ -48,8 +48,11 @@ class NullTracker:
     tracking_uri: str | None = None
 
     @contextmanager
-    def start_run(self, *, run_name: str | None = None, tags: Mapping[str, str] | None = None) -> Iterator[None]:
-        yield None
+    def start_run(
+        self, *, run_name: str | None = None, tags: Mapping[str, str] | None = None, run_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> Iterator[str | None]:
+        yield run_id
 
     def log_config(self, config: Mapping[str, Any]) -> None: ...
 

@@ -1,0 +1,150 @@
+"""Per-question checkpoints: each result is appended to a JSONL file as soon as it is scored.
+
+A run's folder is ``<home>/runs/<run id>/`` and holds ``results.jsonl`` (one line per
+finished question, flushed and fsynced), ``config.json`` with the config fingerprint, and
+``DONE`` once the run has completed. An interrupted run (even ``kill -9``) loses at most
+the question being answered; a torn last line is ignored on load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ragbench.errors import ConfigError
+from ragbench.types import Answer, Hit, QuestionResult, Sample, content_hash
+
+# Config keys that do not change results, so a resumed run may differ in them.
+VOLATILE_KEYS = ("resume", "progress", "run_name", "home", "tracking")
+
+
+def result_to_json(result: QuestionResult) -> dict[str, Any]:
+    """A JSON-ready dict holding everything needed to rebuild ``result``."""
+    return {
+        "sample": asdict(result.sample),
+        "hits": [asdict(h) for h in result.hits],
+        "answer": asdict(result.answer) if result.answer is not None else None,
+        "metrics": result.metrics,
+        "metric_errors": result.metric_errors,
+        "timings_ms": result.timings_ms,
+    }
+
+
+def result_from_json(data: Mapping[str, Any]) -> QuestionResult:
+    """Rebuild a :class:`QuestionResult` written by :func:`result_to_json`."""
+    sample = dict(data["sample"])
+    sample["answers"] = tuple(sample.get("answers") or ())
+    answer = dict(data["answer"]) if data.get("answer") is not None else None
+    if answer is not None:
+        answer["citations"] = tuple(answer.get("citations") or ())
+    return QuestionResult(
+        sample=Sample(**sample),
+        hits=[Hit(**h) for h in data.get("hits", [])],
+        answer=Answer(**answer) if answer is not None else None,
+        metrics=dict(data.get("metrics") or {}),
+        timings_ms=dict(data.get("timings_ms") or {}),
+        metric_errors=dict(data.get("metric_errors") or {}),
+    )
+
+
+def config_fingerprint(config: Mapping[str, Any]) -> str:
+    """Hash of the resolved config without :data:`VOLATILE_KEYS` (what must match to resume)."""
+    stable = {k: v for k, v in config.items() if k not in VOLATILE_KEYS}
+    return content_hash(json.dumps(stable, sort_keys=True, default=str))
+
+
+class Checkpoint:
+    """Append-only per-question results of one run.
+
+    Example:
+        >>> ck = Checkpoint("/tmp/rb/runs/abc", fingerprint="f00")  # doctest: +SKIP
+        >>> ck.append(result); ck.load().keys()  # doctest: +SKIP
+        dict_keys(['q1'])
+    """
+
+    def __init__(self, folder: str | Path, *, fingerprint: str) -> None:
+        self.folder = Path(folder)
+        self.fingerprint = fingerprint
+        self.path = self.folder / "results.jsonl"
+        self._fh = None
+
+    @property
+    def run_id(self) -> str:
+        return self.folder.name
+
+    @property
+    def done(self) -> bool:
+        return (self.folder / "DONE").exists()
+
+    def open(self, *, run_id: str | None = None, resuming: bool = False) -> Checkpoint:
+        """Create the folder (or check, when ``resuming``, that it belongs to the same config)."""
+        meta_path = self.folder / "config.json"
+        if resuming:
+            meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+            if meta.get("fingerprint") != self.fingerprint:
+                raise ConfigError(
+                    f"Cannot resume run {self.run_id!r}: its configuration differs from this one "
+                    f"(fingerprint {meta.get('fingerprint')!r} vs {self.fingerprint!r}). Resume with the "
+                    "same overrides the run was started with, or start a new run without resume."
+                )
+        else:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            meta_path.write_text(json.dumps({"fingerprint": self.fingerprint, "run_id": run_id or self.run_id}))
+        return self
+
+    def load(self) -> dict[str, QuestionResult]:
+        """Finished results by question id; a torn (partly written) last line is dropped."""
+        out: dict[str, QuestionResult] = {}
+        if not self.path.exists():
+            return out
+        with self.path.open(encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    result = result_from_json(json.loads(line))
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    continue  # torn write of an interrupted run: that question is answered again
+                out[result.sample.id] = result
+        return out
+
+    def append(self, result: QuestionResult) -> None:
+        """Write one finished question durably (flush and fsync) before the next starts."""
+        if self._fh is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a", encoding="utf-8")
+            if self._fh.tell() and not self._ends_with_newline():
+                self._fh.write("\n")  # after a torn line, start a fresh one
+        self._fh.write(json.dumps(result_to_json(result), sort_keys=True) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def _ends_with_newline(self) -> bool:
+        with self.path.open("rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
+
+    def finish(self) -> None:
+        self.close()
+        (self.folder / "DONE").write_text("done\n")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def find_resumable(runs_dir: str | Path, fingerprint: str) -> Path | None:
+    """The newest unfinished run folder under ``runs_dir`` made with the same config, if any."""
+    runs = Path(runs_dir)
+    if not runs.is_dir():
+        return None
+    candidates = []
+    for folder in runs.iterdir():
+        meta = folder / "config.json"
+        if folder.is_dir() and meta.exists() and not (folder / "DONE").exists():
+            if json.loads(meta.read_text()).get("fingerprint") == fingerprint:
+                candidates.append((meta.stat().st_mtime, folder))
+    return max(candidates)[1] if candidates else None
