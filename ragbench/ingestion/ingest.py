@@ -118,7 +118,7 @@ class _Runner:
         texts = [c.content for c in chunks]
         parts = [self.embedder.embed_documents(texts[i:i + self.embed_batch])
                  for i in range(0, len(texts), self.embed_batch)]
-        return np.concatenate(parts)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)  # one part keeps any extra columns
 
     def _write(self, works: list[_Work]) -> None:
         chunks = [c for w in works for c in w.chunks]

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ragbench.errors import DatasetError
+from ragbench.ingestion.language import detect_language
 from ragbench.types import Document, content_hash
 
 MAX_BYTES = 20 * 1024 * 1024
@@ -70,7 +71,7 @@ class Item:
     size: int
     reader: Callable[[], Parsed] = field(repr=False, compare=False)
 
-    def load(self, tenant: str, *, language: Callable[[str], str | None] | None = None) -> Document:
+    def load(self, tenant: str, *, language: Callable[[str], str | None] | None = detect_language) -> Document:
         """Parse the item into a :class:`Document` of ``tenant`` (language detected unless given)."""
         parsed = self.reader()
         text = parsed.text.strip()
