@@ -2,6 +2,7 @@
 
     ragbench run [OVERRIDES...]                     evaluate (index if needed), log to MLflow
     ragbench ingest [OVERRIDES...]                  index the configured dataset
+    ragbench ingest --tenant T --path FILE_OR_DIR   ingest files as a durable job
     ragbench query --tenant T "question" [OVERRIDES...]
     ragbench schema                                 JSON Schema of the query API
 """
@@ -13,11 +14,11 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ragbench.errors import RagbenchError
+from ragbench.errors import ConfigError, RagbenchError
 
 # Modules that add subcommands: each defines ``register(subparsers)`` and imports heavy
 # libraries only inside its handlers.
-PLUGINS: tuple[str, ...] = ("ragbench.serving._cli",)
+PLUGINS: tuple[str, ...] = ("ragbench.serving._cli", "ragbench.ingestion._cli")
 
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
 
@@ -35,6 +36,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
+    if args.path or args.tenant:
+        from ragbench.ingestion._cli import ingest_path_command
+
+        if not (args.path and args.tenant):
+            raise ConfigError("ragbench ingest needs both --tenant and --path (or neither, to index the dataset).")
+        return ingest_path_command(args)
     from ragbench.config import build, compose
     from ragbench.pipelines.experiment import ingest_dataset
 
@@ -76,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("ingest", help="Index the configured dataset's documents into the tenant stores.")
+    p.add_argument("--tenant", default=None, help="With --path: ingest files into this tenant as a durable job.")
+    p.add_argument("--path", default=None, help="A file or folder (txt, md, html, pdf, docx, jsonl) to ingest.")
     p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
     p.set_defaults(func=_cmd_ingest)
     p = sub.add_parser("query", help="Answer one question from a tenant's documents.")
