@@ -1,0 +1,50 @@
+"""``ragbench dashboard``: serve the Panel app (registered through ``ragbench.cli.PLUGINS``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+COOKIE_ENV = "RAGBENCH_DASHBOARD_COOKIE_SECRET"
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    if args.hash_password:
+        import getpass
+
+        from ragbench.dashboard.auth import hash_password
+
+        password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
+        print(hash_password(password))
+        return 0
+    from ragbench.dashboard.server import serve
+    from ragbench.dashboard.service import parse_presets
+
+    serve(
+        address=args.address, port=args.port, users_file=args.users,
+        cookie_secret=args.cookie_secret or os.environ.get(COOKIE_ENV) or None,
+        overrides=args.overrides, presets=parse_presets(";".join(args.preset)) or None, warm=not args.no_warm,
+    )
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add the ``dashboard`` subcommand."""
+    p = subparsers.add_parser(
+        "dashboard", help="Serve the Panel app (Ask, Documents, Experiments, Monitor).",
+        description=(
+            "Serve the dashboard. On 127.0.0.1 it may run open; on any other address it needs --users "
+            "(a users file mapping users to tenants and a role) and a cookie secret."
+        ),
+    )
+    p.add_argument("--address", default="127.0.0.1", help="Address to bind (default 127.0.0.1).")
+    p.add_argument("--port", type=int, default=5006, help="Port (default 5006).")
+    p.add_argument("--users", default=None, help="Users file (YAML/JSON): user -> password_hash, role, tenants.")
+    p.add_argument("--cookie-secret", default=None, help=f"Secret that signs login cookies (or set {COOKIE_ENV}).")
+    p.add_argument("--preset", action="append", default=[], metavar="NAME=OV[,OV...]",
+                   help="Pipeline preset, e.g. fast=retriever=bm25,k=3 (repeatable; default: one per retriever config).")
+    p.add_argument("--no-warm", action="store_true", help="Do not load models before the first visitor.")
+    p.add_argument("--hash-password", action="store_true", help="Read a password from stdin, print its users-file hash, exit.")
+    p.add_argument("overrides", nargs="*", help="Hydra overrides of the base config, e.g. home=/srv/ragbench.")
+    p.set_defaults(func=_cmd_dashboard)

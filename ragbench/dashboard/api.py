@@ -1,0 +1,106 @@
+"""A small JSON API served next to the Panel app (load tests, scripts).
+
+    POST /api/ask       {"tenant": "...", "question": "...", "preset": "hybrid", "k": 5}
+    GET  /api/tenants   the signed-in user's tenants
+    GET  /api/jobs/<id> an ingestion job's status
+
+Requests carry the same signed ``user`` cookie as the app (sign in at ``/login``).
+Every handler resolves the user on the server and checks the tenant with
+:func:`ragbench.dashboard.auth.require_access`; an open (no users file) dashboard
+answers only loopback clients. ``panel serve dashboards/app.py --plugins
+ragbench.dashboard.api`` adds these routes to a plain ``panel serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from tornado.web import RequestHandler
+
+from ragbench.dashboard.auth import AccessDeniedError, User, is_local_address
+
+
+class _Base(RequestHandler):
+    def _user(self) -> User | None:
+        from ragbench.dashboard.service import get_service
+
+        svc = get_service()
+        if svc.open_mode:
+            return svc.user_for(None) if is_local_address(self.request.remote_ip or "") else None
+        if not self.application.settings.get("cookie_secret"):
+            return None
+        name = self.get_secure_cookie("user", max_age_days=30)
+        return svc.user_for(name.decode("utf-8") if name else None)
+
+    def _send(self, status: int, body: dict) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def _signed_in(self) -> User | None:
+        user = self._user()
+        if user is None:
+            self._send(401, {"error": "Not signed in: POST username and password to /login first, then send its cookie."})
+        return user
+
+    def check_xsrf_cookie(self) -> None:  # the API is cookie-authenticated JSON, not a form
+        return None
+
+
+class AskHandler(_Base):
+    async def post(self) -> None:
+        from pydantic import ValidationError
+
+        from ragbench.dashboard.service import get_service
+        from ragbench.errors import RagbenchError
+        from ragbench.schema import QueryRequest
+
+        user = self._signed_in()
+        if user is None:
+            return
+        try:
+            body = json.loads(self.request.body or b"{}")
+            preset = body.pop("preset", None)
+            request = QueryRequest(**body)
+        except (ValueError, TypeError, ValidationError) as exc:
+            return self._send(400, {"error": f"Bad request: {exc}. Send JSON with tenant, question, optional k and preset."})
+        svc = get_service()
+        loop = asyncio.get_running_loop()
+        try:
+            response = await loop.run_in_executor(svc.executor, lambda: svc.ask(user, request, preset=preset))
+        except AccessDeniedError as exc:
+            return self._send(403, {"error": str(exc)})
+        except RagbenchError as exc:
+            return self._send(400, {"error": str(exc)})
+        self._send(200, response.model_dump())
+
+
+class TenantsHandler(_Base):
+    def get(self) -> None:
+        from ragbench.dashboard.service import get_service
+
+        user = self._signed_in()
+        if user is not None:
+            self._send(200, {"user": user.name, "role": user.role, "tenants": get_service().tenants_for(user)})
+
+
+class JobHandler(_Base):
+    def get(self, job_id: str) -> None:
+        from ragbench.dashboard.service import get_service
+
+        user = self._signed_in()
+        if user is None:
+            return
+        job = get_service().jobs.get(job_id)
+        if job is None or not user.can_access(job.tenant):
+            return self._send(404, {"error": f"No job {job_id!r} visible to {user.name!r}."})
+        self._send(200, job.to_dict())
+
+
+#: Routes in the form ``panel serve --plugins`` and ``get_server(extra_patterns=...)`` take.
+ROUTES = [
+    (r"/api/ask", AskHandler),
+    (r"/api/tenants", TenantsHandler),
+    (r"/api/jobs/([0-9a-f]+)", JobHandler),
+]

@@ -1,0 +1,125 @@
+"""Service health probes for the Monitor tab: LanceDB, the LLM endpoint, MLflow, GPU, tenants.
+
+Each probe returns a :class:`Health` with ``ok`` and a one-line ``detail`` and never
+raises: a failing service is shown as down, with its error, not as a crashed page.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass
+class Health:
+    """The state of one service; ``ok`` is ``None`` when the service is not used."""
+
+    service: str
+    ok: bool | None
+    detail: str
+    ms: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return {True: "up", False: "DOWN", None: "not used"}[self.ok]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "state": self.label}
+
+
+def _timed(service: str, fn) -> Health:
+    start = time.perf_counter()
+    try:
+        ok, detail = fn()
+    except Exception as exc:  # noqa: BLE001 - a probe reports failures, it never raises
+        ok, detail = False, f"{type(exc).__name__}: {exc}"
+    return Health(service, ok, detail, round((time.perf_counter() - start) * 1000, 1))
+
+
+def probe_lancedb(store: Any) -> Health:
+    def check():
+        tenants = store.tenants()
+        rows = sum(store.count(t) for t in tenants)
+        return True, f"{len(tenants)} tenants, {rows} chunks at {store.uri}"
+
+    return _timed("LanceDB", check)
+
+
+def _breaker_state(generator: Any) -> str:
+    breaker = getattr(generator, "breaker", None) or getattr(generator, "circuit_breaker", None)
+    state = getattr(breaker, "state", None)
+    return f"; circuit breaker {getattr(state, 'value', state)}" if state is not None else ""
+
+
+def probe_llm(generator: Any, *, timeout: float = 2.0) -> Health:
+    """GET ``<base_url>/models`` of an OpenAI-compatible generator; extractive generators need no LLM."""
+    base_url = getattr(generator, "base_url", None)
+    if not base_url:
+        return Health("LLM endpoint", None, f"{generator!r} needs no LLM endpoint")
+
+    def check():
+        with urllib.request.urlopen(f"{str(base_url).rstrip('/')}/models", timeout=timeout) as resp:  # noqa: S310
+            models = [m.get("id") for m in json.load(resp).get("data", [])]
+        return True, f"{base_url}: models {', '.join(map(str, models)) or 'none'}{_breaker_state(generator)}"
+
+    health = _timed("LLM endpoint", check)
+    if not health.ok:
+        health.detail += _breaker_state(generator)
+    return health
+
+
+def probe_mlflow(tracker: Any) -> Health:
+    uri = getattr(tracker, "tracking_uri", None)
+    client = getattr(tracker, "client", None)
+    if client is None:
+        return Health("MLflow", None, f"{tracker!r} does not track runs")
+
+    def check():
+        exps = client.search_experiments(max_results=100)
+        return True, f"{uri}: {len(exps)} experiment(s)"
+
+    return _timed("MLflow", check)
+
+
+def probe_gpu() -> Health:
+    """GPU use through pynvml when present; otherwise 'not used'."""
+    try:
+        import pynvml
+    except ImportError:
+        return Health("GPU", None, "no GPU monitoring (pynvml not installed)")
+
+    def check():
+        pynvml.nvmlInit()
+        try:
+            parts = []
+            for i in range(pynvml.nvmlDeviceGetCount()):
+                h = pynvml.nvmlDeviceGetHandleByIndex(i)
+                mem = pynvml.nvmlDeviceGetMemoryInfo(h)
+                util = pynvml.nvmlDeviceGetUtilizationRates(h)
+                parts.append(f"GPU{i} {util.gpu}% util, {mem.used / 2**30:.1f}/{mem.total / 2**30:.1f} GiB")
+            return True, "; ".join(parts) or "no GPUs"
+        finally:
+            pynvml.nvmlShutdown()
+
+    health = _timed("GPU", check)
+    if health.ok is False:
+        return Health("GPU", None, f"no GPU ({health.detail})", health.ms)
+    return health
+
+
+def tenant_counts(store: Any, tenants: Sequence[str]) -> list[dict[str, Any]]:
+    """Documents and chunks per tenant (documents counted from chunk ids ``<doc_id>#<position>``)."""
+    rows = []
+    for tenant in tenants:
+        ids = store.chunk_hashes(tenant)
+        rows.append({"tenant": tenant, "documents": len({c.rsplit("#", 1)[0] for c in ids}), "chunks": len(ids)})
+    return rows
+
+
+def probe_all(parts: Any) -> list[Health]:
+    """Every probe, in the order the Monitor tab shows them."""
+    return [probe_lancedb(parts.store), probe_llm(parts.generator), probe_mlflow(parts.tracker), probe_gpu()]

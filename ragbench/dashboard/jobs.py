@@ -1,0 +1,157 @@
+"""Ingestion from the dashboard: uploaded files or a server folder, run as
+:mod:`ragbench.ingestion` jobs on a background thread.
+
+The job itself (per-document statuses, retries, exactly-once writes, progress) is
+:func:`ragbench.ingestion.jobs.run_job` / :func:`~ragbench.ingestion.jobs.ingest_path`;
+its records live in the tenant's own LanceDB directory. This module only queues
+submissions (one at a time: one writer per store) and finds each submission's job
+again by a ticket recorded in the job's settings, so the UI can poll it while it runs.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragbench.errors import DatasetError
+from ragbench.tenancy import validate_tenant_id
+
+
+@dataclass
+class Submission:
+    """A queued or running ingestion request; ``job_id`` is set once its job is recorded."""
+
+    ticket: str
+    tenant: str
+    user: str
+    source: str
+    files: list[str] = field(default_factory=list)
+    state: str = "queued"  # queued | running | finished | error
+    job_id: str | None = None
+    error: str | None = None
+    created: float = field(default_factory=time.time)
+
+
+def upload_items(files: Sequence[tuple[str, bytes]]) -> list:
+    """:class:`~ragbench.ingestion.loaders.Item` s for uploaded ``(filename, bytes)`` pairs.
+
+    The content type comes from the file extension; an unsupported one yields an item
+    that fails with a clear reason when the job reads it (the other files go on).
+    """
+    from ragbench.ingestion.loaders import CONTENT_TYPES, iter_stream
+
+    items = []
+    for name, data in files:
+        ctype = CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
+        items.extend(iter_stream(io.BytesIO(data), name=f"upload:{Path(name).name}", content_type=ctype))
+    return items
+
+
+class JobManager:
+    """Queue ingestion jobs for the dashboard and run them on one background thread.
+
+    Args:
+        parts: Built components whose store and embedder the documents go into.
+        chunker: Chunker for dashboard ingests (default: sentences packed into 200-word chunks).
+        batch_size: Chunks per atomic write; small, so per-document statuses update while a job runs.
+
+    Example:
+        >>> sub = manager.submit_files("acme-robotics", [("policy.txt", b"Staff get 25 days.")], user="alice")  # doctest: +SKIP
+        >>> manager.job(sub.ticket).status  # doctest: +SKIP
+        'completed'
+    """
+
+    def __init__(self, parts: Any, *, chunker: Any = None, batch_size: int = 8) -> None:
+        from ragbench.data.chunking import SentenceChunker
+
+        self.parts = parts
+        self.chunker = chunker or SentenceChunker(max_words=200, overlap=1)
+        self.batch_size = batch_size
+        self._subs: dict[str, Submission] = {}
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rb-ingest")
+
+    def submit_files(self, tenant: str, files: Sequence[tuple[str, bytes]], *, user: str) -> Submission:
+        """Queue uploaded ``(filename, bytes)`` pairs for ``tenant`` (the caller checks access)."""
+        validate_tenant_id(tenant)
+        if not files:
+            raise DatasetError("No files to ingest: choose one or more files first.")
+        sub = Submission(uuid.uuid4().hex[:12], tenant, user, "upload", [n for n, _ in files])
+        items = upload_items(files)
+        return self._submit(sub, lambda opts: self._run_items(items, tenant, opts))
+
+    def submit_folder(self, tenant: str, folder: str | Path, *, user: str) -> Submission:
+        """Queue every file under a server ``folder`` for ``tenant`` (admins only; the caller checks)."""
+        from ragbench.ingestion.jobs import ingest_path
+
+        validate_tenant_id(tenant)
+        root = Path(folder).expanduser().resolve()
+        if not root.is_dir():
+            raise DatasetError(f"Folder {str(root)!r} does not exist on the server: give an existing folder path.")
+        sub = Submission(uuid.uuid4().hex[:12], tenant, user, str(root))
+
+        def run(opts: dict):
+            opts["settings"]["path"] = str(root)
+            return ingest_path(root, tenant=tenant, store=self.parts.store, embedder=self.parts.embedder,
+                               chunker=self.chunker, **opts)
+
+        return self._submit(sub, run)
+
+    def _run_items(self, items: list, tenant: str, opts: dict):
+        from ragbench.ingestion.jobs import run_job
+
+        return run_job(items, tenant=tenant, store=self.parts.store, embedder=self.parts.embedder,
+                       chunker=self.chunker, total=len(items), **opts)
+
+    def _submit(self, sub: Submission, run) -> Submission:
+        with self._lock:
+            self._subs[sub.ticket] = sub
+
+        def work() -> None:
+            sub.state = "running"
+            opts = {"batch_size": self.batch_size,
+                    "settings": {"ticket": sub.ticket, "user": sub.user, "source": sub.source}}
+            try:
+                sub.job_id = run(opts).job_id
+                sub.state = "finished"
+            except Exception as exc:  # noqa: BLE001 - shown in the UI; the job record says failed too
+                sub.state, sub.error = "error", f"{type(exc).__name__}: {exc}"
+
+        self._executor.submit(work)
+        return sub
+
+    def submission(self, ticket: str) -> Submission | None:
+        return self._subs.get(ticket)
+
+    def job(self, ticket: str):
+        """The :class:`~ragbench.ingestion.jobs.JobStatus` (with documents) of a submission, or ``None`` while queued."""
+        from ragbench.ingestion.jobs import get_job, list_jobs
+
+        sub = self._subs.get(ticket)
+        if sub is None:
+            return None
+        if sub.job_id is None:
+            if sub.state == "queued":
+                return None
+            found = [j for j in list_jobs(self.parts.store, sub.tenant) if j.settings.get("ticket") == ticket]
+            if not found:
+                return None
+            sub.job_id = found[0].job_id
+        return get_job(self.parts.store, sub.tenant, sub.job_id)
+
+    def list(self, tenants: Sequence[str]) -> list:
+        """Recorded jobs of ``tenants`` (from every process, newest first), without per-document detail."""
+        from ragbench.ingestion.jobs import list_jobs
+
+        jobs = [j for t in tenants for j in list_jobs(self.parts.store, t)]
+        return sorted(jobs, key=lambda j: j.created_at, reverse=True)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

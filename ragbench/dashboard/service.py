@@ -1,0 +1,238 @@
+"""The dashboard's application logic, kept out of the UI: who may see what, asking, history.
+
+One :class:`DashboardService` per server process holds the built components, the
+pipeline presets, the users, the conversation store and the ingestion jobs. The
+Panel views and the JSON API both call it, so access control lives in one place:
+:meth:`DashboardService.ask_steps` checks the user's tenant before it retrieves.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ragbench.dashboard.auth import LOCAL_ADMIN, User, UserDirectory, require_access
+from ragbench.dashboard.history import ConversationStore, Turn, contextualize
+from ragbench.errors import ConfigError, suggest
+from ragbench.schema import QueryRequest, QueryResponse, StageTimings
+from ragbench.types import Answer, Hit, Query
+
+ENV_OVERRIDES = "RAGBENCH_DASHBOARD_OVERRIDES"
+ENV_USERS = "RAGBENCH_DASHBOARD_USERS"
+ENV_PRESETS = "RAGBENCH_DASHBOARD_PRESETS"
+
+
+@dataclass
+class AskEvent:
+    """One step of answering, for live progress: ``stage`` is retrieved, token or answered."""
+
+    stage: str
+    hits: list[Hit] = field(default_factory=list)
+    text: str = ""
+    ms: float = 0.0
+    response: QueryResponse | None = None
+
+
+def default_presets() -> dict[str, list[str]]:
+    """One preset per retriever config (``configs/retriever/*.yaml``) with the configured generator."""
+    from ragbench.config import group_options
+
+    return {name: [f"retriever={name}"] for name in group_options("retriever")}
+
+
+def parse_presets(text: str) -> dict[str, list[str]]:
+    """Parse ``"name=ov1,ov2;other=ov3"`` into ``{"name": ["ov1", "ov2"], ...}``.
+
+    Example:
+        >>> parse_presets("fast=retriever=bm25,k=3;dense=retriever=dense")
+        {'fast': ['retriever=bm25', 'k=3'], 'dense': ['retriever=dense']}
+    """
+    out: dict[str, list[str]] = {}
+    for item in filter(None, (s.strip() for s in text.split(";"))):
+        name, sep, overrides = item.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f"Preset {item!r} is not NAME=OVERRIDE[,OVERRIDE...], e.g. fast=retriever=bm25,k=3.")
+        out[name.strip()] = [o.strip() for o in overrides.split(",") if o.strip()]
+    return out
+
+
+class DashboardService:
+    """Everything the dashboard does, independent of the UI.
+
+    Args:
+        parts: Components built from the base config (store, embedder, tracker, ...).
+        users: The users file, or ``None`` for an open localhost dashboard (everyone is a local admin).
+        history: Where conversations are kept.
+        presets: Pipeline presets: name -> Hydra overrides on top of the base config.
+        base_overrides: The overrides ``parts`` was built from (presets add to them).
+        workers: Threads answering questions and running probes.
+
+    Example:
+        >>> svc = DashboardService.from_overrides(["home=/tmp/rb"])  # doctest: +SKIP
+        >>> svc.ask(svc.user_for(None), QueryRequest(question="Who founded the company?", tenant="acme-robotics"))  # doctest: +SKIP
+    """
+
+    def __init__(
+        self, parts: Any, *, users: UserDirectory | None, history: ConversationStore,
+        presets: Mapping[str, Sequence[str]], base_overrides: Sequence[str] = (), workers: int = 4,
+    ) -> None:
+        if not presets:
+            raise ConfigError("At least one pipeline preset is needed, e.g. {'hybrid': ['retriever=hybrid']}.")
+        self.parts = parts
+        self.users = users
+        self.history = history
+        self.presets = {name: list(ov) for name, ov in presets.items()}
+        self.base_overrides = list(base_overrides)
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rb-dashboard")
+        self._pipelines: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._jobs = None
+
+    @classmethod
+    def from_overrides(
+        cls, overrides: Sequence[str] = (), *, users_file: str | None = None,
+        presets: Mapping[str, Sequence[str]] | None = None,
+    ) -> DashboardService:
+        """Build the base components from ``compose(overrides)`` and open the history under ``home``."""
+        from ragbench.config import build, compose
+
+        parts = build(compose([*overrides, "progress=false"]))
+        home = Path(str(parts.cfg.home)).expanduser().resolve()
+        users = UserDirectory.load(users_file) if users_file else None
+        return cls(
+            parts, users=users, history=ConversationStore(home / "dashboard" / "history.db"),
+            presets=presets or default_presets(), base_overrides=overrides,
+        )
+
+    # ------------------------------------------------------------------ users
+    @property
+    def open_mode(self) -> bool:
+        """True when no users file is configured (localhost only; everyone is a local admin)."""
+        return self.users is None
+
+    def user_for(self, name: str | None) -> User | None:
+        """The :class:`User` behind a signed-in name (``None`` if unknown); the local admin in open mode."""
+        return LOCAL_ADMIN if self.users is None else self.users.get(name)
+
+    def tenants_for(self, user: User | None) -> list[str]:
+        """Tenants in the store that ``user`` may see."""
+        return user.visible(self.parts.store.tenants()) if user is not None else []
+
+    # --------------------------------------------------------------- pipelines
+    def pipeline(self, preset: str):
+        """The RAG pipeline of a preset, built once and shared by the process."""
+        if preset not in self.presets:
+            raise ConfigError(f"Unknown preset {preset!r}.{suggest(preset, self.presets)} Presets: {', '.join(self.presets)}.")
+        with self._lock:
+            if preset not in self._pipelines:
+                self._pipelines[preset] = self._build_pipeline(self.presets[preset])
+            return self._pipelines[preset]
+
+    def _build_pipeline(self, overrides: Sequence[str]):
+        from ragbench.config import compose, instantiate
+        from ragbench.pipelines.rag import RAGPipeline
+
+        cfg = compose([*self.base_overrides, *overrides, "progress=false"])
+        shared = {"embedder": self.parts.embedder, "store": self.parts.store}
+        if cfg.embedder and shared["embedder"] is None:
+            raise ConfigError("This preset needs an embedder but the base config builds none: use a dense or hybrid base.")
+        return RAGPipeline(instantiate(cfg.retriever, shared), instantiate(cfg.generator, shared), k=int(cfg.k))
+
+    # -------------------------------------------------------------------- ask
+    def ask_steps(
+        self, user: User | None, request: QueryRequest, *, preset: str | None = None, remember: bool = True,
+    ) -> Iterator[AskEvent]:
+        """Answer ``request`` for ``user`` step by step: retrieved, token(s) if streaming, answered.
+
+        The tenant is checked against the user's access first (:class:`AccessDeniedError`).
+        """
+        require_access(user, request.tenant)
+        preset = preset or next(iter(self.presets))
+        pipe = self.pipeline(preset)
+        history = self.history.turns(user.name, request.tenant, limit=5) if remember else []
+        query = Query(text=contextualize(request.question, history), tenant=request.tenant, language=request.language)
+        t0 = time.perf_counter()
+        [hits] = pipe.retriever.retrieve([query], request.k)
+        t1 = time.perf_counter()
+        yield AskEvent("retrieved", hits=hits, ms=(t1 - t0) * 1000)
+        answer = yield from _generate(pipe.generator, Query(request.question, request.tenant, language=request.language), hits)
+        t2 = time.perf_counter()
+        timings = StageTimings(retrieve_ms=(t1 - t0) * 1000, generate_ms=(t2 - t1) * 1000, total_ms=(t2 - t0) * 1000)
+        response = QueryResponse.build(request, hits, answer, timings)
+        if remember:
+            self.history.append(Turn(
+                user=user.name, tenant=request.tenant, question=request.question, answer=response.answer,
+                payload={"preset": preset, "retrieval_query": query.text, "error": response.error,
+                         "timings": timings.model_dump(), "sources": [s.model_dump() for s in response.sources]},
+            ))
+        yield AskEvent("answered", hits=hits, text=response.answer, ms=(t2 - t1) * 1000, response=response)
+
+    def ask(self, user: User | None, request: QueryRequest, *, preset: str | None = None, remember: bool = True) -> QueryResponse:
+        """Answer ``request`` for ``user`` in one call (the JSON API and scripts)."""
+        response = None
+        for event in self.ask_steps(user, request, preset=preset, remember=remember):
+            response = event.response or response
+        assert response is not None  # ask_steps always ends with an answered event
+        return response
+
+    # ------------------------------------------------------------------- jobs
+    @property
+    def jobs(self):
+        """The ingestion job manager (created on first use)."""
+        if self._jobs is None:
+            from ragbench.dashboard.jobs import JobManager
+
+            self._jobs = JobManager(self.parts)
+        return self._jobs
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._jobs is not None:
+            self._jobs.close()
+
+
+def _generate(generator: Any, query: Query, hits: list[Hit]) -> Iterator[AskEvent]:
+    """Run the generator; a generator with ``stream(query, hits)`` yields text deltas as token events."""
+    stream: Callable | None = getattr(generator, "stream", None)
+    if stream is None:
+        [answer] = generator.generate([query], [hits])
+        return answer
+    parts: list[str] = []
+    final: Answer | None = None
+    for item in stream(query, hits):
+        if isinstance(item, Answer):
+            final = item
+            continue
+        parts.append(str(item))
+        yield AskEvent("token", text="".join(parts))
+    return final or Answer(text="".join(parts))
+
+
+# ------------------------------------------------------------ process singleton
+_SERVICE: DashboardService | None = None
+_SERVICE_LOCK = threading.Lock()
+
+
+def get_service() -> DashboardService:
+    """The process's service, configured from the environment on first use.
+
+    ``RAGBENCH_DASHBOARD_OVERRIDES`` (Hydra overrides, shell-quoted), ``RAGBENCH_DASHBOARD_USERS``
+    (users file; unset means an open localhost dashboard) and ``RAGBENCH_DASHBOARD_PRESETS``
+    (``name=ov1,ov2;name2=ov3``). ``ragbench dashboard`` sets them from its options.
+    """
+    global _SERVICE
+    with _SERVICE_LOCK:
+        if _SERVICE is None:
+            presets = parse_presets(os.environ.get(ENV_PRESETS, "")) or None
+            _SERVICE = DashboardService.from_overrides(
+                shlex.split(os.environ.get(ENV_OVERRIDES, "")), users_file=os.environ.get(ENV_USERS) or None,
+                presets=presets,
+            )
+        return _SERVICE

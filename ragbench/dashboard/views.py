@@ -1,0 +1,162 @@
+"""The Panel app: one page with Ask, Documents, Experiments and Monitor tabs.
+
+Views only lay out widgets and call :class:`~ragbench.dashboard.service.DashboardService`;
+every tenant a view touches is checked there again on the server. Panel is imported
+inside functions so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ragbench.dashboard import _html
+from ragbench.dashboard.auth import AccessDeniedError, User, is_local_address
+from ragbench.dashboard.service import DashboardService, get_service
+
+PAGE_TITLE = "ragbench"
+
+
+def current_user(svc: DashboardService) -> tuple[User | None, str | None]:
+    """The session's user, or ``(None, reason)`` when the session may not use the app."""
+    import panel as pn
+
+    if svc.open_mode:
+        request = pn.state.curdoc.session_context.request if pn.state.curdoc and pn.state.curdoc.session_context else None
+        host = (request.headers.get("Host", "") if request is not None else "localhost").rsplit(":", 1)[0].strip("[]")
+        if not is_local_address(host):
+            return None, ("This dashboard runs without authentication and answers only on localhost. "
+                          "Start it with --users and --cookie-secret to serve other addresses.")
+        return svc.user_for(None), None
+    user = svc.user_for(pn.state.user)
+    if user is None:
+        return None, f"User {pn.state.user!r} is not in the users file {svc.users.source}. Ask an admin to add you."
+    return user, None
+
+
+async def run_blocking(svc: DashboardService, fn, *args):
+    """Run ``fn(*args)`` on the service's threads, keeping the server's event loop free."""
+    return await asyncio.get_running_loop().run_in_executor(svc.executor, fn, *args)
+
+
+class AskView:
+    """Pick a tenant and preset, ask, watch the stages, read the answer, its sources and the history."""
+
+    def __init__(self, svc: DashboardService, user: User) -> None:
+        import panel as pn
+
+        self.svc, self.user = svc, user
+        tenants = svc.tenants_for(user)
+        self.tenant = pn.widgets.Select(name="Tenant", options=tenants, value=tenants[0] if tenants else None,
+                                        css_classes=["rb-ask-tenant"], width=220)
+        self.preset = pn.widgets.Select(name="Pipeline preset", options=list(svc.presets),
+                                        css_classes=["rb-ask-preset"], width=180)
+        self.question = pn.widgets.TextInput(name="Question", placeholder="Ask a question about this tenant's documents",
+                                             css_classes=["rb-ask-question"], sizing_mode="stretch_width")
+        self.button = pn.widgets.Button(name="Ask", button_type="primary", width=90, align="end")
+        self.clear = pn.widgets.Button(name="Clear history", width=120, align="end")
+        self.progress = pn.indicators.Progress(value=0, max=3, width=220, bar_color="success")
+        self.stage = pn.pane.HTML('<span class="rb-stage">Ready.</span>', sizing_mode="stretch_width")
+        self.answer = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.sources = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.history = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.button.on_click(self._ask)
+        self.question.param.watch(self._ask, "enter_pressed")
+        self.clear.on_click(self._clear)
+        self.tenant.param.watch(lambda e: self._render_history(), "value")
+        self._render_history()
+
+    def panel(self):
+        import panel as pn
+
+        if not self.tenant.options:
+            return pn.pane.Markdown(f"No tenants visible to **{self.user.name}**: ingest documents or ask an admin.")
+        return pn.Column(
+            pn.Row(self.tenant, self.preset, self.question, self.button),
+            pn.Row(self.progress, self.stage),
+            pn.pane.Markdown("### Answer"), self.answer,
+            pn.pane.Markdown("### Sources"), self.sources,
+            pn.Row(pn.pane.Markdown("### Conversation"), self.clear), self.history,
+            sizing_mode="stretch_width",
+        )
+
+    def _render_history(self) -> None:
+        if not self.tenant.value:
+            return
+        turns = self.svc.history.turns(self.user.name, self.tenant.value, limit=20)
+        self.history.object = "".join(
+            f'<div class="rb-turn"><b>Q:</b> {_html.esc(t.question)}<br><b>A:</b> '
+            f'<span class="rb-turn-answer">{_html.esc(t.answer) or "<i>(no answer)</i>"}</span> '
+            f'<small>({_html.esc(t.payload.get("preset"))}, {t.payload.get("timings", {}).get("total_ms", 0):.0f} ms)</small></div>'
+            for t in reversed(turns)
+        ) or '<p class="rb-history-empty">No questions yet.</p>'
+
+    def _clear(self, event=None) -> None:
+        self.svc.history.clear(self.user.name, self.tenant.value)
+        self._render_history()
+
+    def _show(self, event) -> None:
+        if event.stage == "retrieved":
+            self.progress.value = 2
+            self.stage.object = (f'<span class="rb-stage">Retrieved {len(event.hits)} chunks in '
+                                 f'{event.ms:.1f} ms · generating…</span>')
+        elif event.stage == "token":
+            self.answer.object = f'<div class="rb-answer">{_html.esc(event.text)}</div>'
+        elif event.stage == "answered":
+            r = event.response
+            self.progress.value = 3
+            t = r.timings
+            error = f' <span class="rb-error">{_html.esc(r.error)}</span>' if r.error else ""
+            self.stage.object = (f'<span class="rb-stage rb-done">Done: retrieve {t.retrieve_ms:.1f} ms · '
+                                 f'generate {t.generate_ms:.1f} ms · total {t.total_ms:.1f} ms</span>{error}')
+            self.answer.object = f'<div class="rb-answer">{_html.esc(r.answer) or "<i>(no answer)</i>"}</div>'
+            self.sources.object = _html.sources(r.sources)
+
+    async def _ask(self, event=None) -> None:
+        from pydantic import ValidationError
+
+        from ragbench.errors import RagbenchError
+        from ragbench.schema import QueryRequest
+
+        question = (self.question.value_input or self.question.value or "").strip()
+        if not question or self.button.disabled:
+            self.stage.object = '<span class="rb-stage rb-error">Type a question first.</span>'
+            return
+        self.button.disabled, self.progress.value = True, 1
+        self.stage.object = '<span class="rb-stage">Retrieving…</span>'
+        self.answer.object, self.sources.object = "", ""
+        try:
+            request = QueryRequest(question=question, tenant=self.tenant.value, k=5)
+            steps = self.svc.ask_steps(self.user, request, preset=self.preset.value)
+            while (step := await run_blocking(self.svc, next, steps, None)) is not None:
+                self._show(step)
+            self._render_history()
+        except AccessDeniedError as exc:
+            self.stage.object = f'<span class="rb-stage rb-error rb-denied">Access denied: {_html.esc(exc)}</span>'
+        except (RagbenchError, ValidationError) as exc:
+            self.stage.object = f'<span class="rb-stage rb-error">{_html.esc(exc)}</span>'
+        finally:
+            self.button.disabled = False
+
+
+def create_app() -> Any:
+    """The whole page for the current session (called once per browser session)."""
+    import panel as pn
+
+    pn.extension(raw_css=[_html.CSS], notifications=False)
+    svc = get_service()
+    user, refusal = current_user(svc)
+    if user is None:
+        return pn.Column(pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.HTML(f'<p class="rb-refused">{_html.esc(refusal)}</p>'))
+    from ragbench.dashboard.views_admin import DocumentsView, ExperimentsView, MonitorView
+
+    who = f"Signed in as **{user.name}** ({user.role})" + ("" if svc.open_mode else " · [Log out](/logout)")
+    tabs = pn.Tabs(
+        ("Ask", AskView(svc, user).panel()),
+        ("Documents", DocumentsView(svc, user).panel()),
+        ("Experiments", ExperimentsView(svc, user).panel()),
+        ("Monitor", MonitorView(svc, user).panel()),
+        dynamic=False, sizing_mode="stretch_width",
+    )
+    return pn.Column(pn.Row(pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.Markdown(who, css_classes=["rb-who"])),
+                     tabs, sizing_mode="stretch_width")

@@ -1,0 +1,210 @@
+"""Documents, Experiments and Monitor tabs of the dashboard (layout only; logic in the service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragbench.dashboard import _html
+from ragbench.dashboard.auth import AccessDeniedError, User, require_access
+from ragbench.dashboard.service import DashboardService
+from ragbench.dashboard.views import run_blocking
+
+DOC_COLUMNS = ["key", "status", "chunks", "language", "error"]
+POLL_MS = 400
+
+
+class DocumentsView:
+    """Upload files (or, for admins, point at a server folder) and watch the ingestion job."""
+
+    def __init__(self, svc: DashboardService, user: User) -> None:
+        import panel as pn
+
+        self.svc, self.user = svc, user
+        tenants = sorted({*svc.tenants_for(user), *user.tenants})  # a user's own tenants may not exist yet
+        self.tenant = pn.widgets.Select(name="Tenant", options=tenants, value=tenants[0] if tenants else None,
+                                        css_classes=["rb-docs-tenant"], width=220)
+        self.files = pn.widgets.FileInput(multiple=True, accept=".txt,.md,.markdown,.html,.htm,.pdf,.docx,.jsonl")
+        self.upload = pn.widgets.Button(name="Ingest uploaded files", button_type="primary")
+        self.folder = pn.widgets.TextInput(name="Server folder (admins)", placeholder="/path/to/folder", width=320)
+        self.ingest_folder = pn.widgets.Button(name="Ingest folder")
+        self.progress = pn.indicators.Progress(value=0, max=100, width=300, bar_color="success")
+        self.status = pn.pane.HTML('<span class="rb-job-status">No job yet.</span>', sizing_mode="stretch_width")
+        self.docs = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.upload.on_click(self._upload)
+        self.ingest_folder.on_click(self._folder)
+        self._ticket: str | None = None
+        self._poller = None
+
+    def panel(self):
+        import panel as pn
+
+        folder = [pn.Row(self.folder, self.ingest_folder)] if self.user.is_admin else []
+        return pn.Column(
+            pn.Row(self.tenant, self.files, self.upload), *folder,
+            pn.Row(self.progress, self.status), self.docs, sizing_mode="stretch_width",
+        )
+
+    def _start(self, submit) -> None:
+        from ragbench.errors import RagbenchError
+
+        try:
+            tenant = require_access(self.user, self.tenant.value or "")
+            sub = submit(tenant)
+        except (AccessDeniedError, RagbenchError) as exc:
+            self.status.object = f'<span class="rb-job-status rb-error">{_html.esc(exc)}</span>'
+            return
+        self._ticket = sub.ticket
+        self.progress.value = 0
+        self.status.object = f'<span class="rb-job-status">Queued ({_html.esc(sub.source)})…</span>'
+        self.docs.object = ""
+        if self._poller is None or not self._poller.running:
+            import panel as pn
+
+            self._poller = pn.state.add_periodic_callback(self._poll, period=POLL_MS)
+
+    def _upload(self, event=None) -> None:
+        names, data = self.files.filename or [], self.files.value or []
+        names, data = ([names], [data]) if isinstance(names, str) else (names, data)
+        self._start(lambda t: self.svc.jobs.submit_files(t, list(zip(names, data)), user=self.user.name))
+
+    def _folder(self, event=None) -> None:
+        if not self.user.is_admin:  # the button is only shown to admins; check again here
+            self.status.object = '<span class="rb-job-status rb-error">Only admins may ingest server folders.</span>'
+            return
+        self._start(lambda t: self.svc.jobs.submit_folder(t, self.folder.value, user=self.user.name))
+
+    async def _poll(self) -> None:
+        sub = self.svc.jobs.submission(self._ticket) if self._ticket else None
+        if sub is None:
+            return
+        job = await run_blocking(self.svc, self.svc.jobs.job, sub.ticket)
+        if job is None:
+            text = sub.error or f"{sub.state}…"
+            self.status.object = f'<span class="rb-job-status">{_html.esc(text)}</span>'
+        else:
+            self._render(job)
+        if sub.state in ("finished", "error") and (job is None or job.finished):
+            self._poller.stop()
+
+    def _render(self, job) -> None:
+        self.progress.value = int(round(job.progress * 100))
+        css = "rb-job-status" + (" rb-job-finished" if job.finished else "")
+        self.status.object = (
+            f'<span class="{css}" data-status="{_html.esc(job.status)}">Job {_html.esc(job.job_id)}: '
+            f'<b class="rb-job-state">{_html.esc(job.status)}</b> · {job.done}/{job.total} documents · '
+            f'{job.completed} completed, {job.skipped} skipped, {job.failed} failed · {job.chunks_created} chunks'
+            f'{" · " + _html.esc(job.error) if job.error else ""}</span>'
+        )
+        rows = [d.model_dump() for d in job.documents]
+        self.docs.object = _html.table(rows, DOC_COLUMNS, css="rb-docs", empty="No documents yet.")
+
+
+class ExperimentsView:
+    """Recent MLflow runs, a two-run comparison with confidence intervals, quality vs latency."""
+
+    RUN_COLUMNS = ["name", "status", "started", "dataset", "ndcg@10", "recall@10", "mrr@10", "f1", "p50_ms", "p95_ms", "run_id"]
+    CMP_COLUMNS = ["metric", "a", "a_lo", "a_hi", "b", "b_lo", "b_hi", "diff", "diff_lo", "diff_hi", "p_value", "n_paired", "significant"]
+
+    def __init__(self, svc: DashboardService, user: User) -> None:
+        import panel as pn
+
+        self.svc, self.user = svc, user
+        self.refresh = pn.widgets.Button(name="Refresh runs")
+        self.runs = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.run_a = pn.widgets.Select(name="Run A", options={}, width=300, css_classes=["rb-run-a"])
+        self.run_b = pn.widgets.Select(name="Run B", options={}, width=300, css_classes=["rb-run-b"])
+        self.compare = pn.widgets.Button(name="Compare", button_type="primary", align="end")
+        self.result = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.plot = pn.pane.Bokeh(None, height=320, sizing_mode="stretch_width")
+        self.refresh.on_click(self._refresh)
+        self.compare.on_click(self._compare)
+        self._refresh()
+
+    def panel(self):
+        import panel as pn
+
+        return pn.Column(
+            self.refresh, self.runs, pn.pane.Markdown("### Compare two runs (95% bootstrap intervals)"),
+            pn.Row(self.run_a, self.run_b, self.compare), self.result,
+            pn.pane.Markdown("### Quality (nDCG@10) vs latency (p50)"), self.plot, sizing_mode="stretch_width",
+        )
+
+    def _refresh(self, event=None) -> None:
+        from ragbench.dashboard.experiments import recent_runs
+
+        try:
+            rows = recent_runs(self.svc.parts.tracker)
+        except Exception as exc:  # noqa: BLE001 - MLflow down is shown, not raised
+            self.runs.object = f'<p class="rb-error">Could not read MLflow runs: {_html.esc(exc)}</p>'
+            return
+        self.runs.object = _html.table(rows, self.RUN_COLUMNS, css="rb-runs", empty="No MLflow runs yet: run `ragbench run`.")
+        options = {f"{r['name']} ({r['run_id'][:8]})": r["run_id"] for r in rows}
+        self.run_a.options, self.run_b.options = options, options
+        if len(options) >= 2:
+            ids = list(options.values())
+            self.run_a.value, self.run_b.value = ids[1], ids[0]
+        self.plot.object = _scatter(rows)
+
+    async def _compare(self, event=None) -> None:
+        from ragbench.dashboard.experiments import compare_runs
+
+        if not self.run_a.value or not self.run_b.value:
+            self.result.object = '<p class="rb-error">Pick two runs.</p>'
+            return
+        self.result.object = "<p>Comparing…</p>"
+        try:
+            rows = await run_blocking(self.svc, compare_runs, self.svc.parts.tracker, self.run_a.value, self.run_b.value)
+        except Exception as exc:  # noqa: BLE001 - e.g. a run without a per-question table
+            self.result.object = f'<p class="rb-error">{_html.esc(exc)}</p>'
+            return
+        self.result.object = _html.table(rows, self.CMP_COLUMNS, css="rb-compare", empty="No shared metrics.")
+
+
+def _scatter(rows: list[dict[str, Any]]):
+    from bokeh.models import ColumnDataSource, LabelSet
+    from bokeh.plotting import figure
+
+    from ragbench.dashboard.experiments import quality_latency_points
+
+    points = quality_latency_points(rows)
+    fig = figure(height=300, sizing_mode="stretch_width", x_axis_label="latency p50 (ms)", y_axis_label="nDCG@10",
+                 tools="pan,wheel_zoom,reset,hover", tooltips=[("run", "@name"), ("nDCG@10", "@quality"), ("p50 ms", "@latency_ms")])
+    if points:
+        src = ColumnDataSource({k: [p[k] for p in points] for k in points[0]})
+        fig.scatter("latency_ms", "quality", source=src, size=10)
+        fig.add_layout(LabelSet(x="latency_ms", y="quality", text="name", source=src, x_offset=6, y_offset=4, text_font_size="10px"))
+    return fig
+
+
+class MonitorView:
+    """Health of LanceDB, the LLM endpoint and MLflow; tenants; running and failed jobs; GPU."""
+
+    def __init__(self, svc: DashboardService, user: User) -> None:
+        import panel as pn
+
+        self.svc, self.user = svc, user
+        self.refresh = pn.widgets.Button(name="Refresh")
+        self.health = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.tenants = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.jobs = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.refresh.on_click(self._refresh)
+        pn.state.onload(self._refresh)
+
+    def panel(self):
+        import panel as pn
+
+        return pn.Column(self.refresh, pn.pane.Markdown("### Services"), self.health,
+                         pn.pane.Markdown("### Tenants"), self.tenants,
+                         pn.pane.Markdown("### Running and failed jobs"), self.jobs, sizing_mode="stretch_width")
+
+    async def _refresh(self, event=None) -> None:
+        from ragbench.dashboard.health import probe_all, tenant_counts
+
+        visible = self.svc.tenants_for(self.user)
+        health, counts, jobs = await run_blocking(self.svc, lambda: (
+            probe_all(self.svc.parts), tenant_counts(self.svc.parts.store, visible), self.svc.jobs.list(visible)))
+        self.health.object = _html.table([h.to_dict() for h in health], ["service", "state", "detail", "ms"], css="rb-health")
+        self.tenants.object = _html.table(counts, ["tenant", "documents", "chunks"], css="rb-tenants", empty="No tenants.")
+        shown = [j.model_dump() for j in jobs if j.status in ("running", "failed", "interrupted") or j.failed]
+        self.jobs.object = _html.table(shown, ["job_id", "tenant", "status", "done", "total", "failed", "chunks_created", "error"],
+                                       css="rb-jobs", empty="No running or failed jobs.")
