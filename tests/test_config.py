@@ -8,6 +8,10 @@ from ragbench.errors import ConfigError
 
 # Mandatory values (???) that a config file leaves to the user, with a valid local value.
 REQUIRED = {("embedder", "sentence_transformers"): [f"embedder.model={default_model_path()}"]}
+from ragbench.testing.tiny_qwen2 import tiny_qwen2_path  # noqa: E402 - built once, cached
+
+REQUIRED[("generator", "vllm")] = [f"generator.model={tiny_qwen2_path()}"]
+REQUIRED[("generator", "transformers")] = [f"generator.model={tiny_qwen2_path()}"]
 
 ALL_OPTIONS = [(g, o) for g in GROUPS for o in group_options(g)]
 

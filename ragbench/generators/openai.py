@@ -1,0 +1,319 @@
+"""Any OpenAI-compatible chat server (a vLLM server above all): concurrent, streamed, guarded.
+
+Each item goes through a :class:`~ragbench.resilience.Guard` (the tenant's rate-limit
+slot, then retries with backoff through a circuit breaker). Whatever still fails is
+returned as ``Answer(error=...)`` with its reason, and the other items go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ragbench.errors import ConfigError, GenerationError, ModelError
+from ragbench.generators._base import Sampling, build_answer, cache_salt, failed
+from ragbench.generators.prompts import PromptTemplate, PromptTooLongError, estimate_tokens
+from ragbench.resilience import (
+    CircuitBreaker,
+    EndpointUnreachableError,
+    Guard,
+    MalformedResponseError,
+    RetryPolicy,
+    TenantRateLimiter,
+    TransientError,
+)
+from ragbench.types import Answer, Hit, Query
+
+
+class OpenAIGenerator:
+    """Answer through ``POST {base_url}/chat/completions`` with bounded concurrency.
+
+    Args:
+        base_url: Server URL ending in ``/v1``, e.g. ``http://127.0.0.1:8000/v1``.
+        model: Served model name (default: the first one the server lists).
+        api_key: Sent as a bearer token (vLLM ignores it unless started with one).
+        prompt: Prompt template.
+        max_model_len: Context length for the fitting rule (default: asked from the server,
+            which vLLM reports in ``/v1/models``).
+        tokenizer: Local tokenizer folder for exact prompt token counts (default: an estimate
+            of one token per 3 bytes, conservative for BPE tokenizers).
+        concurrency: Requests in flight at once.
+        stream: Stream tokens (measures time to first token).
+        timeout_s: Read timeout per request; ``connect_timeout_s`` for connecting.
+        temperature, top_p, max_tokens, seed, stop: Sampling settings.
+        json_schema: Constrain answers to this JSON schema (``response_format``).
+        retries, backoff_s: Attempts after the first, and the first backoff (doubles, with jitter).
+        failure_threshold, reset_timeout_s: Circuit breaker settings (defaults 5 and 60 s).
+        rate_per_s, burst, rate_limit_mode: Per-tenant rate limit (``None``: unlimited);
+            ``wait`` or ``refuse`` when exceeded.
+        cache_salt_secret: Mixed into each tenant's ``cache_salt``.
+
+    Example:
+        >>> gen = OpenAIGenerator("http://127.0.0.1:8000/v1", model="tiny")  # doctest: +SKIP
+        >>> gen.generate([Query("Where?", "acme")], [[hit]])[0].timings  # doctest: +SKIP
+        {'total_ms': 95.1, 'ttft_ms': 21.4}
+    """
+
+    name = "openai"
+
+    def __init__(
+        self, base_url: str = "http://127.0.0.1:8000/v1", *, model: str | None = None, api_key: str = "EMPTY",
+        prompt: PromptTemplate | None = None, max_model_len: int | None = None, tokenizer: str | None = None,
+        concurrency: int = 8, stream: bool = True, timeout_s: float = 60.0, connect_timeout_s: float = 5.0,
+        temperature: float = 0.0, top_p: float = 1.0, max_tokens: int = 64, seed: int | None = 0,
+        stop: Sequence[str] = (), json_schema: Mapping[str, Any] | None = None, retries: int = 2,
+        backoff_s: float = 0.5, failure_threshold: int = 5, reset_timeout_s: float = 60.0,
+        rate_per_s: float | None = None, burst: float = 10.0, rate_limit_mode: str = "wait",
+        cache_salt_secret: str = "",
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ConfigError(f"base_url {base_url!r} is not an http(s) URL. Example: http://127.0.0.1:8000/v1")
+        if concurrency < 1 or timeout_s <= 0:
+            raise ConfigError(f"concurrency={concurrency}, timeout_s={timeout_s}: both must be positive.")
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.prompt = prompt or PromptTemplate()
+        self.max_model_len = max_model_len
+        self.tokenizer_path = tokenizer
+        self.concurrency = concurrency
+        self.stream = stream
+        self.timeout_s, self.connect_timeout_s = timeout_s, connect_timeout_s
+        self.sampling = Sampling(temperature, top_p, max_tokens, seed, tuple(stop))
+        self.json_schema = dict(json_schema) if json_schema else None
+        self.cache_salt_secret = cache_salt_secret
+        limiter = (
+            TenantRateLimiter(rate_per_s=rate_per_s, burst=burst, mode=rate_limit_mode)
+            if rate_per_s is not None else None
+        )
+        self.guard = Guard(
+            retry=RetryPolicy(attempts=retries + 1, initial_s=backoff_s, max_s=8 * max(backoff_s, 0.1),
+                              jitter_s=backoff_s),
+            breaker=CircuitBreaker(failure_threshold=failure_threshold, reset_timeout_s=reset_timeout_s,
+                                   name=self.base_url),
+            limiter=limiter,
+        )
+        self._tokenizer = None
+
+    # ------------------------------------------------------------------ server facts
+    def _client(self):
+        import httpx
+
+        timeout = httpx.Timeout(self.timeout_s, connect=self.connect_timeout_s)
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=self.concurrency)
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        return httpx.AsyncClient(base_url=self.base_url, timeout=timeout, limits=limits, headers=headers)
+
+    async def _discover(self, client) -> None:
+        """Fill in ``model`` and ``max_model_len`` from ``GET /models`` when not configured."""
+        if self.model and self.max_model_len:
+            return
+        data = await self._call_json(client, "GET", "/models")
+        try:
+            cards = data["data"]
+            card = next(c for c in cards if not self.model or c["id"] == self.model)
+        except (KeyError, TypeError, StopIteration) as exc:
+            names = [c.get("id") for c in data.get("data", [])] if isinstance(data, dict) else []
+            raise ModelError(
+                f"Model {self.model!r} is not served at {self.base_url} (it serves {names}). "
+                "Set generator.model to one of those names."
+            ) from exc
+        self.model = self.model or card["id"]
+        self.max_model_len = self.max_model_len or int(card.get("max_model_len") or 4096)
+
+    def count_tokens(self, messages: list[dict]) -> int:
+        """Prompt tokens of ``messages``: exact with a local tokenizer, else a conservative estimate."""
+        if self.tokenizer_path:
+            if self._tokenizer is None:
+                from transformers import AutoTokenizer
+
+                self._tokenizer = AutoTokenizer.from_pretrained(self.tokenizer_path)
+            ids = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+            return len(ids["input_ids"] if isinstance(ids, Mapping) else ids)
+        return sum(estimate_tokens(m["content"]) + 4 for m in messages) + 2
+
+    # ------------------------------------------------------------------ HTTP
+    async def _send(self, client, method: str, path: str, **kwargs):
+        import httpx
+
+        try:
+            resp = await client.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError,
+                httpx.ReadError, httpx.WriteError, httpx.PoolTimeout) as exc:
+            raise EndpointUnreachableError(
+                f"{self.base_url}{path} unreachable ({type(exc).__name__}: {exc or 'no detail'}). "
+                "Check that the server is running (ragbench serve-llm) and base_url is right."
+            ) from exc
+        return resp
+
+    def _check_status(self, resp, path: str, body: str) -> None:
+        code = resp.status_code
+        if code == 200:
+            return
+        detail = body[:300]
+        if code == 429 or code >= 500:
+            raise TransientError(f"{self.base_url}{path} returned HTTP {code}: {detail}")
+        if code == 404:
+            raise ModelError(f"{self.base_url}{path} returned 404 ({detail}). Check base_url (ends in /v1) and model.")
+        raise GenerationError(f"{self.base_url}{path} refused the request with HTTP {code}: {detail}")
+
+    async def _call_json(self, client, method: str, path: str, **kwargs) -> Any:
+        resp = await self._send(client, method, path, **kwargs)
+        body = resp.text
+        self._check_status(resp, path, body)
+        try:
+            return json.loads(body)
+        except ValueError as exc:
+            raise MalformedResponseError(
+                f"{self.base_url}{path} answered with malformed JSON ({exc}): {body[:120]!r}. "
+                "Is base_url an OpenAI-compatible server?"
+            ) from exc
+
+    def _body(self, messages: list[dict], tenant: str) -> dict:
+        s = self.sampling
+        body = {
+            "model": self.model, "messages": messages, "temperature": s.temperature, "top_p": s.top_p,
+            "max_tokens": s.max_tokens, "logprobs": True, "stream": self.stream,
+            "cache_salt": cache_salt(tenant, self.cache_salt_secret),
+        }
+        if s.seed is not None:
+            body["seed"] = s.seed
+        if s.stop:
+            body["stop"] = list(s.stop)
+        if self.stream:
+            body["stream_options"] = {"include_usage": True}
+        if self.json_schema:
+            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": self.json_schema}}
+        return body
+
+    async def _complete(self, client, messages: list[dict], tenant: str) -> dict:
+        """One chat completion: ``{"text", "logprobs", "prompt_tokens", "completion_tokens", "ttft_ms"}``."""
+        start = time.perf_counter()
+        body = self._body(messages, tenant)
+        if not self.stream:
+            data = await self._call_json(client, "POST", "/chat/completions", json=body)
+            return _parse_full(data, self.base_url)
+        async with client.stream("POST", "/chat/completions", json=body) as resp:
+            if resp.status_code != 200:
+                text = (await resp.aread()).decode("utf-8", errors="replace")
+                self._check_status(resp, "/chat/completions", text)
+            return await _read_stream(resp, start, self.base_url)
+
+    async def _one(self, client, sem, query: Query, hits: Sequence[Hit]) -> Answer:
+        start = time.perf_counter()
+        try:
+            budget = int(self.max_model_len) - self.sampling.max_tokens
+            messages, kept = self.prompt.fit(query, hits, count_tokens=self.count_tokens, budget=budget)
+            async with sem:
+                out = await self.guard.acall(query.tenant, self._complete_mapped, client, messages, query.tenant)
+        except PromptTooLongError as exc:
+            return failed(f"prompt too long: {exc}")
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on its item, the rest go on
+            return failed(f"{type(exc).__name__}: {exc}", total_ms=(time.perf_counter() - start) * 1000)
+        total = (time.perf_counter() - start) * 1000
+        return build_answer(
+            out["text"], kept, prompt_tokens=out["prompt_tokens"], completion_tokens=out["completion_tokens"],
+            logprobs=out["logprobs"], ttft_ms=out["ttft_ms"], total_ms=total,
+        )
+
+    async def _complete_mapped(self, client, messages, tenant):
+        import httpx
+
+        try:
+            return await self._complete(client, messages, tenant)
+        except (httpx.TransportError, httpx.TimeoutException) as exc:  # a server dying mid-stream
+            raise EndpointUnreachableError(f"{self.base_url} connection lost ({type(exc).__name__}: {exc})") from exc
+
+    async def agenerate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
+        """Async :meth:`generate`."""
+        queries, contexts = list(queries), list(contexts)
+        if len(queries) != len(contexts):
+            raise ValueError(f"{len(queries)} queries but {len(contexts)} contexts: pass one context list per query.")
+        async with self._client() as client:
+            try:
+                await self.guard.breaker.acall(self._discover, client)
+            except Exception as exc:  # noqa: BLE001 - no server facts: every item fails with the reason
+                return [failed(f"{type(exc).__name__}: {exc}") for _ in queries]
+            sem = asyncio.Semaphore(self.concurrency)
+            return list(await asyncio.gather(*(self._one(client, sem, q, h) for q, h in zip(queries, contexts))))
+
+    def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
+        """Answer every query concurrently; a failed item gets ``Answer.error`` and the rest go on."""
+        return run_sync(self.agenerate(queries, contexts))
+
+    def __repr__(self) -> str:
+        return f"OpenAIGenerator(base_url={self.base_url!r}, model={self.model!r}, concurrency={self.concurrency})"
+
+
+def run_sync(coro):
+    """Run ``coro`` to completion, also from inside a running event loop (e.g. Jupyter)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: dict[str, Any] = {}
+
+    def target():
+        try:
+            box["value"] = asyncio.run(coro)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def _token_logprobs(choice: Mapping) -> list[float]:
+    content = (choice.get("logprobs") or {}).get("content") or []
+    return [float(t["logprob"]) for t in content if t.get("logprob") is not None]
+
+
+def _parse_full(data: Any, url: str) -> dict:
+    try:
+        choice = data["choices"][0]
+        text = choice["message"].get("content") or ""
+        usage = data.get("usage") or {}
+        return {
+            "text": text, "logprobs": _token_logprobs(choice), "ttft_ms": None,
+            "prompt_tokens": int(usage.get("prompt_tokens", 0)), "completion_tokens": int(usage.get("completion_tokens", 0)),
+        }
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise MalformedResponseError(
+            f"{url} answered JSON without choices[0].message ({type(exc).__name__}: {exc}): {str(data)[:120]!r}"
+        ) from exc
+
+
+async def _read_stream(resp, start: float, url: str) -> dict:
+    text, logprobs, usage, ttft = [], [], {}, None
+    async for line in resp.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            break
+        try:
+            chunk = json.loads(payload)
+            choices = chunk.get("choices") or []
+            usage = chunk.get("usage") or usage
+        except (ValueError, AttributeError) as exc:
+            raise MalformedResponseError(f"{url} streamed a malformed chunk ({exc}): {payload[:120]!r}") from exc
+        for choice in choices:
+            delta = choice.get("delta") or {}
+            lps = _token_logprobs(choice)
+            if ttft is None and (delta.get("content") or lps):
+                ttft = (time.perf_counter() - start) * 1000
+            text.append(delta.get("content") or "")
+            logprobs.extend(lps)
+    return {
+        "text": "".join(text), "logprobs": logprobs, "ttft_ms": ttft,
+        "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+        "completion_tokens": int(usage.get("completion_tokens", len(logprobs))),
+    }
