@@ -17,6 +17,7 @@ from ragbench.dashboard.auth import UserDirectory, check_bind
 from ragbench.dashboard.service import ENV_OVERRIDES, ENV_PRESETS, ENV_USERS
 
 APP_FILE = Path(__file__).resolve().parents[2] / "dashboards" / "app.py"
+LOGIN_TEMPLATE = Path(__file__).resolve().parent / "templates" / "login.html"
 
 
 def auth_provider(users: UserDirectory):
@@ -34,7 +35,7 @@ def auth_provider(users: UserDirectory):
             RagbenchLoginHandler._login_template = self._login_template
             return RagbenchLoginHandler
 
-    return RagbenchAuthProvider()
+    return RagbenchAuthProvider(login_template=str(LOGIN_TEMPLATE))
 
 
 def configure_environment(
@@ -68,7 +69,7 @@ def serve(
     from ragbench.dashboard.service import get_service
 
     if warm:
-        get_service()  # load models and open the store before the first visitor
+        get_service().warm()  # load models, indexes and the language detector before the first visitor
     kwargs = {"auth_provider": auth_provider(users), "cookie_secret": cookie_secret} if users else {}
     origins = [f"{address}:{port}"] + ([f"localhost:{port}"] if address == "127.0.0.1" else [])
     server = get_server(

@@ -40,11 +40,13 @@ class AskEvent:
     response: QueryResponse | None = None
 
 
-def default_presets() -> dict[str, list[str]]:
-    """One preset per retriever config (``configs/retriever/*.yaml``) with the configured generator."""
+def default_presets(names: Sequence[str] = ("hybrid", "dense", "bm25")) -> dict[str, list[str]]:
+    """``default`` (the base config as composed) then one preset per retriever config in ``names``
+    that exists in ``configs/retriever/``, each with the configured generator."""
     from ragbench.config import group_options
 
-    return {name: [f"retriever={name}"] for name in group_options("retriever")}
+    available = group_options("retriever")
+    return {"default": [], **{name: [f"retriever={name}"] for name in names if name in available}}
 
 
 def parse_presets(text: str) -> dict[str, list[str]]:
@@ -181,6 +183,20 @@ class DashboardService:
             response = event.response or response
         assert response is not None  # ask_steps always ends with an answered event
         return response
+
+    def warm(self) -> None:
+        """Build every preset's pipeline and run one query through each, so first visitors wait less."""
+        tenants = self.parts.store.tenants()
+        for preset in self.presets:
+            pipe = self.pipeline(preset)
+            if tenants:
+                pipe.run([Query("warm up", tenants[0])], k=1)
+        try:
+            from ragbench.ingestion.language import detect_language
+
+            detect_language("Loading the language detector before the first upload.")
+        except ImportError:  # pragma: no cover - ingestion is part of ragbench; kept optional for slim installs
+            pass
 
     # ------------------------------------------------------------------- jobs
     @property

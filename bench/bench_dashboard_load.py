@@ -1,0 +1,181 @@
+"""Load test of the served dashboard: N concurrent questions from a second process.
+
+The server is a separate ``ragbench dashboard`` process (started here on a temporary home
+with the demo dataset, unless ``--url`` points at a running one). This process signs in
+through the login page and sends the questions to ``POST /api/ask`` -- the same service
+code, tenant checks and thread pool the Ask tab uses -- first one at a time, then all at
+once, and prints p50/p95 of both side by side.
+
+    python bench/bench_dashboard_load.py                 # own server, 20 concurrent queries
+    python bench/bench_dashboard_load.py --url http://127.0.0.1:5006 --user root --password ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COOKIE_SECRET = "bench-cookie-secret-0123456789abcdef"
+
+
+def demo_questions() -> list[tuple[str, str]]:
+    """``(tenant, question)`` pairs from the demo dataset, alternating tenants."""
+    per_tenant = []
+    for tenant in ("acme-robotics", "harbor-health"):
+        lines = (ROOT / "datasets" / "demo" / tenant / "queries.jsonl").read_text().splitlines()
+        per_tenant.append([(tenant, json.loads(line)["text"]) for line in lines if line.strip()])
+    return [q for pair in zip(*per_tenant) for q in pair]
+
+
+def login(url: str, user: str, password: str) -> str:
+    """Sign in through the login page; returns the ``Cookie`` header value for the API."""
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    data = urllib.parse.urlencode({"username": user, "password": password}).encode()
+    try:
+        resp = opener.open(f"{url}/login", data=data, timeout=30)
+    except urllib.error.HTTPError as exc:  # the 302 after a successful login lands here
+        resp = exc
+    cookies = [h.split(";", 1)[0] for h in resp.headers.get_all("Set-Cookie") or []]
+    if not any(c.startswith("user=") for c in cookies):
+        raise SystemExit(f"login as {user!r} failed at {url}/login (no user cookie; wrong password?)")
+    return "; ".join(cookies)
+
+
+def ask(url: str, cookie: str, tenant: str, question: str) -> tuple[int, float, dict]:
+    """One ``POST /api/ask``; returns (HTTP status, seconds, JSON body)."""
+    body = json.dumps({"tenant": tenant, "question": question}).encode()
+    req = urllib.request.Request(f"{url}/api/ask", data=body, method="POST",
+                                 headers={"Content-Type": "application/json", "Cookie": cookie})
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            status, payload = resp.status, json.load(resp)
+    except urllib.error.HTTPError as exc:
+        status, payload = exc.code, json.loads(exc.read() or b"{}")
+    return status, time.perf_counter() - start, payload
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def run_load(url: str, cookie: str, questions: list[tuple[str, str]], *, concurrency: int) -> dict:
+    """Send every question with ``concurrency`` in flight; returns latencies, errors and wall time."""
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(lambda tq: (tq[0], *ask(url, cookie, *tq)), questions))
+    wall = time.perf_counter() - start
+    errors = [f"{t}: HTTP {s} {p.get('error', '')}" for t, s, _, p in results if s != 200 or p.get("error")]
+    leaks = [f"{t}: got {src['doc_id']}" for t, s, _, p in results if s == 200
+             for src in p.get("sources", []) if not src["doc_id"].startswith(t.split("-")[0])]
+    lat = [sec * 1000 for _, _, sec, _ in results]
+    return {"n": len(results), "errors": errors, "leaks": leaks, "wall_s": wall,
+            "p50_ms": percentile(lat, 50), "p95_ms": percentile(lat, 95), "answers": [p.get("answer", "") for *_, p in results]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(home: Path, users_file: Path, port: int, log: Path) -> subprocess.Popen:
+    """Start ``ragbench dashboard`` in its own process and wait until it answers."""
+    env = {**os.environ, "RAGBENCH_DASHBOARD_COOKIE_SECRET": COOKIE_SECRET, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ragbench.cli", "dashboard", "--port", str(port), "--users", str(users_file), f"home={home}"],
+        stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
+    )
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"dashboard exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).close()
+            return proc
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.5)
+    stop_server(proc)
+    raise RuntimeError(f"dashboard did not start within 180 s:\n{log.read_text()[-3000:]}")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def prepare_home(home: Path) -> Path:
+    """Ingest the demo dataset under ``home`` and write a users file with an admin; returns its path."""
+    from ragbench.config import build, compose
+    from ragbench.dashboard.auth import hash_password
+    from ragbench.pipelines.experiment import ingest_dataset
+
+    ingest_dataset(build(compose([f"home={home}", "progress=false"])))
+    users = home / "users.json"
+    users.write_text(json.dumps({"users": {"bench": {"password_hash": hash_password("bench-pw"), "role": "admin"}}}))
+    return users
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="A running dashboard (default: start one on a temporary home).")
+    parser.add_argument("--user", default="bench")
+    parser.add_argument("--password", default="bench-pw")
+    parser.add_argument("-n", type=int, default=20, help="Questions (default 20).")
+    parser.add_argument("--concurrency", type=int, default=20)
+    args = parser.parse_args(argv)
+    proc, tmp = None, None
+    try:
+        url = args.url
+        if url is None:
+            tmp = tempfile.TemporaryDirectory(prefix="rb-dash-load-")
+            home = Path(tmp.name) / "home"
+            users = prepare_home(home)
+            port = free_port()
+            proc = start_server(home, users, port, Path(tmp.name) / "server.log")
+            url = f"http://127.0.0.1:{port}"
+        cookie = login(url, args.user, args.password)
+        questions = (demo_questions() * (args.n // 2 + 1))[: args.n]
+        ask(url, cookie, *questions[0])  # warm-up, not counted
+        seq = run_load(url, cookie, questions, concurrency=1)
+        conc = run_load(url, cookie, questions, concurrency=args.concurrency)
+    finally:
+        if proc is not None:
+            stop_server(proc)
+        if tmp is not None:
+            tmp.cleanup()
+    print(f"{'mode':<22}{'n':>4}{'errors':>8}{'p50 ms':>10}{'p95 ms':>10}{'wall s':>9}{'q/s':>7}")
+    for name, r in (("sequential", seq), (f"{args.concurrency} concurrent", conc)):
+        print(f"{name:<22}{r['n']:>4}{len(r['errors']):>8}{r['p50_ms']:>10.1f}{r['p95_ms']:>10.1f}{r['wall_s']:>9.2f}{r['n'] / r['wall_s']:>7.1f}")
+    print(f"throughput ratio concurrent/sequential: {(conc['n'] / conc['wall_s']) / (seq['n'] / seq['wall_s']):.2f}x; "
+          f"p95 ratio: {conc['p95_ms'] / seq['p95_ms']:.2f}x")
+    for problem in seq["errors"] + conc["errors"] + seq["leaks"] + conc["leaks"]:
+        print("PROBLEM:", problem)
+    return 1 if seq["errors"] or conc["errors"] or seq["leaks"] or conc["leaks"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
