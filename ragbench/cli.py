@@ -18,12 +18,16 @@ from ragbench.errors import ConfigError, RagbenchError
 
 # Modules that add subcommands: each defines ``register(subparsers)`` and imports heavy
 # libraries only inside its handlers.
-PLUGINS: tuple[str, ...] = ("ragbench.serving._cli", "ragbench.ingestion._cli", "ragbench.dashboard._cli")
+PLUGINS: tuple[str, ...] = ("ragbench.serving._cli", "ragbench.ingestion._cli", "ragbench.dashboard._cli", "ragbench.evaluation._cli")
 
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.multirun or args.search:
+        from ragbench.evaluation._cli import cmd_sweep
+
+        return cmd_sweep(args)
     from ragbench.config import build, compose
     from ragbench.pipelines.experiment import format_report, run_experiment
 
@@ -81,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="Evaluate the configured pipeline on a dataset and log it to MLflow.")
     p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
+    from ragbench.evaluation._cli import add_run_arguments
+
+    add_run_arguments(p)
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("ingest", help="Index the configured dataset's documents into the tenant stores.")
     p.add_argument("--tenant", default=None, help="With --path: ingest files into this tenant as a durable job.")

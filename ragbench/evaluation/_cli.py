@@ -1,0 +1,65 @@
+"""CLI pieces of the evaluation package: ``ragbench compare`` and ``ragbench run -m`` sweeps.
+
+Imports nothing heavy at module level (the parser is built on every ``ragbench`` call).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+OVERRIDES_HELP = "Hydra overrides for home/tracking, e.g. home=/path/to/.ragbench (where the runs were logged)."
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``ragbench run`` for sweeps and pipeline search."""
+    parser.add_argument("-m", "--multirun", action="store_true",
+                        help="Sweep: run every combination of comma lists (retriever=bm25,dense k=5,10) as child runs.")
+    parser.add_argument("--search", metavar="METRIC", default=None,
+                        help="Pick the best combination for METRIC (e.g. ndcg@10); implies --multirun.")
+    parser.add_argument("--latency-budget-ms", type=float, default=None,
+                        help="Only combinations whose p95 total latency per question is within this budget qualify.")
+    parser.add_argument("--strategy", choices=("grid", "greedy"), default="grid",
+                        help="grid: every combination; greedy: one swept key at a time, as AutoRAG's node-by-node search.")
+    parser.add_argument("--lower-is-better", action="store_true", help="The --search metric is minimised.")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from ragbench.config import compose, instantiate
+    from ragbench.evaluation.sweep import expand_sweep, experiment_trial, format_sweep, run_sweep
+
+    first = compose(expand_sweep(args.overrides)[0])
+    tracker = instantiate(first.tracking)
+    result = run_sweep(
+        args.overrides, experiment_trial, tracker=tracker, metric=args.search,
+        higher_is_better=not args.lower_is_better, latency_budget_ms=args.latency_budget_ms, strategy=args.strategy,
+    )
+    names = list(first.metrics.get("names") or [])
+    if args.search and args.search not in names:
+        names.append(args.search)
+    print(format_sweep(result, names))
+    print(f"parent MLflow run id: {result.parent_run_id}")
+    return 1 if all(t.error for t in result.trials) else 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from ragbench.config import compose, instantiate
+    from ragbench.evaluation.compare import compare_runs, format_comparison
+
+    tracker = instantiate(compose(args.overrides).tracking)
+    comparison = compare_runs(tracker, args.run_a, args.run_b, metrics=args.metric or None, log=not args.no_log)
+    print(format_comparison(comparison))
+    if not args.no_log:
+        print(f"comparison logged to MLflow ({tracker.tracking_uri})")
+    return 0
+
+
+def register(subparsers) -> None:
+    """Add ``ragbench compare RUN_A RUN_B``."""
+    p = subparsers.add_parser(
+        "compare", help="Paired comparison of two runs: deltas, 95%% CIs and p-values per metric (logged to MLflow).")
+    p.add_argument("run_a", help="Baseline MLflow run id (as printed by `ragbench run`).")
+    p.add_argument("run_b", help="Run id to compare against the baseline (deltas are B - A).")
+    p.add_argument("--metric", action="append", help="Only this metric (repeatable); default: all both runs have.")
+    p.add_argument("--no-log", action="store_true", help="Do not log the comparison as an MLflow run.")
+    p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
+    p.set_defaults(func=_cmd_compare)

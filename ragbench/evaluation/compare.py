@@ -1,0 +1,109 @@
+"""Compare two runs question by question: deltas, 95% bootstrap CIs and paired permutation p-values.
+
+Only questions both runs answered are compared, and for each metric only the questions
+both runs could score (a judge failure in either run leaves that pair out, and the count
+says so). The comparison is logged to MLflow as its own run, tagged with both run ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ragbench.errors import ConfigError
+from ragbench.evaluation.stats import PairedResult, paired_comparison
+
+
+@dataclass
+class Comparison:
+    """The paired comparison of run B against run A (deltas are B - A)."""
+
+    run_a: str
+    run_b: str
+    shared_questions: int
+    only_a: int
+    only_b: int
+    results: list[PairedResult] = field(default_factory=list)
+
+    def rows(self) -> list[dict]:
+        return [r.as_dict() for r in self.results]
+
+    def flat_metrics(self) -> dict[str, float]:
+        out: dict[str, float] = {"shared_questions": self.shared_questions, "only_a": self.only_a, "only_b": self.only_b}
+        for r in self.results:
+            out.update({f"{r.metric}.{k}": v for k, v in r.as_dict().items() if k != "metric" and v == v})
+        return out
+
+
+def _metric_columns(frame) -> list[str]:
+    return [c[len("metric."):] for c in frame.columns if c.startswith("metric.") and not c.endswith(".judge_std")]
+
+
+def compare_tables(run_a: str, table_a, run_b: str, table_b, *, metrics: Sequence[str] | None = None) -> Comparison:
+    """Pair two per-question tables (pandas, as logged by a run) on ``question_id`` and test every metric.
+
+    Example:
+        >>> cmp = compare_tables("a", df_a, "b", df_b)  # doctest: +SKIP
+        >>> cmp.results[0].p_value  # doctest: +SKIP
+    """
+    ids_a, ids_b = set(table_a["question_id"].astype(str)), set(table_b["question_id"].astype(str))
+    shared = sorted(ids_a & ids_b)
+    if not shared:
+        raise ConfigError(f"Runs {run_a!r} and {run_b!r} share no question ids: compare runs on the same dataset.")
+    common = [m for m in _metric_columns(table_a) if m in set(_metric_columns(table_b))]
+    if metrics:
+        unknown = [m for m in metrics if m not in common]
+        if unknown:
+            raise ConfigError(f"Metric(s) {unknown} are not in both runs. Metrics both runs have: {', '.join(common)}.")
+        common = list(metrics)
+    a = table_a.assign(question_id=table_a["question_id"].astype(str)).set_index("question_id").loc[shared]
+    b = table_b.assign(question_id=table_b["question_id"].astype(str)).set_index("question_id").loc[shared]
+    results = []
+    for metric in common:
+        col = f"metric.{metric}"
+        both = a[col].notna() & b[col].notna()
+        results.append(paired_comparison(metric, a.loc[both, col].to_numpy(float), b.loc[both, col].to_numpy(float)))
+    return Comparison(run_a, run_b, len(shared), len(ids_a - ids_b), len(ids_b - ids_a), results)
+
+
+def compare_runs(tracker, run_a: str, run_b: str, *, metrics: Sequence[str] | None = None, log: bool = True) -> Comparison:
+    """Load both runs' per-question tables from ``tracker`` (MLflow), compare them and log the comparison.
+
+    Example:
+        >>> cmp = compare_runs(MLflowTracker(root=".ragbench"), "3f2a...", "9c1b...")  # doctest: +SKIP
+        >>> print(format_comparison(cmp))  # doctest: +SKIP
+    """
+    if not hasattr(tracker, "load_table"):
+        raise ConfigError(f"compare needs a tracker that stores runs (tracking=mlflow); got {tracker!r}.")
+    tables = []
+    for run_id in (run_a, run_b):
+        try:
+            tables.append(tracker.load_table(run_id))
+        except Exception as exc:  # noqa: BLE001 - MLflow raises several types for a missing run/artifact
+            raise ConfigError(
+                f"Could not load the per-question table of run {run_id!r} from {tracker!r}: {exc}. "
+                "Pass run ids printed by `ragbench run` and the same home/tracking overrides."
+            ) from exc
+    comparison = compare_tables(run_a, tables[0], run_b, tables[1], metrics=metrics)
+    if log:
+        tags = {"ragbench.compare.run_a": run_a, "ragbench.compare.run_b": run_b, "ragbench.kind": "comparison"}
+        with tracker.start_run(run_name=f"compare-{run_a[:8]}-vs-{run_b[:8]}", tags=tags):
+            tracker.log_metrics(comparison.flat_metrics())
+            tracker.log_table(comparison.rows(), "comparison")
+    return comparison
+
+
+def format_comparison(comparison: Comparison) -> str:
+    """A plain-text table: metric, n, means of A and B, delta with its 95% CI, and the p-value."""
+    header = ["metric", "n", "A", "B", "delta (B-A)", "95% CI", "p-value"]
+    rows = [
+        [r.metric, str(r.n), f"{r.mean_a:.4f}", f"{r.mean_b:.4f}", f"{r.delta:+.4f}",
+         f"[{r.low:+.4f}, {r.high:+.4f}]", f"{r.p_value:.4g}"]
+        for r in comparison.results
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    fmt = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    head = (f"A = {comparison.run_a}\nB = {comparison.run_b}\n{comparison.shared_questions} shared questions "
+            f"({comparison.only_a} only in A, {comparison.only_b} only in B); paired bootstrap CI, "
+            "paired permutation p-value (two-sided)")
+    return "\n".join([head, fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)])

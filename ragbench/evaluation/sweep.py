@@ -1,0 +1,200 @@
+"""Sweeps and pipeline search: run config combinations as child MLflow runs under one parent.
+
+``ragbench run -m retriever=bm25,dense,hybrid k=5,10`` expands Hydra-style comma lists
+into their product (:func:`expand_sweep`) and runs each combination (:func:`run_sweep`).
+With a search metric, :func:`run_sweep` picks the best combination whose p95 total
+latency fits a budget; ``strategy="greedy"`` explores node by node (as AutoRAG does):
+one swept key at a time, the others held at their best value so far.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ragbench.errors import ConfigError, RagbenchError
+
+LATENCY_KEY = "latency.total_ms.p95"
+STRATEGIES = ("grid", "greedy")
+
+
+def _split_values(value: str) -> list[str]:
+    """Split ``a,b,[c,d]`` on top-level commas (brackets and quotes kept together)."""
+    parts, depth, quote, cur = [], 0, "", []
+    for ch in value:
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "[{(":
+            depth += 1
+        elif ch in "]})":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+            continue
+        cur.append(ch)
+    parts.append("".join(cur))
+    return parts
+
+
+def sweep_axes(overrides: Sequence[str]) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Fixed overrides and swept ``(key, values)`` axes, in the order given."""
+    fixed, axes = [], []
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        values = _split_values(value) if sep else [value]
+        if sep and len(values) > 1:
+            if any(not v for v in values):
+                raise ConfigError(f"Sweep override {item!r} has an empty value; write e.g. retriever=bm25,dense.")
+            axes.append((key, values))
+        else:
+            fixed.append(item)
+    return fixed, axes
+
+
+def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
+    """Every combination of the comma lists in ``overrides`` (Hydra's basic sweeper order).
+
+    Example:
+        >>> expand_sweep(["retriever=bm25,dense", "k=5,10", "max_queries=20"])[:2]
+        [['max_queries=20', 'retriever=bm25', 'k=5'], ['max_queries=20', 'retriever=bm25', 'k=10']]
+    """
+    fixed, axes = sweep_axes(overrides)
+    if not axes:
+        return [list(fixed)]
+    keys = [k for k, _ in axes]
+    return [[*fixed, *(f"{k}={v}" for k, v in zip(keys, combo))] for combo in itertools.product(*(v for _, v in axes))]
+
+
+@dataclass
+class Trial:
+    """One combination: its overrides, the child run id and its overall metrics (or the error)."""
+
+    overrides: list[str]
+    run_id: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+    def value(self, metric: str) -> float | None:
+        return self.metrics.get(metric)
+
+
+@dataclass
+class SweepResult:
+    """All trials, the parent run id and, in search mode, the chosen trial."""
+
+    trials: list[Trial]
+    parent_run_id: str | None = None
+    best: Trial | None = None
+    metric: str | None = None
+    latency_budget_ms: float | None = None
+
+
+def _feasible(trial: Trial, metric: str, budget: float | None) -> bool:
+    if trial.error or trial.value(metric) is None:
+        return False
+    return budget is None or trial.metrics.get(LATENCY_KEY, float("inf")) <= budget
+
+
+def pick_best(trials: Sequence[Trial], metric: str, *, higher_is_better: bool = True,
+              latency_budget_ms: float | None = None) -> Trial | None:
+    """The trial with the best ``metric`` among those within the p95 latency budget (None if none fits)."""
+    ok = [t for t in trials if _feasible(t, metric, latency_budget_ms)]
+    if not ok:
+        return None
+    sign = 1 if higher_is_better else -1
+    return max(ok, key=lambda t: (sign * t.value(metric), -t.metrics.get(LATENCY_KEY, 0.0)))
+
+
+RunOne = Callable[[list[str], str | None], Trial]
+
+
+def _greedy(overrides: Sequence[str], run_one: RunOne, parent: str | None, metric: str, hib: bool,
+            budget: float | None) -> list[Trial]:
+    fixed, axes = sweep_axes(overrides)
+    choice = {k: values[0] for k, values in axes}
+    cache: dict[tuple[str, ...], Trial] = {}
+    for key, values in axes:
+        stage = []
+        for value in values:
+            combo = [*fixed, *(f"{k}={value if k == key else choice[k]}" for k, _ in axes)]
+            if tuple(combo) not in cache:
+                cache[tuple(combo)] = run_one(combo, parent)
+            stage.append((value, cache[tuple(combo)]))
+        best = pick_best([t for _, t in stage], metric, higher_is_better=hib, latency_budget_ms=budget)
+        if best is not None:
+            choice[key] = next(v for v, t in stage if t is best)
+    return list(cache.values())
+
+
+def run_sweep(
+    overrides: Sequence[str], run_one: RunOne, *, tracker=None, metric: str | None = None,
+    higher_is_better: bool = True, latency_budget_ms: float | None = None, strategy: str = "grid",
+) -> SweepResult:
+    """Run every combination (``grid``) or a node-by-node search (``greedy``) as children of one parent run.
+
+    ``run_one(overrides, parent_run_id)`` runs one combination and returns its :class:`Trial`.
+    """
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"Unknown search strategy {strategy!r}; valid: {', '.join(STRATEGIES)}.")
+    if strategy == "greedy" and metric is None:
+        raise ConfigError("The greedy (node-by-node) search needs a metric to optimise, e.g. --search ndcg@10.")
+    from ragbench.tracking import NullTracker
+
+    tracker = tracker or NullTracker()
+    tags = {"ragbench.kind": "sweep", "ragbench.sweep": " ".join(overrides), "ragbench.strategy": strategy}
+    with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags) as parent:
+        if strategy == "greedy":
+            trials = _greedy(overrides, run_one, parent, metric, higher_is_better, latency_budget_ms)
+        else:
+            trials = [run_one(combo, parent) for combo in expand_sweep(overrides)]
+        result = SweepResult(trials, parent, metric=metric, latency_budget_ms=latency_budget_ms)
+        if metric:
+            result.best = pick_best(trials, metric, higher_is_better=higher_is_better, latency_budget_ms=latency_budget_ms)
+        _log_parent(tracker, result)
+    return result
+
+
+def _log_parent(tracker, result: SweepResult) -> None:
+    rows = [{"overrides": " ".join(t.overrides), "run_id": t.run_id, "error": t.error, **t.metrics} for t in result.trials]
+    tracker.log_table(rows, "sweep")
+    tracker.log_metrics({"trials": len(result.trials), "failed_trials": sum(1 for t in result.trials if t.error)})
+    if result.best is not None and getattr(tracker, "client", None) is not None and tracker.run_id:
+        tracker.client.set_tag(tracker.run_id, "ragbench.best_run_id", result.best.run_id or "")
+        tracker.client.set_tag(tracker.run_id, "ragbench.best_overrides", " ".join(result.best.overrides))
+
+
+def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
+    """Summary table: one row per trial with its metrics, p95 latency and run id; the best marked ``*``."""
+    cols = [*metrics, LATENCY_KEY]
+    header = ["", "overrides", *[c.replace("latency.total_ms.p95", "total_ms.p95") for c in cols], "run_id"]
+    rows = []
+    for t in result.trials:
+        cells = ["*" if t is result.best else "", " ".join(t.overrides)]
+        cells += [f"{t.metrics[c]:.4f}" if c in t.metrics else ("FAILED" if t.error else "-") for c in cols]
+        rows.append([*cells, t.run_id or "-"])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    lines = [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)]
+    for t in result.trials:
+        if t.error:
+            lines.append(f"failed: {' '.join(t.overrides)}: {t.error}")
+    if result.metric:
+        budget = f" within p95 <= {result.latency_budget_ms:g} ms" if result.latency_budget_ms is not None else ""
+        lines.append(f"best {result.metric}{budget}: " + (" ".join(result.best.overrides) if result.best else "none fits"))
+    return "\n".join(lines)
+
+
+def experiment_trial(overrides: list[str], parent_run_id: str | None) -> Trial:
+    """Run one combination with :func:`~ragbench.pipelines.experiment.run_experiment`; errors are recorded."""
+    from ragbench.config import build, compose
+    from ragbench.pipelines.experiment import run_experiment
+
+    try:
+        result = run_experiment(build(compose(overrides)), parent_run_id=parent_run_id)
+    except RagbenchError as exc:
+        return Trial(list(overrides), error=str(exc))
+    return Trial(list(overrides), run_id=result.run_id, metrics=dict(result.report.overall))
