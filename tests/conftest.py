@@ -40,3 +40,19 @@ def compose_cfg(tmp_path):
         return compose([f"home={tmp_path / 'home'}", "progress=false", *overrides])
 
     return _compose
+
+
+@pytest.fixture(scope="session")
+def tiny_bge_m3(tmp_path_factory) -> str:
+    """Folder of a tiny random BGE-M3 (real FlagEmbedding code path, no download), built once per session."""
+    from ragbench.testing.tiny_bge_m3 import build
+
+    return build(tmp_path_factory.mktemp("tiny-bge-m3"), hidden=64, heads=4, initializer_range=0.5)
+
+
+@pytest.fixture(scope="session")
+def tiny_reranker(tmp_path_factory) -> str:
+    """Folder of a tiny random cross-encoder that FlagEmbedding.FlagReranker loads, built once per session."""
+    from ragbench.testing.tiny_reranker import build
+
+    return build(tmp_path_factory.mktemp("tiny-reranker"))

@@ -53,6 +53,12 @@ class LanceDBStore:
         fts_language: Stemmer / stop-word language of the full-text index.
         fts_stem: Stem words in the full-text index.
         fts_remove_stop_words: Drop stop words from the full-text index.
+        index_params: Vector index parameters, e.g. ``{num_partitions: 64, num_sub_vectors: 16}``
+            for IVF_PQ or ``{m: 16, ef_construction: 150}`` for HNSW (see
+            :mod:`ragbench.stores.index_quality`).
+        search_params: Vector search parameters: ``nprobes``, ``refine_factor``, ``ef``.
+        recall_sample: After building indexes, measure ANN recall@10 against exact search
+            on this many of the table's vectors (0 disables).
 
     Example:
         >>> store = LanceDBStore("/tmp/rb-store")  # doctest: +SKIP
@@ -69,7 +75,12 @@ class LanceDBStore:
         fts_language: str = "English",
         fts_stem: bool = True,
         fts_remove_stop_words: bool = True,
+        index_params: Mapping[str, Any] | None = None,
+        search_params: Mapping[str, Any] | None = None,
+        recall_sample: int = 0,
     ) -> None:
+        from ragbench.stores.index_quality import check_search_params
+
         if vector_index not in _VECTOR_INDEXES:
             raise ConfigError(
                 f"Unknown vector_index {vector_index!r}.{suggest(vector_index, _VECTOR_INDEXES)} "
@@ -85,6 +96,9 @@ class LanceDBStore:
         }
         self._dbs: dict[str, Any] = {}
         self._fts_ready: set[str] = set()
+        self.index_params = dict(index_params or {})
+        self.search_params = check_search_params(search_params)
+        self.recall_sample = int(recall_sample)
 
     # ----------------------------------------------------------------- tenants
     def _tenant_dir(self, tenant: str) -> Path:
@@ -151,6 +165,11 @@ class LanceDBStore:
             if vectors is not None:
                 row["vector"] = np.asarray(vectors[i], dtype=np.float32)
             rows.append(row)
+        extras = getattr(vectors, "extras", None)  # e.g. BGE-M3 sparse + ColBERT columns
+        if extras:
+            from ragbench.stores.m3 import add_extra_columns
+
+            add_extra_columns(self, tenant, rows, extras)
         return rows
 
     def upsert(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None = None) -> int:
@@ -238,7 +257,7 @@ class LanceDBStore:
         Returns timings and settings to log with a run: ``fts_build_s``,
         ``vector_index_build_s`` (0 when none is built) and ``rows``.
         """
-        from lancedb.index import FTS, HnswSq, IvfPq
+        from lancedb.index import FTS
 
         table = self._table(tenant)
         rows = table.count_rows()
@@ -250,10 +269,17 @@ class LanceDBStore:
         if kind == "auto":
             kind = "ivf_pq" if rows >= self.index_min_rows else "none"
         if kind != "none" and "vector" in table.schema.names:
-            config = IvfPq(distance_type="cosine") if kind == "ivf_pq" else HnswSq(distance_type="cosine")
+            from ragbench.stores.index_quality import vector_index_config
+
+            config = vector_index_config(kind, self.index_params)
             start = time.perf_counter()
             table.create_index("vector", config=config, replace=True)
             stats["vector_index_build_s"] = time.perf_counter() - start
+        stats["vector_indexed"] = float(kind != "none" and "vector" in table.schema.names)
+        if self.recall_sample:
+            from ragbench.stores.index_quality import ann_recall
+
+            stats.update(ann_recall(table, k=10, sample=self.recall_sample, search_params=self.search_params))
         return stats
 
     def _ensure_fts(self, tenant: str, table) -> None:
@@ -287,6 +313,10 @@ class LanceDBStore:
         table = self._table(tenant)
         query = table.search(np.asarray(vector, dtype=np.float32), vector_column_name="vector")
         query = query.distance_type("cosine").select([*self._COLUMNS, "_distance"]).limit(k)
+        if self.search_params:
+            from ragbench.stores.index_quality import apply_search_params
+
+            query = apply_search_params(query, self.search_params)
         expr = build_filter(filters)
         if expr is not None:
             query = query.where(expr, prefilter=True)
