@@ -241,6 +241,19 @@ class OpenAIGenerator:
             sem = asyncio.Semaphore(self.concurrency)
             return list(await asyncio.gather(*(self._one(client, sem, q, h) for q, h in zip(queries, contexts))))
 
+    def warmup(self) -> None:
+        """Ask the server for its model and context length now; an unreachable server is not an
+        error here (each item will then fail with the reason, and the run records it)."""
+
+        async def _go():
+            async with self._client() as client:
+                await self._discover(client)
+
+        try:
+            run_sync(_go())
+        except Exception:  # noqa: BLE001 - reported per item by generate()
+            pass
+
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
         """Answer every query concurrently; a failed item gets ``Answer.error`` and the rest go on."""
         return run_sync(self.agenerate(queries, contexts))

@@ -128,15 +128,22 @@ class PromptTemplate:
             PromptTooLongError: Even with no sources the prompt needs more than ``budget`` tokens.
         """
         kept = list(hits)
-        while True:
-            msgs = self.messages(query, kept)
-            used = count_tokens(msgs)
-            if used <= budget:
-                return msgs, kept
-            if not kept:
-                raise PromptTooLongError(
-                    f"The question alone needs {used} prompt tokens but only {budget} fit "
-                    "(model context minus max_tokens for the answer). Shorten the question, lower "
-                    "max_tokens, or use a model with a longer context (max_model_len)."
-                )
-            kept.pop()
+        msgs = self.messages(query, kept)
+        if count_tokens(msgs) <= budget:
+            return msgs, kept
+        lo, hi = 0, len(kept) - 1  # the longest prefix that fits has lo..hi sources (more tokens with more)
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if count_tokens(self.messages(query, kept[:mid])) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        msgs = self.messages(query, kept[:lo])
+        used = count_tokens(msgs)
+        if used > budget:
+            raise PromptTooLongError(
+                f"The question alone needs {used} prompt tokens but only {budget} fit "
+                "(model context minus max_tokens for the answer). Shorten the question, lower "
+                "max_tokens, or use a model with a longer context (max_model_len)."
+            )
+        return msgs, kept[:lo]

@@ -77,6 +77,10 @@ class TransformersGenerator:
         ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
         return list(ids["input_ids"] if isinstance(ids, Mapping) else ids)
 
+    def warmup(self) -> None:
+        """Load the model and tokenizer before anything is timed."""
+        self._generate_batch([self._ids([{"role": "user", "content": "hi"}])])
+
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
         """Answer in batches of ``batch_size``; a failed item gets ``Answer.error``."""
         queries, contexts = list(queries), list(contexts)

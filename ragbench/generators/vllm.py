@@ -93,6 +93,13 @@ class VLLMGenerator:
         prompt = {"prompt_token_ids": self._token_ids(msgs), "cache_salt": cache_salt(query.tenant)}
         return prompt, kept
 
+    def warmup(self) -> None:
+        """Load the engine and run one token, so that load time is not counted as a question's latency."""
+        from vllm import SamplingParams
+
+        self.engine.generate([{"prompt_token_ids": self._token_ids([{"role": "user", "content": "hi"}])}],
+                             SamplingParams(max_tokens=1), use_tqdm=False)
+
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
         """Answer every query in one batched engine call; a failed item gets ``Answer.error``."""
         queries, contexts = list(queries), list(contexts)
