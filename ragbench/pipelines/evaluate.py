@@ -103,6 +103,8 @@ def _answer_batches(pipeline, samples, batch_size, metrics, sink):
         batch = samples[i : i + batch_size]
         outputs = pipeline.run([s.to_query() for s in batch])
         for sample, (hits, answer, timing) in zip(batch, outputs, strict=True):
+            if answer is not None:  # generator timings (ttft_ms, its own total_ms) get percentiles too
+                timing = {**timing, **{(f"answer_{k}" if k in timing else k): v for k, v in answer.timings.items()}}
             result = QuestionResult(sample=sample, hits=hits, answer=answer, timings_ms=timing)
             score(metrics, sample, result)
             sink(result)

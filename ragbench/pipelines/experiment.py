@@ -96,6 +96,8 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
     runs_dir = Path(cfg.home) / "runs"
     folder = _resume_folder(runs_dir, fingerprint, cfg.get("resume"))
     stats = ingest_dataset(parts)
+    if hasattr(parts.generator, "warmup"):  # load model weights before any question is timed
+        parts.generator.warmup()
     tracker = parts.tracker
     ds_name = parts.dataset.name
     run_name = cfg.get("run_name") or f"{ds_name}-{cfg.retriever._target_.rsplit('.', 1)[-1]}"
