@@ -56,3 +56,26 @@ def tiny_reranker(tmp_path_factory) -> str:
     from ragbench.testing.tiny_reranker import build
 
     return build(tmp_path_factory.mktemp("tiny-reranker"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2() -> Path:
+    """Folder of the tiny random Qwen2 chat model (real vLLM/transformers code paths), built once into the cache."""
+    from ragbench.testing.tiny_qwen2 import tiny_qwen2_path
+
+    return tiny_qwen2_path()
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny_qwen2):
+    """One real vLLM OpenAI-compatible server on the tiny Qwen2 (served as ``tiny-qwen2``) for the session.
+
+    It reports cached prompt tokens (prefix-cache isolation tests) and is supervised: a test that
+    kills it gets it back on the same ``base_url``. Stopped (SIGTERM, then SIGKILL) at session end.
+    """
+    from ragbench.serving import VLLMServer
+
+    server = VLLMServer(tiny_qwen2, served_model_name="tiny-qwen2", max_restarts=3, backoff_s=0.5,
+                        extra_args=["--enable-prompt-tokens-details"])
+    with server:
+        yield server
