@@ -14,10 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,8 +23,9 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ragbench.testing.dashboard import free_port, start_dashboard, stop_dashboard
+
 ROOT = Path(__file__).resolve().parents[1]
-COOKIE_SECRET = "bench-cookie-secret-0123456789abcdef"
 
 
 def demo_questions() -> list[tuple[str, str]]:
@@ -91,52 +88,14 @@ def run_load(url: str, cookie: str, questions: list[tuple[str, str]], *, concurr
             "p50_ms": percentile(lat, 50), "p95_ms": percentile(lat, 95), "answers": [p.get("answer", "") for *_, p in results]}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(home: Path, users_file: Path, port: int, log: Path) -> subprocess.Popen:
-    """Start ``ragbench dashboard`` in its own process and wait until it answers."""
-    env = {**os.environ, "RAGBENCH_DASHBOARD_COOKIE_SECRET": COOKIE_SECRET, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ragbench.cli", "dashboard", "--port", str(port), "--users", str(users_file), f"home={home}"],
-        stdout=log.open("w"), stderr=subprocess.STDOUT, env=env, cwd=ROOT, start_new_session=True,
-    )
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"dashboard exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).close()
-            return proc
-        except (urllib.error.URLError, ConnectionError, OSError):
-            time.sleep(0.5)
-    stop_server(proc)
-    raise RuntimeError(f"dashboard did not start within 180 s:\n{log.read_text()[-3000:]}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 def prepare_home(home: Path) -> Path:
     """Ingest the demo dataset under ``home`` and write a users file with an admin; returns its path."""
     from ragbench.config import build, compose
-    from ragbench.dashboard.auth import hash_password
     from ragbench.pipelines.experiment import ingest_dataset
+    from ragbench.testing.dashboard import write_users_file
 
     ingest_dataset(build(compose([f"home={home}", "progress=false"])))
-    users = home / "users.json"
-    users.write_text(json.dumps({"users": {"bench": {"password_hash": hash_password("bench-pw"), "role": "admin"}}}))
-    return users
+    return write_users_file(home / "users.json", {"bench": ("bench-pw", "admin", [])})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
             home = Path(tmp.name) / "home"
             users = prepare_home(home)
             port = free_port()
-            proc = start_server(home, users, port, Path(tmp.name) / "server.log")
+            proc = start_dashboard(home, users, port=port, log=Path(tmp.name) / "server.log")
             url = f"http://127.0.0.1:{port}"
         cookie = login(url, args.user, args.password)
         questions = (demo_questions() * (args.n // 2 + 1))[: args.n]
@@ -164,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         conc = run_load(url, cookie, questions, concurrency=args.concurrency)
     finally:
         if proc is not None:
-            stop_server(proc)
+            stop_dashboard(proc)
         if tmp is not None:
             tmp.cleanup()
     print(f"{'mode':<22}{'n':>4}{'errors':>8}{'p50 ms':>10}{'p95 ms':>10}{'wall s':>9}{'q/s':>7}")

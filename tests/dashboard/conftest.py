@@ -1,0 +1,72 @@
+"""Dashboard fixtures: one prepared home (demo dataset ingested, two MLflow runs), one served
+app and one headless Chromium per test session, shared by every dashboard test module."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+    "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+USERS = {
+    "alice": ("alice-pw", "user", ["acme-robotics"]),
+    "hank": ("hank-pw", "user", ["harbor-health"]),
+    "root": ("root-pw", "admin", []),
+}
+
+
+@pytest.fixture(scope="session")
+def dashboard_home(tmp_path_factory) -> Path:
+    """A home with the demo dataset indexed (MiniLM) and two MLflow runs: demo-hybrid and demo-bm25."""
+    from ragbench.config import build, compose
+    from ragbench.pipelines.experiment import run_experiment
+
+    home = tmp_path_factory.mktemp("dashboard") / "home"
+    for retriever in ("hybrid", "bm25"):
+        parts = build(compose([f"home={home}", "progress=false", "max_queries=12", f"retriever={retriever}",
+                               f"run_name=demo-{retriever}"]))
+        run_experiment(parts)
+    return home
+
+
+@pytest.fixture(scope="session")
+def users_file(dashboard_home) -> Path:
+    from ragbench.testing.dashboard import write_users_file
+
+    return write_users_file(dashboard_home.parent / "users.json", USERS)
+
+
+@pytest.fixture(scope="session")
+def dashboard_url(dashboard_home, users_file):
+    """A real ``ragbench dashboard`` process (users file, cookie secret) on a free local port."""
+    from ragbench.testing.dashboard import served_dashboard
+
+    with served_dashboard(dashboard_home, users_file, log=dashboard_home.parent / "server.log") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (never `playwright install`)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver (see .ci/run)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Where screenshots go for review: ``$RAGBENCH_TEST_ARTIFACTS`` or ``test-artifacts/screenshots``."""
+    path = Path(os.environ.get("RAGBENCH_TEST_ARTIFACTS") or ROOT / "test-artifacts") / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

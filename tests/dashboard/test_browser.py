@@ -1,0 +1,149 @@
+"""The served dashboard in headless Chromium (Playwright + Debian chromium): sign in, ask, upload,
+compare runs, monitor; tenant isolation in the selector and against crafted requests.
+Screenshots go to test-artifacts/screenshots/ for review."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+QUESTION_PLACEHOLDER = "Ask a question about this tenant's documents"
+TIMEOUT_MS = 90_000
+
+
+def _sign_in(browser, url, user, password):
+    ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    page = ctx.new_page()
+    page.goto(f"{url}/")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Signed in as")
+    return ctx, page
+
+
+def _tab(page, name):
+    page.locator(".bk-tab", has_text=name).click()
+
+
+def _ask(page, question):
+    page.get_by_placeholder(QUESTION_PLACEHOLDER).fill(question)
+    page.get_by_role("button", name="Ask", exact=True).click()
+    page.wait_for_selector(".rb-stage.rb-done, .rb-stage.rb-error")
+
+
+def test_wrong_password_is_refused(browser, dashboard_url, artifacts):
+    page = browser.new_page()
+    page.goto(f"{dashboard_url}/")
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", "not-her-password")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=Invalid username or password")
+    assert "/login" in page.url
+    page.screenshot(path=artifacts / "login_refused.png")
+    page.close()
+
+
+def test_ask_shows_answer_sources_timings_and_history(browser, dashboard_url, artifacts):
+    ctx, page = _sign_in(browser, dashboard_url, "alice", "alice-pw")
+    assert page.locator(".rb-ask-tenant select option").all_inner_texts() == ["acme-robotics"]
+    _ask(page, "Who founded the company?")
+    assert "Margit Olessen" in page.inner_text(".rb-answer")
+    stage = page.inner_text(".rb-stage")
+    assert stage.startswith("Done: retrieve") and "total" in stage
+    sources = page.locator(".rb-source")
+    assert sources.count() == 5
+    doc_ids = page.locator(".rb-doc-id").all_inner_texts()
+    assert all(d.startswith("acme-") for d in doc_ids)
+    assert page.locator(".rb-source .rb-cited").count() >= 1
+    assert "Who founded the company?" in page.inner_text(".rb-turn")
+    page.screenshot(path=artifacts / "ask_answer.png", full_page=True)
+    # the conversation is persisted: a new session of the same user sees it
+    page2 = ctx.new_page()
+    page2.goto(f"{dashboard_url}/")
+    page2.wait_for_selector(".rb-turn")
+    assert "Margit Olessen" in page2.inner_text(".rb-turn-answer")
+    ctx.close()
+
+
+def test_user_cannot_reach_another_tenant(browser, dashboard_url, artifacts):
+    ctx, page = _sign_in(browser, dashboard_url, "alice", "alice-pw")
+    # 1. the selectors offer only her tenant
+    assert page.locator(".rb-ask-tenant select option").all_inner_texts() == ["acme-robotics"]
+    _tab(page, "Documents")
+    assert page.locator(".rb-docs-tenant select option").all_inner_texts() == ["acme-robotics"]
+    _tab(page, "Ask")
+    # 2. a crafted widget change over the websocket: Panel rejects the value, the answer stays in acme
+    page.evaluate("""() => {
+        for (const m of Bokeh.documents[0].all_models) {
+            if (m.type === 'Select' && m.options.includes('acme-robotics')) { m.value = 'harbor-health'; }
+        }
+    }""")
+    _ask(page, "Who founded the company?")
+    assert "Castellow" not in page.inner_text(".rb-answer")
+    assert all(d.startswith("acme-") for d in page.locator(".rb-doc-id").all_inner_texts())
+    page.screenshot(path=artifacts / "isolation_crafted_select.png", full_page=True)
+    # 3. crafted HTTP requests with her session cookie
+    denied = ctx.request.post(f"{dashboard_url}/api/ask", data={"tenant": "harbor-health", "question": "Who founded the company?"})
+    assert denied.status == 403 and "may not access tenant 'harbor-health'" in denied.json()["error"]
+    assert ctx.request.get(f"{dashboard_url}/api/tenants").json()["tenants"] == ["acme-robotics"]
+    own = ctx.request.post(f"{dashboard_url}/api/ask", data={"tenant": "acme-robotics", "question": "Who founded the company?"})
+    assert own.status == 200 and "Margit Olessen" in own.json()["answer"]
+    bad = ctx.request.post(f"{dashboard_url}/api/ask", data={"tenant": "x' OR '1'='1", "question": "hi"})
+    assert bad.status == 400 and "tenant" in bad.json()["error"]
+    ctx.close()
+    # 4. without a session nothing is answered
+    anon = browser.new_context()
+    r = anon.request.post(f"{dashboard_url}/api/ask", data={"tenant": "acme-robotics", "question": "hi"}, max_redirects=0)
+    assert r.status == 401
+    anon.close()
+
+
+def test_upload_shows_live_job_progress_and_per_document_status(browser, dashboard_url, artifacts, tmp_path):
+    good = tmp_path / "cafeteria.md"
+    good.write_text("# Cafeteria\n\nThe Brennholt cafeteria serves blueberry pancakes every Friday morning.\n")
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(b"not a pdf at all")
+    ctx, page = _sign_in(browser, dashboard_url, "root", "root-pw")
+    _tab(page, "Documents")
+    page.locator(".rb-docs-tenant select").select_option("acme-robotics")
+    page.locator("input[type=file]").set_input_files([str(good), str(bad)])
+    page.wait_for_timeout(500)  # the FileInput sends the files to the server
+    page.get_by_role("button", name="Ingest uploaded files").click()
+    page.wait_for_selector(".rb-job-finished")
+    status = page.inner_text(".rb-job-status")
+    assert "completed" in status and "2/2 documents" in status and "1 failed" in status
+    rows = {r.split("\t")[0]: r for r in page.locator(".rb-docs-row").all_inner_texts()}
+    assert "completed" in rows["upload:cafeteria.md"]
+    assert "failed" in rows["upload:scan.pdf"] and "not a readable PDF" in rows["upload:scan.pdf"]
+    page.screenshot(path=artifacts / "documents_job.png", full_page=True)
+    _tab(page, "Ask")
+    page.locator(".rb-ask-tenant select").select_option("acme-robotics")
+    _ask(page, "What does the cafeteria serve on Friday?")
+    assert "blueberry pancakes" in page.inner_text(".rb-answer")
+    page.screenshot(path=artifacts / "ask_uploaded.png", full_page=True)
+    ctx.close()
+
+
+def test_experiments_and_monitor(browser, dashboard_url, artifacts):
+    ctx, page = _sign_in(browser, dashboard_url, "root", "root-pw")
+    _tab(page, "Experiments")
+    runs = page.locator(".rb-runs-row").all_inner_texts()
+    assert [r.split("\t")[0] for r in runs[:2]] == ["demo-bm25", "demo-hybrid"]
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_selector(".rb-compare-row")
+    metrics = [r.split("\t")[0] for r in page.locator(".rb-compare-row").all_inner_texts()]
+    assert "ndcg@10" in metrics and "recall@10" in metrics
+    assert page.locator("canvas").count() >= 1  # the quality vs latency plot
+    page.screenshot(path=artifacts / "experiments.png", full_page=True)
+    _tab(page, "Monitor")
+    page.wait_for_selector(".rb-health-row")
+    health = {r.split("\t")[0]: r for r in page.locator(".rb-health-row").all_inner_texts()}
+    assert "\tup\t" in health["LanceDB"] and "\tup\t" in health["MLflow"]
+    assert "LLM endpoint" in health and "GPU" in health
+    tenants = {r.split("\t")[0]: r.split("\t") for r in page.locator(".rb-tenants-row").all_inner_texts()}
+    assert set(tenants) >= {"acme-robotics", "harbor-health"} and int(tenants["harbor-health"][2]) >= 35
+    page.screenshot(path=artifacts / "monitor.png", full_page=True)
+    ctx.close()

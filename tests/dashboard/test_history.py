@@ -1,0 +1,31 @@
+"""Conversation history: persisted per user and tenant, follow-up questions."""
+
+from __future__ import annotations
+
+from ragbench.dashboard.history import ConversationStore, Turn, contextualize
+
+
+def test_turns_are_persisted_per_user_and_tenant(tmp_path):
+    path = tmp_path / "h.db"
+    store = ConversationStore(path)
+    store.append(Turn("alice", "acme", "Q1", "A1", {"preset": "default"}))
+    store.append(Turn("alice", "acme", "Q2", "A2"))
+    store.append(Turn("alice", "harbor", "QH", "AH"))
+    store.append(Turn("bob'; DROP TABLE turns; --", "acme", "QB", "AB"))
+    reopened = ConversationStore(path)  # a new process sees the same history
+    turns = reopened.turns("alice", "acme")
+    assert [(t.question, t.answer) for t in turns] == [("Q1", "A1"), ("Q2", "A2")]
+    assert turns[0].payload == {"preset": "default"} and turns[0].id < turns[1].id
+    assert [t.question for t in reopened.turns("bob'; DROP TABLE turns; --", "acme")] == ["QB"]
+    assert [t.question for t in reopened.turns("alice", "acme", limit=1)] == ["Q2"]
+    assert reopened.clear("alice", "acme") == 2
+    assert reopened.turns("alice", "acme") == [] and len(reopened.turns("alice", "harbor")) == 1
+
+
+def test_contextualize_follow_ups():
+    history = [Turn("u", "t", "How many vacation days do employees get?", "25.")]
+    assert contextualize("And for contractors?", history) == "How many vacation days do employees get? And for contractors?"
+    assert contextualize("What about interns and working students then?", history).startswith("How many vacation")
+    standalone = "Which VPN client must be used on company laptops?"
+    assert contextualize(standalone, history) == standalone
+    assert contextualize("And for contractors?", []) == "And for contractors?"

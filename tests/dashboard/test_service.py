@@ -1,0 +1,151 @@
+"""The dashboard service on real parts: LanceDB with the demo tenants, MiniLM, MLflow sqlite,
+ragbench.ingestion jobs. Access control is checked here, below the UI."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ragbench.dashboard.auth import AccessDeniedError
+from ragbench.errors import ConfigError
+from ragbench.schema import QueryRequest
+
+FOUNDERS = "Who founded the company?"
+
+
+@pytest.fixture(scope="module")
+def svc(dashboard_home, users_file):
+    from ragbench.dashboard.service import DashboardService
+
+    service = DashboardService.from_overrides([f"home={dashboard_home}"], users_file=str(users_file))
+    yield service
+    service.close()
+
+
+def test_tenants_follow_the_users_file(svc):
+    assert svc.tenants_for(svc.user_for("alice")) == ["acme-robotics"]
+    assert svc.tenants_for(svc.user_for("hank")) == ["harbor-health"]
+    assert svc.tenants_for(svc.user_for("root")) == ["acme-robotics", "harbor-health"]
+    assert svc.user_for("mallory") is None and svc.tenants_for(None) == []
+    assert not svc.open_mode
+
+
+def test_ask_answers_from_the_users_tenant_only(svc):
+    alice = svc.user_for("alice")
+    response = svc.ask(alice, QueryRequest(question=FOUNDERS, tenant="acme-robotics"))
+    assert "Margit Olessen" in response.answer
+    assert response.sources and all(s.doc_id.startswith("acme-") for s in response.sources)
+    assert any(s.cited for s in response.sources)
+    assert response.timings.total_ms >= response.timings.retrieve_ms > 0
+    hank = svc.user_for("hank")
+    harbor = svc.ask(hank, QueryRequest(question=FOUNDERS, tenant="harbor-health"), preset="bm25")
+    assert "founded in 2006" in harbor.answer and all(s.doc_id.startswith("harbor-") for s in harbor.sources)
+    [turn] = [t for t in svc.history.turns("alice", "acme-robotics") if t.question == FOUNDERS][-1:]
+    assert turn.answer == response.answer and turn.payload["preset"] == "default"
+
+
+def test_ask_for_another_tenant_is_refused_before_retrieval(svc):
+    alice = svc.user_for("alice")
+    steps = svc.ask_steps(alice, QueryRequest(question=FOUNDERS, tenant="harbor-health"))
+    with pytest.raises(AccessDeniedError, match="'alice' may not access tenant 'harbor-health'"):
+        next(steps)
+    with pytest.raises(AccessDeniedError, match="Not signed in"):
+        svc.ask(svc.user_for("mallory"), QueryRequest(question=FOUNDERS, tenant="acme-robotics"))
+    assert svc.history.turns("alice", "harbor-health") == []
+
+
+def test_steps_report_progress_and_follow_ups_use_the_history(svc):
+    root = svc.user_for("root")
+    svc.history.clear("root", "harbor-health")
+    first = QueryRequest(question="How many paid vacation days does a full-time employee get each year?", tenant="harbor-health")
+    stages = [e.stage for e in svc.ask_steps(root, first, preset="dense")]
+    assert stages == ["retrieved", "answered"]
+    follow = svc.ask(root, QueryRequest(question="And for part-time staff?", tenant="harbor-health"), preset="dense")
+    last = svc.history.turns("root", "harbor-health")[-1]
+    assert last.payload["retrieval_query"] == f"{first.question} And for part-time staff?"
+    assert all(s.doc_id.startswith("harbor-") for s in follow.sources)
+
+
+def test_presets(svc):
+    assert list(svc.presets)[0] == "default" and {"hybrid", "dense", "bm25"} <= set(svc.presets)
+    with pytest.raises(ConfigError, match="Unknown preset 'bm52'. Did you mean: 'bm25'"):
+        svc.pipeline("bm52")
+
+
+def _wait(jobs, ticket, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        sub = jobs.submission(ticket)
+        if sub.state in ("finished", "error"):
+            return jobs.job(ticket)
+        time.sleep(0.2)
+    raise AssertionError(f"job {ticket} did not finish in {timeout} s")
+
+
+def test_upload_job_records_each_document_and_goes_on_after_a_bad_one(svc, tmp_path):
+    files = [
+        ("kiosk.md", b"# Kiosk\n\nThe lobby kiosk of Harbor Health sells lemon ginger tea for 2 euros."),
+        ("broken.pdf", b"this is not a pdf"),
+        ("malware.exe", b"MZ\x00\x00"),
+        ("notes.txt", b"Harbor Health parking permits are renewed every March."),
+    ]
+    sub = svc.jobs.submit_files("harbor-health", files, user="hank")
+    job = _wait(svc.jobs, sub.ticket)
+    assert job.status == "completed" and job.total == 4 and job.completed == 2 and job.failed == 2
+    by_key = {d.key: d for d in job.documents}
+    assert by_key["upload:kiosk.md"].status == "completed" and by_key["upload:kiosk.md"].chunks == 1
+    assert "not a readable PDF" in by_key["upload:broken.pdf"].error
+    assert "unsupported content type" in by_key["upload:malware.exe"].error
+    answer = svc.ask(svc.user_for("hank"), QueryRequest(question="What does the lobby kiosk sell?", tenant="harbor-health"))
+    assert "lemon ginger tea" in answer.answer
+    assert any(j.job_id == job.job_id for j in svc.jobs.list(["harbor-health"]))
+
+
+def test_folder_job(svc, tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("Acme's rooftop garden grows basil and mint for the canteen.")
+    (folder / "empty.txt").write_text("   ")
+    sub = svc.jobs.submit_folder("acme-robotics", folder, user="root")
+    job = _wait(svc.jobs, sub.ticket)
+    assert (job.completed, job.failed) == (1, 1) and job.settings["path"] == str(folder.resolve())
+    with pytest.raises(Exception, match="does not exist"):
+        svc.jobs.submit_folder("acme-robotics", tmp_path / "missing", user="root")
+
+
+def test_health_probes(svc):
+    from ragbench.dashboard.health import probe_all, probe_llm, tenant_counts
+
+    by_name = {h.service: h for h in probe_all(svc.parts)}
+    assert by_name["LanceDB"].ok is True and "tenants" in by_name["LanceDB"].detail
+    assert by_name["MLflow"].ok is True and "mlflow.db" in by_name["MLflow"].detail
+    assert by_name["LLM endpoint"].ok is None  # the extractive generator needs none
+    assert by_name["GPU"].ok in (None, True)
+
+    class DeadEndpoint:
+        base_url = "http://127.0.0.1:9/v1"  # discard port: nothing listens
+
+    down = probe_llm(DeadEndpoint(), timeout=0.5)
+    assert down.ok is False and down.label == "DOWN" and "127.0.0.1:9" not in down.service
+    counts = {r["tenant"]: r for r in tenant_counts(svc.parts.store, ["acme-robotics"])}
+    assert counts["acme-robotics"]["documents"] >= 35 and counts["acme-robotics"]["chunks"] >= 35
+
+
+def test_experiments_runs_and_comparison(svc):
+    from ragbench.dashboard.experiments import compare_runs, quality_latency_points, recent_runs
+
+    rows = recent_runs(svc.parts.tracker)
+    names = [r["name"] for r in rows]
+    assert names[:2] == ["demo-bm25", "demo-hybrid"]  # newest first
+    hybrid, bm25 = rows[1], rows[0]
+    assert 0 < hybrid["ndcg@10"] <= 1 and hybrid["p50_ms"] > 0
+    cmp = {r["metric"]: r for r in compare_runs(svc.parts.tracker, hybrid["run_id"], bm25["run_id"], n_resamples=500)}
+    nd = cmp["ndcg@10"]
+    assert nd["n_paired"] == 12
+    assert nd["a"] == pytest.approx(hybrid["ndcg@10"]) and nd["b"] == pytest.approx(bm25["ndcg@10"])
+    assert nd["diff"] == pytest.approx(nd["b"] - nd["a"])
+    assert nd["a_lo"] <= nd["a"] <= nd["a_hi"] and nd["diff_lo"] <= nd["diff"] <= nd["diff_hi"]
+    assert len(quality_latency_points(rows)) == len(rows)
+    with pytest.raises(ConfigError, match="two different runs"):
+        compare_runs(svc.parts.tracker, hybrid["run_id"], hybrid["run_id"])
