@@ -71,6 +71,10 @@ class TcpProxy:
 
     def cut(self) -> None:
         """Stop listening and drop open connections: clients get 'connection refused'."""
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+        except OSError:
+            pass
         self._listener.close()
         with self._lock:
             conns = list(self._conns)
