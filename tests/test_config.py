@@ -12,6 +12,13 @@ from ragbench.testing.tiny_qwen2 import tiny_qwen2_path  # noqa: E402 - built on
 
 REQUIRED[("generator", "vllm")] = [f"generator.model={tiny_qwen2_path()}"]
 REQUIRED[("generator", "transformers")] = [f"generator.model={tiny_qwen2_path()}"]
+from ragbench.testing.tiny_bge_m3 import tiny_bge_m3_path  # noqa: E402 - built once, cached
+from ragbench.testing.tiny_reranker import tiny_reranker_path  # noqa: E402
+
+REQUIRED[("embedder", "bge_m3")] = [f"embedder.model={tiny_bge_m3_path()}"]
+REQUIRED[("retriever", "m3_all_rerank")] = [f"retriever.reranker.model={tiny_reranker_path()}"]
+# Retrievers built on BGE-M3's sparse/ColBERT outputs get a BGE-M3 embedder instead of MiniLM.
+NEEDS_M3 = {"m3_dense", "m3_sparse", "m3_colbert", "m3_all", "m3_all_rerank", "m3_dense_colbert_rerank"}
 
 ALL_OPTIONS = [(g, o) for g in GROUPS for o in group_options(g)]
 
@@ -26,7 +33,12 @@ def test_every_config_file_instantiates(group, option, compose_cfg, minilm, tmp_
     cfg = compose_cfg(f"{group}={option}", *REQUIRED.get((group, option), []))
     from ragbench.stores import LanceDBStore
 
-    shared = {"embedder": minilm, "store": LanceDBStore(tmp_path / "s", space=minilm.space)}
+    embedder = minilm
+    if group == "retriever" and option in NEEDS_M3:
+        from ragbench.embedders.bge_m3 import BGEM3Embedder
+
+        embedder = BGEM3Embedder(str(tiny_bge_m3_path()))
+    shared = {"embedder": embedder, "store": LanceDBStore(tmp_path / "s", space=embedder.space)}
     obj = instantiate(cfg[group], shared)
     assert obj is not None
     assert not isinstance(obj, dict), f"{group}/{option} has no _target_"

@@ -89,5 +89,13 @@ def build(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, heads: int 
     return str(out_dir)
 
 
+
+def tiny_bge_m3_path() -> Path:
+    """The tiny BGE-M3 (hidden 64, spread vectors) built once into ``$RAGBENCH_CACHE`` (``~/.cache/ragbench``)."""
+    from ragbench.testing._cached import cached_model
+
+    return cached_model("tiny-bge-m3-v1", lambda d: build(d, hidden=64, heads=4, initializer_range=0.5))
+
+
 if __name__ == "__main__":
     print(build(sys.argv[1]))

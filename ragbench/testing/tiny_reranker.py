@@ -32,5 +32,13 @@ def build(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, heads: int 
     return str(out_dir)
 
 
+
+def tiny_reranker_path() -> Path:
+    """The tiny reranker built once into ``$RAGBENCH_CACHE`` (``~/.cache/ragbench``)."""
+    from ragbench.testing._cached import cached_model
+
+    return cached_model("tiny-reranker-v1", build)
+
+
 if __name__ == "__main__":
     print(build(sys.argv[1]))
