@@ -118,3 +118,28 @@ def test_clear_errors_for_wrong_embedder_mode_or_table(m3, minilm, tmp_path):
     plain.upsert("acme", [Chunk(id="x#0", doc_id="x", tenant="acme", text="hi")], np.ones((1, 64), np.float32) / 8)
     with pytest.raises(StoreError, match="Re-ingest with embedder=bge_m3"):
         M3Retriever(emb, plain, mode="sparse").retrieve([Query("hi", tenant="acme")], k=1)
+
+
+def test_job_ingestion_writes_the_m3_columns_across_embedding_batches(m3, tmp_path):
+    """The durable ingestion path (ragbench.ingestion) embeds in several batches and concatenates them."""
+    from ragbench.data.chunking import SentenceChunker
+    from ragbench.ingestion.jobs import ingest_path
+
+    emb, _ = m3
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i, text in enumerate(TEXTS[:5]):
+        (folder / f"doc{i}.txt").write_text(f"{text}. {TEXTS[i + 5]}.", encoding="utf-8")
+    store = LanceDBStore(tmp_path / "db", space=emb.space)
+    job = ingest_path(folder, tenant="jobs", store=store, embedder=emb, chunker=SentenceChunker(max_words=12, overlap=0),
+                      embed_batch=3)
+    assert job.status == "completed" and store.count("jobs") >= 10
+    table = store._table("jobs").to_arrow()
+    contents = table.column("content").to_pylist()
+    fresh = emb.encode_documents(contents)  # each row's columns must be its own chunk's (row-aligned)
+    for i, row in enumerate(table.select(["sparse_ids", "sparse_weights", "colbert", "vector"]).to_pylist()):
+        assert dict(zip(row["sparse_ids"], row["sparse_weights"])) == pytest.approx(fresh.sparse[i], abs=1e-5)
+        np.testing.assert_allclose(np.asarray(row["colbert"]), fresh.colbert[i], atol=1e-5)
+        np.testing.assert_allclose(row["vector"], fresh.dense[i], atol=1e-5)
+    hits = M3Retriever(emb, store, mode="all").retrieve([Query("tenant data isolated", tenant="jobs")], k=3)[0]
+    assert len(hits) == 3 and all(h.tenant == "jobs" for h in hits)
