@@ -38,6 +38,7 @@ class Experiment:
         names = list(metrics or self.report.metric_names)
         row: dict[str, Any] = {"variant": self.name, "questions": int(overall["questions"])}
         row.update({m: overall.get(m) for m in [*names, *LATENCY]})
+        row["answers.failed"] = int(overall.get("answers.failed", 0))
         row["run_id"] = self.result.run_id
         return row
 
@@ -173,3 +174,38 @@ def sources_table(response: Any):
 
     cols = ["rank", "doc_id", "title", "score", "cited", "text"]
     return pd.DataFrame([s.model_dump() for s in response.sources], columns=cols)
+
+
+LLM_GENERATORS = ("generator=transformers", "generator=vllm")
+
+
+def local_llm_model() -> str:
+    """A local model folder for LLM variants: ``$RAGBENCH_LLM_MODEL``, else the tiny random Qwen2.
+
+    The tiny Qwen2 (:mod:`ragbench.testing.tiny_qwen2`, built once into the cache) has random
+    weights: its answers are nonsense, but every code path is real. Point
+    ``RAGBENCH_LLM_MODEL`` at a real local model for meaningful answers.
+    """
+    import os
+
+    env = os.environ.get("RAGBENCH_LLM_MODEL")
+    if env:
+        return env
+    from ragbench.testing.tiny_qwen2 import tiny_qwen2_path
+
+    return str(tiny_qwen2_path())
+
+
+def with_llm_model(variants: Mapping[str, Sequence[str]], model: str | None = None) -> dict[str, list[str]]:
+    """Add ``generator.model=<folder>`` to variants that pick a local LLM generator and name no model.
+
+    Example:
+        >>> with_llm_model({"x": ["generator=extractive"], "y": ["generator=transformers"]}, "/m")
+        {'x': ['generator=extractive'], 'y': ['generator=transformers', 'generator.model=/m']}
+    """
+    out = {}
+    for name, extra in variants.items():
+        extra = list(extra)
+        wants = any(o in LLM_GENERATORS for o in extra) and not any(o.startswith("generator.model=") for o in extra)
+        out[name] = [*extra, f"generator.model={model or local_llm_model()}"] if wants else extra
+    return out

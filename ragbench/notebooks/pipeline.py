@@ -259,6 +259,11 @@ class NotebookPipeline:
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
+        import logging
+
+        # papermill's own parameter parser cannot read some valid lines (e.g. "=" inside strings); we
+        # read the parameters cell with ast instead, so its warnings are noise.
+        logging.getLogger("papermill.translators").setLevel(logging.ERROR)
         try:
             pm.execute_notebook(
                 str(stage.notebook), str(output), parameters=params, kernel_name=self.kernel_name,

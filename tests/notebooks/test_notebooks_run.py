@@ -1,0 +1,142 @@
+"""Every notebook executed with papermill on CPU-sized parameters, then validated with nbval.
+
+The `smoke` pipeline (configs/pipeline/smoke.yaml) runs all notebooks in order through the
+real runner, into one tracking home, as `ragbench pipeline run smoke` does. The tests then
+read what each notebook wrote into its output folder, and run nbval (--nbval-lax: cells
+marked `# NBVAL_CHECK_OUTPUT` must reproduce papermill's output) on the executed copies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pandas as pd
+import pytest
+
+from ragbench.notebooks.pipeline import NotebookPipeline
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("smoke")
+    previous = os.environ.get("RAGBENCH_HOME")
+    os.environ["RAGBENCH_HOME"] = str(tmp / "home")
+    try:
+        run = NotebookPipeline(echo=lambda _: None, progress=False).run("smoke", runs_dir=tmp / "runs")
+    finally:
+        if previous is None:
+            os.environ.pop("RAGBENCH_HOME", None)
+        else:
+            os.environ["RAGBENCH_HOME"] = previous
+    return tmp, run
+
+
+def _out(smoke, stage: str):
+    return smoke[1].run_dir / stage
+
+
+def _nb(smoke, stage: str):
+    entry = next(s for s in smoke[1].stages if s["name"] == stage)
+    return nbformat.read(str(smoke[1].run_dir / entry["output"]), as_version=4)
+
+
+def _text(nb) -> str:
+    return "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_every_stage_ran_and_is_in_mlflow(smoke):
+    tmp, run = smoke
+    assert run.finished and len(run.stages) == 5
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp / 'home' / 'mlflow.db'}")
+    parent = client.get_run(run.parent_run_id)
+    assert parent.info.status == "FINISHED"
+    artifacts = sorted(a.path for a in client.list_artifacts(run.parent_run_id, "notebooks"))
+    assert artifacts == [f"notebooks/{s['output']}" for s in run.stages]
+    children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run.parent_run_id}'")
+    assert sorted(c.info.run_name for c in children) == sorted(s["name"] for s in run.stages)
+    assert all(c.info.status == "FINISHED" and c.data.metrics["seconds"] > 0 for c in children)
+
+
+def test_quickstart_outputs(smoke):
+    table = pd.read_csv(_out(smoke, "quickstart") / "per_question.csv")
+    assert len(table) == 10 and set(table["tenant"]) == {"acme-robotics"}
+    assert table["metric.recall@10"].mean() >= 0.9
+    summary = json.loads((_out(smoke, "quickstart") / "summary.json").read_text())
+    assert summary["questions"] == 10 and 0 < summary["f1"] < 1 and summary["run_id"]
+    assert "25 days of paid vacation" in _text(_nb(smoke, "quickstart"))
+
+
+def test_retrieval_lab_outputs(smoke):
+    table = pd.read_csv(_out(smoke, "retrieval-lab") / "retrievers.csv")
+    assert list(table["variant"]) == ["bm25", "dense", "hybrid"]
+    assert (table["ndcg@10"] > 0.5).all() and (table["ndcg@10"] <= 1).all()
+    assert (table["latency.total_ms.p50"] > 0).all() and table["run_id"].notna().all()
+    for name in ("quality_vs_latency.png", "retrieval_metrics.png"):
+        assert (_out(smoke, "retrieval-lab") / name).stat().st_size > 10_000
+
+
+def test_generation_lab_outputs(smoke):
+    table = pd.read_csv(_out(smoke, "generation-lab") / "generators.csv")
+    assert list(table["variant"]) == ["extractive-1", "extractive-3", "llm-grounded-prompt", "llm-short-prompt"]
+    assert (table["questions"] == 6).all()
+    extractive = table.set_index("variant").loc["extractive-1"]
+    assert extractive["f1"] > 0.1
+    answers = pd.read_csv(_out(smoke, "generation-lab") / "answers.csv")
+    assert len(answers) == 6
+    for variant in table["variant"]:
+        assert answers[f"{variant}: sources"].str.startswith("acme-").all()
+    assert answers["extractive-1: answer"].notna().all()
+    # The tiny random Qwen2 really generates (slower by orders of magnitude) and never fails; its text is noise.
+    llm = table.set_index("variant").loc[["llm-grounded-prompt", "llm-short-prompt"]]
+    assert (llm["answers.failed"] == 0).all()
+    assert (llm["latency.total_ms.p50"] > 10 * extractive["latency.total_ms.p50"]).all()
+
+
+def test_compare_runs_outputs(smoke):
+    runs = pd.read_csv(_out(smoke, "compare-runs") / "runs.csv")
+    assert len(runs) >= 8 and set(runs["dataset"]) == {"demo"}  # 1 quickstart + 3 retrievers + 4 generators
+    rows = json.loads((_out(smoke, "compare-runs") / "comparison.json").read_text())
+    by_metric = {r["metric"]: r for r in rows}
+    assert {"ndcg@10", "f1"} <= set(by_metric)
+    f1 = by_metric["f1"]
+    assert f1["n"] == 6 and f1["low"] <= f1["delta"] <= f1["high"] and 0 <= f1["p_value"] <= 1
+    assert abs(f1["delta"] - (f1["mean_b"] - f1["mean_a"])) < 1e-9
+    assert (_out(smoke, "compare-runs") / "pareto.png").stat().st_size > 10_000
+
+
+def test_multitenant_outputs(smoke):
+    isolation = pd.read_csv(_out(smoke, "multitenant") / "isolation.csv").set_index("asked_as")
+    assert list(isolation.index) == ["acme-robotics", "harbor-health"]
+    assert (isolation.to_numpy() == 0).all()
+    inventory = pd.read_csv(_out(smoke, "multitenant") / "inventory.csv")
+    assert list(inventory["chunks_in_store"]) == [35, 35] and list(inventory["questions"]) == [26, 26]
+    per_tenant = pd.read_csv(_out(smoke, "multitenant") / "per_tenant.csv")
+    assert (per_tenant["isolation.cross_tenant_hits"] == 0).all() and (per_tenant["recall@10"] > 0.8).all()
+    same = pd.read_csv(_out(smoke, "multitenant") / "same_question.csv")
+    assert len(same) >= 6
+    assert same["acme-robotics: sources"].str.startswith("acme-").all()
+    assert same["harbor-health: sources"].str.startswith("harbor-").all()
+
+
+def test_nbval_lax_validates_the_executed_notebooks(smoke):
+    tmp, run = smoke
+    notebooks = [str(p) for p in run.notebooks()]
+    env = {**os.environ, "RAGBENCH_HOME": str(tmp / "home")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
+         f"--rootdir={tmp}", *notebooks],
+        capture_output=True, text=True, env=env, cwd=tmp, timeout=900,
+    )
+    tail = proc.stdout[-3000:]
+    assert proc.returncode == 0, tail
+    cells = sum(1 for p in run.notebooks() for c in nbformat.read(str(p), as_version=4).cells if c.cell_type == "code")
+    assert f"{cells} passed" in tail
