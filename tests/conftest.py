@@ -75,7 +75,7 @@ def vllm_server(tiny_qwen2):
     """
     from ragbench.serving import VLLMServer
 
-    server = VLLMServer(tiny_qwen2, served_model_name="tiny-qwen2", max_restarts=3, backoff_s=0.5,
+    server = VLLMServer(tiny_qwen2, served_model_name="tiny-qwen2", max_model_len=1024, max_restarts=3, backoff_s=0.5,
                         extra_args=["--enable-prompt-tokens-details"])
     with server:
         yield server

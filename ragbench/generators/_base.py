@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from ragbench.errors import ConfigError
-from ragbench.generators._citations import parse_citations
+from ragbench.generators._citations import parse_citations, strip_citations
 from ragbench.tenancy import validate_tenant_id
 from ragbench.types import Answer, Hit
 
@@ -72,12 +72,13 @@ def build_answer(
     text: str, sources: Sequence[Hit], *, prompt_tokens: int, completion_tokens: int,
     logprobs: Sequence[float] = (), ttft_ms: float | None = None, total_ms: float,
 ) -> Answer:
-    """An answer with citations parsed from ``[n]`` markers and a log-probability confidence."""
+    """An answer with citations parsed from ``[n]`` markers (removed from the text, so answer
+    metrics score the words only) and a log-probability confidence."""
     citations, _invalid = parse_citations(text, sources)
     timings = {"total_ms": total_ms}
     if ttft_ms is not None:
         timings["ttft_ms"] = ttft_ms
     return Answer(
-        text=text.strip(), citations=citations, confidence=confidence_from_logprobs(logprobs),
+        text=strip_citations(text), citations=citations, confidence=confidence_from_logprobs(logprobs),
         prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, timings=timings,
     )

@@ -24,6 +24,16 @@ def cited_numbers(text: str) -> list[int]:
     return list(seen)
 
 
+def strip_citations(text: str) -> str:
+    """``text`` without its ``[n]`` markers (the cited sources live in ``Answer.citations``).
+
+    Example:
+        >>> strip_citations("Oslo [2], near the harbour [1, 3].")
+        'Oslo, near the harbour.'
+    """
+    return re.sub(r"\s*" + _CITE.pattern, "", text).strip()
+
+
 def parse_citations(text: str, sources: Sequence[Hit]) -> tuple[tuple[str, ...], list[int]]:
     """Map ``[n]`` markers to the document ids of ``sources`` (numbered from 1).
 

@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 # Bump when the recipe changes so cached copies are rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 STAMP = ".ragbench-tiny-qwen2"
 SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 CHAT_TEMPLATE = (
@@ -34,7 +34,7 @@ CHAT_TEMPLATE = (
 )
 
 
-def _settings(hidden: int, heads: int, kv_heads: int, vocab: int) -> dict:
+def _settings(hidden: int, heads: int, kv_heads: int, vocab: int, max_positions: int) -> dict:
     if hidden % heads or (hidden // heads) not in (32, 64, 80, 96, 112, 128, 160, 192, 224, 256):
         raise ValueError(
             f"hidden={hidden} / heads={heads} gives head_dim {hidden / heads}; vLLM's CPU attention "
@@ -42,7 +42,8 @@ def _settings(hidden: int, heads: int, kv_heads: int, vocab: int) -> dict:
         )
     if heads % kv_heads:
         raise ValueError(f"heads={heads} must be a multiple of kv_heads={kv_heads}.")
-    return {"version": RECIPE_VERSION, "hidden": hidden, "heads": heads, "kv_heads": kv_heads, "vocab": vocab}
+    return {"version": RECIPE_VERSION, "hidden": hidden, "heads": heads, "kv_heads": kv_heads, "vocab": vocab,
+            "max_positions": max_positions}
 
 
 def is_built(out_dir: str | os.PathLike, settings: dict | None = None) -> bool:
@@ -57,7 +58,7 @@ def is_built(out_dir: str | os.PathLike, settings: dict | None = None) -> bool:
     return settings is None or built == settings
 
 
-def _train_tokenizer(vocab: int):
+def _train_tokenizer(vocab: int, max_positions: int):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -80,7 +81,7 @@ def _train_tokenizer(vocab: int):
     tok.train_from_iterator(corpus(), trainer=trainer)
     hf_tok = PreTrainedTokenizerFast(
         tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None,
-        additional_special_tokens=["<|im_start|>"], model_max_length=512,
+        additional_special_tokens=["<|im_start|>"], model_max_length=max_positions,
     )
     hf_tok.chat_template = CHAT_TEMPLATE
     return hf_tok
@@ -90,14 +91,14 @@ def _write_model(out: Path, settings: dict) -> None:
     import torch
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
-    hf_tok = _train_tokenizer(settings["vocab"])
+    hf_tok = _train_tokenizer(settings["vocab"], settings["max_positions"])
     hf_tok.save_pretrained(out)
     hidden = settings["hidden"]
     torch.manual_seed(0)
     cfg = Qwen2Config(
         vocab_size=len(hf_tok), hidden_size=hidden, intermediate_size=2 * hidden,
         num_hidden_layers=2, num_attention_heads=settings["heads"],
-        num_key_value_heads=settings["kv_heads"], max_position_embeddings=512, tie_word_embeddings=True,
+        num_key_value_heads=settings["kv_heads"], max_position_embeddings=settings["max_positions"], tie_word_embeddings=True,
         bos_token_id=hf_tok.convert_tokens_to_ids("<|endoftext|>"),
         eos_token_id=hf_tok.convert_tokens_to_ids("<|im_end|>"),
         pad_token_id=hf_tok.convert_tokens_to_ids("<|endoftext|>"),
@@ -109,7 +110,8 @@ def _write_model(out: Path, settings: dict) -> None:
 
 
 def build_tiny_qwen2(
-    out_dir: str | os.PathLike, *, hidden: int = 128, heads: int = 4, kv_heads: int = 2, vocab: int = 4096
+    out_dir: str | os.PathLike, *, hidden: int = 128, heads: int = 4, kv_heads: int = 2, vocab: int = 4096,
+    max_positions: int = 2048,
 ) -> Path:
     """Build the tiny Qwen2 into ``out_dir`` (idempotent) and return its path.
 
@@ -123,6 +125,7 @@ def build_tiny_qwen2(
         heads: Attention heads.
         kv_heads: Key/value heads (grouped-query attention).
         vocab: Tokenizer vocabulary size.
+        max_positions: Longest context the model accepts (rotary positions: no extra weights).
 
     Raises:
         ValueError: The shape is not one vLLM's CPU backend can run.
@@ -133,7 +136,7 @@ def build_tiny_qwen2(
         'tiny-qwen2'
     """
     out = Path(out_dir).expanduser().resolve()
-    settings = _settings(hidden, heads, kv_heads, vocab)
+    settings = _settings(hidden, heads, kv_heads, vocab, max_positions)
     if is_built(out, settings):
         return out
     if out.exists() and any(out.iterdir()) and not (out / STAMP).exists():

@@ -78,7 +78,7 @@ def test_confidence_is_geometric_mean_probability():
     assert confidence_from_logprobs([]) is None
     answer = build_answer(" Oslo [1]. ", HITS, prompt_tokens=10, completion_tokens=3,
                           logprobs=[math.log(0.5)] * 3, ttft_ms=5.0, total_ms=9.0)
-    assert (answer.text, answer.citations, answer.confidence) == ("Oslo [1].", ("d0",), 0.5)
+    assert (answer.text, answer.citations, answer.confidence) == ("Oslo.", ("d0",), 0.5)
     assert answer.timings == {"total_ms": 9.0, "ttft_ms": 5.0} and answer.ok
 
 

@@ -52,7 +52,7 @@ def test_unknown_model_path_is_a_clear_error():
 def test_streamed_generation_has_tokens_timings_and_confidence(vllm_server):
     gen = OpenAIGenerator(vllm_server.base_url, max_tokens=12, concurrency=4)
     answers = gen.generate(queries(6), [HITS] * 6)
-    assert gen.model == "tiny-qwen2" and gen.max_model_len == 512  # asked from /v1/models
+    assert gen.model == "tiny-qwen2" and gen.max_model_len == 1024  # asked from /v1/models
     assert all(a.ok for a in answers), [a.error for a in answers]
     for a in answers:
         assert a.completion_tokens == 12 and a.prompt_tokens > 50
@@ -74,13 +74,13 @@ def test_json_schema_constrains_the_output(vllm_server):
 
 
 def test_prompt_longer_than_context_is_fitted_or_refused(vllm_server):
-    long_hits = [Hit(f"c{i}", f"d{i}", "acme", "harbour " * 300, 1.0 - i / 10, rank=i) for i in range(4)]
+    long_hits = [Hit(f"c{i}", f"d{i}", "acme", "harbour " * 250, 1.0 - i / 10, rank=i) for i in range(6)]
     gen = OpenAIGenerator(vllm_server.base_url, max_tokens=8)  # conservative token estimate, no tokenizer
     fitted, refused, normal = gen.generate(
-        [Query("Where?", "acme"), Query("why " * 600, "acme"), Query("Leave?", "acme")], [long_hits, HITS, HITS]
+        [Query("Where?", "acme"), Query("why " * 1500, "acme"), Query("Leave?", "acme")], [long_hits, HITS, HITS]
     )
-    assert fitted.ok and fitted.prompt_tokens <= 512 - 8  # lowest-ranked sources dropped
-    assert not refused.ok and "prompt too long" in refused.error and "only 504 fit" in refused.error
+    assert fitted.ok and fitted.prompt_tokens <= 1024 - 8  # lowest-ranked sources dropped
+    assert not refused.ok and "prompt too long" in refused.error and "only 1016 fit" in refused.error
     assert normal.ok  # the others go on
 
 
