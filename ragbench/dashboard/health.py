@@ -6,9 +6,7 @@ raises: a failing service is shown as down, with its error, not as a crashed pag
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -49,27 +47,22 @@ def probe_lancedb(store: Any) -> Health:
     return _timed("LanceDB", check)
 
 
-def _breaker_state(generator: Any) -> str:
-    breaker = getattr(generator, "breaker", None) or getattr(generator, "circuit_breaker", None)
-    state = getattr(breaker, "state", None)
-    return f"; circuit breaker {getattr(state, 'value', state)}" if state is not None else ""
-
-
 def probe_llm(generator: Any, *, timeout: float = 2.0) -> Health:
-    """GET ``<base_url>/models`` of an OpenAI-compatible generator; extractive generators need no LLM."""
+    """Health of an OpenAI-compatible generator's server with its circuit-breaker state
+    (:func:`ragbench.resilience.health.check_endpoint`); generators without ``base_url`` need no LLM."""
     base_url = getattr(generator, "base_url", None)
     if not base_url:
         return Health("LLM endpoint", None, f"{generator!r} needs no LLM endpoint")
+    from ragbench.resilience.health import UP, check_endpoint
 
-    def check():
-        with urllib.request.urlopen(f"{str(base_url).rstrip('/')}/models", timeout=timeout) as resp:  # noqa: S310
-            models = [m.get("id") for m in json.load(resp).get("data", [])]
-        return True, f"{base_url}: models {', '.join(map(str, models)) or 'none'}{_breaker_state(generator)}"
-
-    health = _timed("LLM endpoint", check)
-    if not health.ok:
-        health.detail += _breaker_state(generator)
-    return health
+    guard = getattr(generator, "guard", None)
+    breaker = getattr(guard, "breaker", None)
+    try:
+        h = check_endpoint(str(base_url), timeout_s=timeout, breaker=breaker)
+    except Exception as exc:  # noqa: BLE001 - a probe reports failures, it never raises
+        return Health("LLM endpoint", False, f"{base_url}: {type(exc).__name__}: {exc}")
+    circuit = f"; circuit breaker {h.circuit}" if h.circuit else ""
+    return Health("LLM endpoint", h.status == UP, f"{base_url}: {h.status}, {h.detail}{circuit}", round(h.latency_ms or 0.0, 1))
 
 
 def probe_mlflow(tracker: Any) -> Health:
@@ -120,6 +113,15 @@ def tenant_counts(store: Any, tenants: Sequence[str]) -> list[dict[str, Any]]:
     return rows
 
 
-def probe_all(parts: Any) -> list[Health]:
-    """Every probe, in the order the Monitor tab shows them."""
-    return [probe_lancedb(parts.store), probe_llm(parts.generator), probe_mlflow(parts.tracker), probe_gpu()]
+def probe_all(parts: Any, *, generators: Sequence[Any] = ()) -> list[Health]:
+    """Every probe, in the order the Monitor tab shows them; one LLM row per distinct endpoint.
+
+    ``generators`` adds the presets' generators to the base config's one.
+    """
+    llm, seen = [], set()
+    for gen in [parts.generator, *generators]:
+        key = getattr(gen, "base_url", None) or repr(gen)
+        if key not in seen:
+            seen.add(key)
+            llm.append(probe_llm(gen))
+    return [probe_lancedb(parts.store), *llm, probe_mlflow(parts.tracker), probe_gpu()]

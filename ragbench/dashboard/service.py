@@ -137,6 +137,11 @@ class DashboardService:
                 self._pipelines[preset] = self._build_pipeline(self.presets[preset])
             return self._pipelines[preset]
 
+    def generators(self) -> list[Any]:
+        """The generators of the presets built so far (for health probes)."""
+        with self._lock:
+            return [p.generator for p in self._pipelines.values()]
+
     def _build_pipeline(self, overrides: Sequence[str]):
         from ragbench.config import compose, instantiate
         from ragbench.pipelines.rag import RAGPipeline
@@ -215,9 +220,10 @@ class DashboardService:
 
 
 def _generate(generator: Any, query: Query, hits: list[Hit]) -> Iterator[AskEvent]:
-    """Run the generator; a generator with ``stream(query, hits)`` yields text deltas as token events."""
-    stream: Callable | None = getattr(generator, "stream", None)
-    if stream is None:
+    """Run the generator; one with ``stream_answer(query, hits)`` (text deltas, optionally a final
+    :class:`Answer`) has its deltas yielded as ``token`` events for the UI."""
+    stream: Callable | None = getattr(generator, "stream_answer", None)
+    if not callable(stream):
         [answer] = generator.generate([query], [hits])
         return answer
     parts: list[str] = []

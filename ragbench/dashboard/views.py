@@ -96,10 +96,13 @@ class AskView:
         self._render_history()
 
     def _show(self, event) -> None:
-        if event.stage == "retrieved":
+        if event.stage == "retrieved":  # sources show while the answer is generated
+            from ragbench.schema import Source
+
             self.progress.value = 2
             self.stage.object = (f'<span class="rb-stage">Retrieved {len(event.hits)} chunks in '
                                  f'{event.ms:.1f} ms · generating…</span>')
+            self.sources.object = _html.sources([Source.from_hit(h) for h in event.hits])
         elif event.stage == "token":
             self.answer.object = f'<div class="rb-answer">{_html.esc(event.text)}</div>'
         elif event.stage == "answered":

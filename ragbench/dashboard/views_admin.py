@@ -202,7 +202,7 @@ class MonitorView:
 
         visible = self.svc.tenants_for(self.user)
         health, counts, jobs = await run_blocking(self.svc, lambda: (
-            probe_all(self.svc.parts), tenant_counts(self.svc.parts.store, visible), self.svc.jobs.list(visible)))
+            probe_all(self.svc.parts, generators=self.svc.generators()), tenant_counts(self.svc.parts.store, visible), self.svc.jobs.list(visible)))
         self.health.object = _html.table([h.to_dict() for h in health], ["service", "state", "detail", "ms"], css="rb-health")
         self.tenants.object = _html.table(counts, ["tenant", "documents", "chunks"], css="rb-tenants", empty="No tenants.")
         shown = [j.model_dump() for j in jobs if j.status in ("running", "failed", "interrupted") or j.failed]

@@ -123,11 +123,11 @@ def test_health_probes(svc):
     assert by_name["LLM endpoint"].ok is None  # the extractive generator needs none
     assert by_name["GPU"].ok in (None, True)
 
-    class DeadEndpoint:
-        base_url = "http://127.0.0.1:9/v1"  # discard port: nothing listens
+    from ragbench.generators import OpenAIGenerator
 
-    down = probe_llm(DeadEndpoint(), timeout=0.5)
-    assert down.ok is False and down.label == "DOWN" and "127.0.0.1:9" not in down.service
+    down = probe_llm(OpenAIGenerator("http://127.0.0.1:9/v1", model="x"), timeout=0.5)  # discard port: nothing listens
+    assert down.ok is False and down.label == "DOWN"
+    assert "127.0.0.1:9/v1: down" in down.detail and "circuit breaker closed" in down.detail
     counts = {r["tenant"]: r for r in tenant_counts(svc.parts.store, ["acme-robotics"])}
     assert counts["acme-robotics"]["documents"] >= 35 and counts["acme-robotics"]["chunks"] >= 35
 
