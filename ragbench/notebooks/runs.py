@@ -27,7 +27,7 @@ def tracker_for(overrides: Sequence[str] = (), *, config_name: str = "config"):
 
 
 def runs_table(tracker, *, dataset: str | None = None, metrics: Sequence[str] = DEFAULT_METRICS, max_results: int = 200):
-    """Evaluation runs (newest first) with their metrics; pipeline, sweep-parent and comparison runs are left out.
+    """Evaluation runs (newest first) with their metrics; runs tagged ``ragbench.kind`` (comparisons, sweeps, DSPy) are left out.
 
     Columns: ``run_id``, ``run_name``, ``label`` (name plus short id), ``dataset``, ``start_time``
     and one column per metric (named as in ragbench, e.g. ``ndcg@10``).
@@ -43,7 +43,7 @@ def runs_table(tracker, *, dataset: str | None = None, metrics: Sequence[str] = 
     rows = []
     for run in found:  # filtered here, not in a filter string built from user text
         tags = run.data.tags
-        if "dataset" not in tags or (dataset and tags["dataset"] != dataset) or tags.get("ragbench.kind") == "comparison":
+        if "dataset" not in tags or (dataset and tags["dataset"] != dataset) or "ragbench.kind" in tags:
             continue
         row = {"run_id": run.info.run_id, "run_name": run.info.run_name or "",
                "label": f"{run.info.run_name or 'run'} ({run.info.run_id[:6]})",

@@ -150,3 +150,25 @@ def test_parameters_parsing_and_declared_names(tmp_path):
         parse_parameter("no-equals")
     nb = _notebook(tmp_path / "p.ipynb", "a = 1\nb: int = 2  # a=b\nc = {\n  'x': ['k=1'],\n}")
     assert declared_parameters(nb) == ["a", "b", "c"]
+
+
+@pytest.mark.slow
+def test_cli_quickstart_on_a_fresh_folder(tmp_path):
+    """`ragbench pipeline run quickstart` from an empty folder: runs/quickstart/<ts>/ and an MLflow parent run."""
+    env = {**os.environ, "RAGBENCH_HOME": str(tmp_path / "home")}
+    cmd = [sys.executable, "-m", "ragbench.cli", "pipeline"]
+    listed = subprocess.run([*cmd, "list"], capture_output=True, text=True, env=env, check=True).stdout
+    assert "quickstart" in listed and "smoke" in listed
+    proc = subprocess.run([*cmd, "run", "quickstart", "retriever=bm25", "max_queries=5", "progress=false", "--no-progress"],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "[1/1] quickstart: done" in proc.stdout
+    [run_dir] = list((tmp_path / "runs" / "quickstart").iterdir())
+    executed = nbformat.read(str(run_dir / "01_quickstart.ipynb"), as_version=4)
+    assert executed.metadata["papermill"]["parameters"]["overrides"] == ["retriever=bm25", "max_queries=5", "progress=false"]
+    assert all(c.execution_count for c in executed.cells if c.cell_type == "code")
+    parent_id = proc.stdout.split("MLflow parent run id: ")[1].split()[0]
+    client = _mlflow(tmp_path)
+    assert client.get_run(parent_id).info.status == "FINISHED"
+    assert [a.path for a in client.list_artifacts(parent_id, "notebooks")] == ["notebooks/01_quickstart.ipynb"]
+    assert len(json.loads((run_dir / "quickstart" / "summary.json").read_text())) > 3
