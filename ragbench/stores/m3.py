@@ -1,13 +1,16 @@
 """BGE-M3 storage and search on the tenant's LanceDB chunk table.
 
-Design (chosen so each mode is one fast call and nothing is stored twice):
+Design (chosen so that every mode is a few milliseconds at 20k+ chunks, see ``bench/bench_retrieval.py``):
 
 * **Dense** vectors stay in the table's ``vector`` column with the store's vector
   index (IVF_PQ / HNSW above a row threshold, exact below): :meth:`LanceDBStore.search_vector`.
 * **ColBERT** vectors go in a ``colbert`` multivector column
-  (``list<fixed_size_list<float32, dim>>``). ``m3_colbert`` is LanceDB's native MaxSim
-  search on it; LanceDB reports ``distance = n_query_tokens - sum_q max_d cos(q, d)``,
-  turned back into BGE-M3's score ``mean_q max_d cos(q, d)``.
+  (``list<fixed_size_list<float32, dim>>``) in the same row. By default ``m3_colbert`` rescores
+  a candidate set with exact MaxSim (below), reading the candidates' token vectors from the
+  column. :meth:`M3Search.colbert` is LanceDB's native MaxSim search on the column
+  (``distance = n_query_tokens - sum_q max_d cos(q, d)``, turned back into BGE-M3's score
+  ``mean_q max_d cos(q, d)``); without a multivector index it scans every token vector, which
+  takes seconds per query at 20k chunks, so it is an option, not the default.
 * **Sparse** lexical weights go in two list columns, ``sparse_ids`` (int32 token ids)
   and ``sparse_weights`` (float32). LanceDB has no sparse-vector index, so
   :class:`M3Search` reads the two columns once per table version into a column-major
@@ -15,7 +18,7 @@ Design (chosen so each mode is one fast call and nothing is stored twice):
   lists of its tokens, an inverted-index lookup (milliseconds at 20k+ chunks). The
   matrix is rebuilt when the table's version changes.
 * **m3_all** (the paper's weighted sum) scores a candidate set: the union of the dense
-  and sparse top ``candidates``; the rows of the candidates are read with their three
+  and sparse top ``candidates``; the candidates' rows are read with their three
   representations and each score is computed exactly. Rescoring a candidate set keeps
   the cost independent of the corpus size beyond the two first-stage searches.
 
