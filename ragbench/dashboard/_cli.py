@@ -25,6 +25,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         address=args.address, port=args.port, users_file=args.users,
         cookie_secret=args.cookie_secret or os.environ.get(COOKIE_ENV) or None,
         overrides=args.overrides, presets=parse_presets(";".join(args.preset)) or None, warm=not args.no_warm,
+        websocket_origins=args.allow_websocket_origin,
     )
     return 0
 
@@ -44,6 +45,8 @@ def register(subparsers) -> None:
     p.add_argument("--cookie-secret", default=None, help=f"Secret that signs login cookies (or set {COOKIE_ENV}).")
     p.add_argument("--preset", action="append", default=[], metavar="NAME=OV[,OV...]",
                    help="Pipeline preset, e.g. fast=retriever=bm25,k=3 (repeatable; default: one per retriever config).")
+    p.add_argument("--allow-websocket-origin", action="append", default=[], metavar="HOST[:PORT]",
+                   help="Host name browsers use to reach the app (repeatable; default: the address and localhost).")
     p.add_argument("--no-warm", action="store_true", help="Do not load models before the first visitor.")
     p.add_argument("--hash-password", action="store_true", help="Read a password from stdin, print its users-file hash, exit.")
     p.add_argument("overrides", nargs="*", help="Hydra overrides of the base config, e.g. home=/srv/ragbench.")

@@ -2,7 +2,7 @@
 
     POST /api/ask       {"tenant": "...", "question": "...", "preset": "hybrid", "k": 5}
     GET  /api/tenants   the signed-in user's tenants
-    GET  /api/jobs/<id> an ingestion job's status
+    GET  /api/jobs/<ticket> a dashboard ingestion submission and its job's status
 
 Requests carry the same signed ``user`` cookie as the app (sign in at ``/login``).
 Every handler resolves the user on the server and checks the tenant with
@@ -86,16 +86,21 @@ class TenantsHandler(_Base):
 
 
 class JobHandler(_Base):
-    def get(self, job_id: str) -> None:
+    def get(self, job_id: str) -> None:  # the id is a submission ticket (its job id comes later)
         from ragbench.dashboard.service import get_service
 
         user = self._signed_in()
         if user is None:
             return
-        job = get_service().jobs.get(job_id)
-        if job is None or not user.can_access(job.tenant):
-            return self._send(404, {"error": f"No job {job_id!r} visible to {user.name!r}."})
-        self._send(200, job.to_dict())
+        jobs = get_service().jobs
+        sub = jobs.submission(job_id)
+        if sub is None or not user.can_access(sub.tenant):
+            return self._send(404, {"error": f"No ingestion submission {job_id!r} visible to {user.name!r}."})
+        job = jobs.job(job_id)
+        body = {"ticket": sub.ticket, "tenant": sub.tenant, "state": sub.state, "error": sub.error, "job": None}
+        if job is not None:
+            body["job"] = {**job.model_dump(), "progress": job.progress}
+        self._send(200, body)
 
 
 #: Routes in the form ``panel serve --plugins`` and ``get_server(extra_patterns=...)`` take.

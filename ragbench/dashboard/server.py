@@ -54,8 +54,12 @@ def configure_environment(
 def serve(
     *, address: str = "127.0.0.1", port: int = 5006, users_file: str | None = None, cookie_secret: str | None = None,
     overrides: Sequence[str] = (), presets: Mapping[str, Sequence[str]] | None = None, warm: bool = True,
+    websocket_origins: Sequence[str] = (),
 ) -> None:
     """Run the dashboard until interrupted.
+
+    ``websocket_origins`` are the ``host[:port]`` names browsers use to reach the server
+    (default: the bind address and localhost); behind a proxy or on 0.0.0.0 give the public name.
 
     Example:
         >>> serve(port=5006, overrides=["home=/tmp/rb"])  # doctest: +SKIP
@@ -71,7 +75,7 @@ def serve(
     if warm:
         get_service().warm()  # load models, indexes and the language detector before the first visitor
     kwargs = {"auth_provider": auth_provider(users), "cookie_secret": cookie_secret} if users else {}
-    origins = [f"{address}:{port}"] + ([f"localhost:{port}"] if address == "127.0.0.1" else [])
+    origins = list(websocket_origins) or [f"{address}:{port}", f"localhost:{port}"]
     server = get_server(
         {"/": str(APP_FILE)}, port=port, address=address, websocket_origin=origins, show=False, start=False,
         title="ragbench", extra_patterns=list(ROUTES), **kwargs,

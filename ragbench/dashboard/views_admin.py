@@ -82,15 +82,16 @@ class DocumentsView:
             text = sub.error or f"{sub.state}…"
             self.status.object = f'<span class="rb-job-status">{_html.esc(text)}</span>'
         else:
-            self._render(job)
+            self._render(job, done=sub.state in ("finished", "error"))
         if sub.state in ("finished", "error") and (job is None or job.finished):
             self._poller.stop()
 
-    def _render(self, job) -> None:
+    def _render(self, job, *, done: bool) -> None:
         self.progress.value = int(round(job.progress * 100))
-        css = "rb-job-status" + (" rb-job-finished" if job.finished else "")
+        css = "rb-job-status" + (" rb-job-finished" if job.finished and done else "")
         self.status.object = (
-            f'<span class="{css}" data-status="{_html.esc(job.status)}">Job {_html.esc(job.job_id)}: '
+            f'<span class="{css}" data-status="{_html.esc(job.status)}" data-ticket="{_html.esc(self._ticket)}">'
+            f'Job {_html.esc(job.job_id)}: '
             f'<b class="rb-job-state">{_html.esc(job.status)}</b> · {job.done}/{job.total} documents · '
             f'{job.completed} completed, {job.skipped} skipped, {job.failed} failed · {job.chunks_created} chunks'
             f'{" · " + _html.esc(job.error) if job.error else ""}</span>'
@@ -195,7 +196,7 @@ class MonitorView:
 
         return pn.Column(self.refresh, pn.pane.Markdown("### Services"), self.health,
                          pn.pane.Markdown("### Tenants"), self.tenants,
-                         pn.pane.Markdown("### Running and failed jobs"), self.jobs, sizing_mode="stretch_width")
+                         pn.pane.Markdown("### Running jobs and jobs with failures"), self.jobs, sizing_mode="stretch_width")
 
     async def _refresh(self, event=None) -> None:
         from ragbench.dashboard.health import probe_all, tenant_counts

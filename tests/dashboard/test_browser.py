@@ -93,6 +93,7 @@ def test_user_cannot_reach_another_tenant(browser, dashboard_url, artifacts):
     assert own.status == 200 and "Margit Olessen" in own.json()["answer"]
     bad = ctx.request.post(f"{dashboard_url}/api/ask", data={"tenant": "x' OR '1'='1", "question": "hi"})
     assert bad.status == 400 and "tenant" in bad.json()["error"]
+    assert ctx.request.get(f"{dashboard_url}/api/jobs/0123456789ab").status == 404
     ctx.close()
     # 4. without a session nothing is answered
     anon = browser.new_context()
@@ -119,6 +120,12 @@ def test_upload_shows_live_job_progress_and_per_document_status(browser, dashboa
     assert "completed" in rows["upload:cafeteria.md"]
     assert "failed" in rows["upload:scan.pdf"] and "not a readable PDF" in rows["upload:scan.pdf"]
     page.screenshot(path=artifacts / "documents_job.png", full_page=True)
+    ticket = page.locator(".rb-job-finished").get_attribute("data-ticket")
+    polled = ctx.request.get(f"{dashboard_url}/api/jobs/{ticket}").json()
+    assert polled["state"] == "finished" and polled["job"]["status"] == "completed" and polled["job"]["failed"] == 1
+    hank, _ = _sign_in(browser, dashboard_url, "hank", "hank-pw")  # a harbor-health user
+    assert hank.request.get(f"{dashboard_url}/api/jobs/{ticket}").status == 404
+    hank.close()
     _tab(page, "Ask")
     page.locator(".rb-ask-tenant select").select_option("acme-robotics")
     _ask(page, "What does the cafeteria serve on Friday?")
