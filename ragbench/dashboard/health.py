@@ -78,12 +78,36 @@ def probe_mlflow(tracker: Any) -> Health:
     return _timed("MLflow", check)
 
 
+_SMI_QUERY = "--query-gpu=index,name,utilization.gpu,memory.used,memory.total"
+
+
+def _gpu_from_smi(smi: str, timeout: float = 3.0) -> Health:
+    """GPU use from ``nvidia-smi`` (CSV, no units) when pynvml is not installed."""
+    import subprocess
+
+    def check():
+        out = subprocess.run([smi, _SMI_QUERY, "--format=csv,noheader,nounits"], capture_output=True, text=True,
+                             timeout=timeout, check=True).stdout
+        parts = []
+        for line in filter(None, (ln.strip() for ln in out.splitlines())):
+            idx, name, util, used, total = (c.strip() for c in line.split(","))
+            parts.append(f"GPU{idx} {name}: {util}% util, {float(used) / 1024:.1f}/{float(total) / 1024:.1f} GiB")
+        return True, "; ".join(parts) or "no GPUs"
+
+    return _timed("GPU", check)
+
+
 def probe_gpu() -> Health:
-    """GPU use through pynvml when present; otherwise 'not used'."""
+    """GPU use through pynvml, else ``nvidia-smi``; 'not used' on a machine without either."""
     try:
         import pynvml
     except ImportError:
-        return Health("GPU", None, "no GPU monitoring (pynvml not installed)")
+        import shutil
+
+        smi = shutil.which("nvidia-smi")
+        if smi is None:
+            return Health("GPU", None, "no GPU (neither pynvml nor nvidia-smi found)")
+        return _gpu_from_smi(smi)
 
     def check():
         pynvml.nvmlInit()
