@@ -80,6 +80,23 @@ def register(subparsers) -> None:
     p.set_defaults(func=_delete)
     for p in sub.choices.values():
         p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
+        _allow_intermixed(p)
+
+
+def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
+    """Let Hydra overrides come anywhere, e.g. ``tenants create acme home=/x --default-pipeline y``."""
+    original, busy = parser.parse_known_args, []
+
+    def parse_known_args(args=None, namespace=None):
+        if busy:  # parse_known_intermixed_args calls back into parse_known_args
+            return original(args, namespace)
+        busy.append(True)
+        try:
+            return parser.parse_known_intermixed_args(args, namespace)
+        finally:
+            busy.pop()
+
+    parser.parse_known_args = parse_known_args
 
 
 def ingest_path_command(args: argparse.Namespace) -> int:
