@@ -118,7 +118,14 @@ class _Runner:
         texts = [c.content for c in chunks]
         parts = [self.embedder.embed_documents(texts[i:i + self.embed_batch])
                  for i in range(0, len(texts), self.embed_batch)]
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)  # one part keeps any extra columns
+        if len(parts) == 1:
+            return parts[0]
+        out = np.concatenate(parts)
+        extras = [getattr(part, "extras", None) for part in parts]
+        if all(extras):  # per-row extra columns (e.g. BGE-M3 sparse/ColBERT) stay row-aligned
+            out = out.view(type(parts[0]))
+            out.extras = {key: [v for e in extras for v in e[key]] for key in extras[0]}
+        return out
 
     def _write(self, works: list[_Work]) -> None:
         chunks = [c for w in works for c in w.chunks]
