@@ -17,14 +17,25 @@ from ragbench.dashboard.service import DashboardService, get_service
 PAGE_TITLE = "ragbench"
 
 
+def is_local_host_header(host: str) -> bool:
+    """True if an HTTP ``Host`` header names this machine's loopback (``127.0.0.1:5006``, ``[::1]:80``).
+
+    Example:
+        >>> is_local_host_header("localhost:5006"), is_local_host_header("rag.example.org")
+        (True, False)
+    """
+    host = host.strip()
+    name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return is_local_address(name)
+
+
 def current_user(svc: DashboardService) -> tuple[User | None, str | None]:
     """The session's user, or ``(None, reason)`` when the session may not use the app."""
     import panel as pn
 
     if svc.open_mode:
         request = pn.state.curdoc.session_context.request if pn.state.curdoc and pn.state.curdoc.session_context else None
-        host = (request.headers.get("Host", "") if request is not None else "localhost").rsplit(":", 1)[0].strip("[]")
-        if not is_local_address(host):
+        if not is_local_host_header(request.headers.get("Host", "") if request is not None else "localhost"):
             return None, ("This dashboard runs without authentication and answers only on localhost. "
                           "Start it with --users and --cookie-secret to serve other addresses.")
         return svc.user_for(None), None
@@ -157,7 +168,8 @@ def create_app() -> Any:
     tabs = pn.Tabs(
         ("Ask", AskView(svc, user).panel()),
         ("Documents", DocumentsView(svc, user).panel()),
-        ("Experiments", ExperimentsView(svc, user).panel()),
+        ("Experiments", ExperimentsView(svc, user).panel() if user.is_admin else pn.pane.HTML(
+            '<p class="rb-admin-only">MLflow runs mix every tenant\'s questions and answers: admins only.</p>')),
         ("Monitor", MonitorView(svc, user).panel()),
         dynamic=False, sizing_mode="stretch_width",
     )

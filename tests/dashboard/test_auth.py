@@ -112,3 +112,12 @@ def test_cli_hash_password(capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("s3cret\n"))
     assert main(["dashboard", "--hash-password"]) == 0
     assert verify_password("s3cret", capsys.readouterr().out.strip())
+
+
+def test_open_mode_serves_only_local_host_headers():
+    from ragbench.dashboard.views import is_local_host_header
+
+    for host in ("127.0.0.1:5006", "localhost", "localhost:80", "[::1]:5006", "::1", "127.0.0.2:1"):
+        assert is_local_host_header(host), host
+    for host in ("0.0.0.0:5006", "rag.example.org", "10.0.0.5:5006", "[2001:db8::1]:80", "", "localhost.evil.com"):
+        assert not is_local_host_header(host), host

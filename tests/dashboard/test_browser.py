@@ -74,6 +74,8 @@ def test_user_cannot_reach_another_tenant(browser, dashboard_url, artifacts):
     assert page.locator(".rb-ask-tenant select option").all_inner_texts() == ["acme-robotics"]
     _tab(page, "Documents")
     assert page.locator(".rb-docs-tenant select option").all_inner_texts() == ["acme-robotics"]
+    _tab(page, "Experiments")  # runs hold every tenant's questions: admins only
+    assert "admins only" in page.inner_text(".rb-admin-only") and page.locator(".rb-runs-row").count() == 0
     _tab(page, "Ask")
     # 2. a crafted widget change over the websocket: Panel rejects the value, the answer stays in acme
     page.evaluate("""() => {
