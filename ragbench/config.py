@@ -22,7 +22,7 @@ from typing import Any
 
 from ragbench.errors import ConfigError, suggest
 
-GROUPS = ("dataset", "embedder", "store", "chunker", "retriever", "generator", "metrics", "tracking", "prompt")
+GROUPS = ("dataset", "embedder", "store", "chunker", "retriever", "generator", "metrics", "tracking", "prompt", "judge")
 
 
 def project_root() -> Path:

@@ -59,6 +59,23 @@ def tiny_reranker(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
+def scifact_runs(tmp_path_factory):
+    """Real SciFact runs (BM25 and dense, MLflow in one home), made once per session and shared by the
+    SciFact integration tests and the `ragbench compare` tests, so CI embeds SciFact only once."""
+    from ragbench.config import build, compose
+    from ragbench.pipelines.experiment import run_experiment
+
+    require_shared("beir_scifact")
+    home = tmp_path_factory.mktemp("scifact")
+    out = {}
+    for retriever in ("bm25", "dense"):
+        parts = build(compose([f"home={home}", "progress=false", "dataset=beir_scifact", f"retriever={retriever}"]))
+        out[retriever] = run_experiment(parts)
+    out["home"] = home
+    return out
+
+
+@pytest.fixture(scope="session")
 def tiny_qwen2() -> Path:
     """Folder of the tiny random Qwen2 chat model (real vLLM/transformers code paths), built once into the cache."""
     from ragbench.testing.tiny_qwen2 import tiny_qwen2_path

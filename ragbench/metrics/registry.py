@@ -53,17 +53,33 @@ class AnswerMetric:
         return {self.name: self.fn(answer.text, sample.answers)}
 
 
-_REGISTRY: dict[str, Callable[[int | None], object]] = {}
+_REGISTRY: dict[str, Callable[..., object]] = {}
 _RANK_CUT: set[str] = set()
+_JUDGED: set[str] = set()
 
 
-def register_metric(name: str, factory: Callable[[int | None], object], *, rank_cut: bool = False) -> None:
-    """Add a metric factory to the catalogue; duplicates are rejected."""
+def register_metric(name: str, factory: Callable[..., object], *, rank_cut: bool = False, judged: bool = False) -> None:
+    """Add a metric factory to the catalogue; duplicates are rejected.
+
+    ``factory(k)`` builds the metric (``k`` is the rank cut-off or None); for ``judged``
+    metrics it is ``factory(judge, embedder)``.
+    """
     if name in _REGISTRY:
         raise RagbenchError(f"Metric {name!r} is already registered; choose another name.")
     _REGISTRY[name] = factory
     if rank_cut:
         _RANK_CUT.add(name)
+    if judged:
+        _JUDGED.add(name)
+
+
+def _judged(name: str) -> None:
+    def factory(judge, embedder):
+        from ragbench.evaluation.judge.ragas_metrics import RagasJudgeMetric
+
+        return RagasJudgeMetric(name, judge, embedder)
+
+    register_metric(name, factory, judged=True)
 
 
 def _rank(base: str, fn: RankFn) -> None:
@@ -80,6 +96,8 @@ register_metric("em", lambda _k: AnswerMetric("em", _answer.exact_match))
 register_metric("f1", lambda _k: AnswerMetric("f1", _answer.token_f1))
 register_metric("rouge_l", lambda _k: AnswerMetric("rouge_l", _text.rouge_l))
 register_metric("bleu", lambda _k: AnswerMetric("bleu", _text.bleu))
+for _name in ("faithfulness", "answer_relevancy", "context_precision", "context_recall"):  # ragas, on a judge
+    _judged(_name)
 
 
 def available_metrics() -> list[str]:
@@ -87,8 +105,8 @@ def available_metrics() -> list[str]:
     return sorted(f"{n}@k" if n in _RANK_CUT else n for n in _REGISTRY)
 
 
-def get_metric(name: str):
-    """Build the metric called ``name`` (e.g. ``"ndcg@10"``).
+def get_metric(name: str, *, judge=None, embedder=None):
+    """Build the metric called ``name`` (e.g. ``"ndcg@10"``); LLM-judge metrics need a ``judge``.
 
     Example:
         >>> get_metric("ndcg@10").name
@@ -106,6 +124,13 @@ def get_metric(name: str):
         return _REGISTRY[base](int(cut))
     if cut:
         raise ConfigError(f"Metric {base!r} takes no '@k' cut-off; got {name!r}.")
+    if base in _JUDGED:
+        if judge is None:
+            raise ConfigError(
+                f"Metric {name!r} is scored by an LLM judge, but none is configured. Use metrics=ragas "
+                "(judge=vllm, judge.base_url=http://127.0.0.1:8000/v1) or pass judge=Judge(...) to MetricSuite."
+            )
+        return _REGISTRY[base](judge, embedder)
     return _REGISTRY[base](None)
 
 
@@ -117,10 +142,11 @@ class MetricSuite:
         ['recall@10', 'f1']
     """
 
-    def __init__(self, names: Sequence[str]) -> None:
+    def __init__(self, names: Sequence[str], *, judge=None, judge_embedder=None) -> None:
         if not names:
             raise ConfigError("MetricSuite needs at least one metric name, e.g. ['ndcg@10', 'f1'].")
-        self.metrics = [get_metric(n) for n in names]
+        self.judge = judge
+        self.metrics = [get_metric(n, judge=judge, embedder=judge_embedder) for n in names]
         self.names = [m.name for m in self.metrics]
 
     def __call__(self, sample: Sample, result: QuestionResult) -> dict[str, float]:

@@ -19,13 +19,8 @@ BANDS = {"bm25": (0.65, 0.72), "dense": (0.61, 0.68)}
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    require_shared("beir_scifact")
-    home = tmp_path_factory.mktemp("scifact")
-    out = {}
-    for retriever in BANDS:
-        parts = build(compose([f"home={home}", "progress=false", "dataset=beir_scifact", f"retriever={retriever}"]))
-        out[retriever] = run_experiment(parts)
+def runs(scifact_runs):
+    out = {name: scifact_runs[name] for name in BANDS}  # session fixture (tests/conftest.py), shared with compare tests
     for name, result in out.items():
         print(f"SciFact {name}: nDCG@10={result.report.overall['ndcg@10']:.4f} "
               f"recall@10={result.report.overall['recall@10']:.4f} MRR@10={result.report.overall['mrr@10']:.4f}")
