@@ -47,7 +47,7 @@ def compare_tables(run_a: str, table_a, run_b: str, table_b, *, metrics: Sequenc
         >>> cmp.results[0].p_value  # doctest: +SKIP
     """
     ids_a, ids_b = set(table_a["question_id"].astype(str)), set(table_b["question_id"].astype(str))
-    shared = sorted(ids_a & ids_b)
+    shared = [q for q in dict.fromkeys(table_a["question_id"].astype(str)) if q in ids_b]  # run A's order
     if not shared:
         raise ConfigError(f"Runs {run_a!r} and {run_b!r} share no question ids: compare runs on the same dataset.")
     common = [m for m in _metric_columns(table_a) if m in set(_metric_columns(table_b))]
