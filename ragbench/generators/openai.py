@@ -29,6 +29,10 @@ from ragbench.resilience import (
 from ragbench.types import Answer, Hit, Query
 
 
+class ContextLengthError(GenerationError):
+    """The server refused a prompt as longer than its context."""
+
+
 class OpenAIGenerator:
     """Answer through ``POST {base_url}/chat/completions`` with bounded concurrency.
 
@@ -40,7 +44,8 @@ class OpenAIGenerator:
         max_model_len: Context length for the fitting rule (default: asked from the server,
             which vLLM reports in ``/v1/models``).
         tokenizer: Local tokenizer folder for exact prompt token counts (default: an estimate
-            of one token per 3 bytes, conservative for BPE tokenizers).
+            of one token per 3 bytes; when the server still refuses a prompt as too long, the
+            lowest-ranked source is dropped and the request is sent again).
         concurrency: Requests in flight at once.
         stream: Stream tokens (measures time to first token).
         timeout_s: Read timeout per request; ``connect_timeout_s`` for connecting.
@@ -159,6 +164,8 @@ class OpenAIGenerator:
             raise TransientError(f"{self.base_url}{path} returned HTTP {code}: {detail}")
         if code == 404:
             raise ModelError(f"{self.base_url}{path} returned 404 ({detail}). Check base_url (ends in /v1) and model.")
+        if code == 400 and "context length" in body:
+            raise ContextLengthError(f"{self.base_url}{path} says the prompt is too long: {detail}")
         raise GenerationError(f"{self.base_url}{path} refused the request with HTTP {code}: {detail}")
 
     async def _call_json(self, client, method: str, path: str, **kwargs) -> Any:
@@ -206,10 +213,7 @@ class OpenAIGenerator:
     async def _one(self, client, sem, query: Query, hits: Sequence[Hit]) -> Answer:
         start = time.perf_counter()
         try:
-            budget = int(self.max_model_len) - self.sampling.max_tokens
-            messages, kept = self.prompt.fit(query, hits, count_tokens=self.count_tokens, budget=budget)
-            async with sem:
-                out = await self.guard.acall(query.tenant, self._complete_mapped, client, messages, query.tenant)
+            out, kept = await self._fit_and_complete(client, sem, query, hits)
         except PromptTooLongError as exc:
             return failed(f"prompt too long: {exc}")
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on its item, the rest go on
@@ -219,6 +223,22 @@ class OpenAIGenerator:
             out["text"], kept, prompt_tokens=out["prompt_tokens"], completion_tokens=out["completion_tokens"],
             logprobs=out["logprobs"], ttft_ms=out["ttft_ms"], total_ms=total,
         )
+
+    async def _fit_and_complete(self, client, sem, query: Query, hits: Sequence[Hit]):
+        """Fit the prompt with the token count at hand; if the server still finds it too long
+        (an estimate was off), drop the lowest-ranked source and ask again."""
+        budget = int(self.max_model_len) - self.sampling.max_tokens
+        messages, kept = self.prompt.fit(query, hits, count_tokens=self.count_tokens, budget=budget)
+        while True:
+            try:
+                async with sem:
+                    out = await self.guard.acall(query.tenant, self._complete_mapped, client, messages, query.tenant)
+                return out, kept
+            except ContextLengthError as exc:
+                if not kept:
+                    raise PromptTooLongError(f"even with no sources: {exc}") from exc
+                kept = kept[:-1]
+                messages = self.prompt.messages(query, kept)
 
     async def _complete_mapped(self, client, messages, tenant):
         import httpx

@@ -74,12 +74,12 @@ def test_json_schema_constrains_the_output(vllm_server):
 
 
 def test_prompt_longer_than_context_is_fitted_or_refused(vllm_server):
-    long_hits = [Hit(f"c{i}", f"d{i}", "acme", "harbour " * 250, 1.0 - i / 10, rank=i) for i in range(6)]
-    gen = OpenAIGenerator(vllm_server.base_url, max_tokens=8)  # conservative token estimate, no tokenizer
+    long_hits = [Hit(f"c{i}", f"d{i}", "acme", "harbour " * 60, 1.0 - i / 10, rank=i) for i in range(6)]
+    gen = OpenAIGenerator(vllm_server.base_url, max_tokens=8)  # token estimate; the server has the last word
     fitted, refused, normal = gen.generate(
         [Query("Where?", "acme"), Query("why " * 1500, "acme"), Query("Leave?", "acme")], [long_hits, HITS, HITS]
     )
-    assert fitted.ok and fitted.prompt_tokens <= 1024 - 8  # lowest-ranked sources dropped
+    assert fitted.ok and 200 < fitted.prompt_tokens <= 1024 - 8  # lowest-ranked sources dropped, some kept
     assert not refused.ok and "prompt too long" in refused.error and "only 1016 fit" in refused.error
     assert normal.ok  # the others go on
 
@@ -156,6 +156,25 @@ def test_tenant_rate_limit_refuses_or_waits(vllm_server):
     assert all(a.ok for a in waited) and elapsed >= 0.95  # 4 of 6 wait for tokens at 4/s
     print(f"\nrate limit: refuse mode 2/6 acme granted, 4 refused, globex 2/2; "
           f"wait mode 6 calls at 4/s burst 2 took {elapsed:.2f} s; stats {wait.guard.limiter.stats}")
+
+
+def test_ragbench_run_with_openai_server_logs_tokens_per_s_and_ttft_to_mlflow(vllm_server, tmp_path, capsys):
+    from ragbench.cli import main
+
+    home = tmp_path / "home"
+    assert main(["run", "generator=openai", f"generator.base_url={vllm_server.base_url}", "generator.max_tokens=16",
+                 "retriever=bm25", "max_queries=4", f"home={home}", "progress=false"]) == 0
+    assert "MLflow run id" in capsys.readouterr().out
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{home}/mlflow.db")
+    run = mlflow.search_runs(experiment_names=["ragbench"]).iloc[0]
+    with capsys.disabled():
+        print(f"\nopenai run: tokens/s {run['metrics.generate.tokens_per_s']:.1f}, "
+              f"TTFT p50 {run['metrics.latency.ttft_ms.p50']:.1f} ms, p95 {run['metrics.latency.ttft_ms.p95']:.1f} ms")
+    assert run["metrics.questions"] == 4 and run["metrics.answers.failed"] == 0
+    assert run["metrics.generate.tokens_per_s"] > 0
+    assert 0 < run["metrics.latency.ttft_ms.p50"] <= run["metrics.latency.ttft_ms.p95"]
 
 
 def test_zz_server_killed_mid_run_is_restarted_and_the_run_completes(vllm_server):
