@@ -88,6 +88,7 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
     from omegaconf import OmegaConf
 
     from ragbench.evaluation.checkpoint import Checkpoint, config_fingerprint
+    from ragbench.evaluation.system import system_metrics
 
     start = time.perf_counter()
     cfg = parts.cfg
@@ -111,10 +112,11 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
             checkpoint = Checkpoint(folder, fingerprint=fingerprint).open(resuming=True)
         resumed = len(checkpoint.load())
         try:
-            report = evaluate(
-                parts.dataset, parts.pipeline, parts.metrics, metric_names=parts.metrics.names,
-                batch_size=int(cfg.batch_size), progress=bool(cfg.progress), checkpoint=checkpoint,
-            )
+            with system_metrics(tracker, run_id, cfg.get("system_metrics", "auto")):
+                report = evaluate(
+                    parts.dataset, parts.pipeline, parts.metrics, metric_names=parts.metrics.names,
+                    batch_size=int(cfg.batch_size), progress=bool(cfg.progress), checkpoint=checkpoint,
+                )
         finally:
             checkpoint.close()
         tracker.log_metrics({**report.flat_metrics(), **_index_metrics(stats), "resumed_questions": resumed})

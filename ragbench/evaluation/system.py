@@ -1,0 +1,56 @@
+"""System metrics next to quality: CPU, memory and (through pynvml) GPU utilisation and memory.
+
+MLflow's ``SystemMetricsMonitor`` samples in a background thread and logs ``system/*``
+metrics to the run. ``system_metrics=auto`` (the default) enables it only when a GPU is
+visible, ``true`` always, ``false`` never; only MLflow trackers are supported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ragbench.errors import ConfigError
+
+
+def gpu_present() -> bool:
+    """True when pynvml sees at least one NVIDIA GPU."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            return pynvml.nvmlDeviceGetCount() > 0
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # noqa: BLE001 - no driver, no library: no GPU
+        return False
+
+
+def _enabled(setting) -> bool:
+    text = str(setting).lower()
+    if text not in ("auto", "true", "false"):
+        raise ConfigError(f"system_metrics={setting!r}: use auto (only with a GPU), true or false.")
+    return text == "true" or (text == "auto" and gpu_present())
+
+
+@contextmanager
+def system_metrics(tracker, run_id: str | None, setting="auto", *, interval_s: float = 1.0) -> Iterator[bool]:
+    """Sample system metrics into MLflow run ``run_id`` while the block runs; yields whether it is on.
+
+    Example:
+        >>> with system_metrics(tracker, run_id, "true"):  # doctest: +SKIP
+        ...     evaluate(...)
+    """
+    if run_id is None or not getattr(tracker, "tracking_uri", None) or not _enabled(setting):
+        yield False
+        return
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+    monitor = SystemMetricsMonitor(run_id, sampling_interval=interval_s, resume_logging=True,
+                                   tracking_uri=tracker.tracking_uri)
+    monitor.start()
+    try:
+        yield True
+    finally:
+        monitor.finish()

@@ -1,0 +1,79 @@
+"""Aggregates: means with CIs over valid items only, failures counted, p50/p95/p99 latency,
+per-tenant and per-language breakdowns, and MLflow system metrics in a real run."""
+
+import numpy as np
+import pytest
+
+from ragbench.config import build, compose
+from ragbench.pipelines.evaluate import build_report
+from ragbench.pipelines.experiment import format_report, run_experiment
+from ragbench.types import Answer, QuestionResult, Sample
+from tests.conftest import require_shared
+
+
+def _result(i, tenant, lang, f1=None, error=None):
+    r = QuestionResult(Sample(f"q{i}", "?", tenant, answers=("a",), language=lang), [], Answer("a", completion_tokens=10),
+                       timings_ms={"total_ms": float(i), "generate_ms": 2.0})
+    if f1 is not None:
+        r.metrics["f1"] = f1
+    if error:
+        r.metric_errors["f1"] = error
+    return r
+
+
+def test_breakdowns_failures_and_percentiles():
+    rng = np.random.default_rng(0)
+    results = [_result(i, "acme" if i % 2 else "globex", "hr" if i < 30 else "sr", f1=float(rng.random()))
+               for i in range(50)]
+    results += [_result(50 + i, "acme", "sr", error="timeout: 60s") for i in range(3)]
+    report = build_report(results, ["f1"])
+    valid = [r.metrics["f1"] for r in results if "f1" in r.metrics]
+    o = report.overall
+    assert o["f1"] == pytest.approx(np.mean(valid)) and o["f1.n"] == 50 and o["f1.failed"] == 3
+    assert o["f1.failure_rate"] == pytest.approx(3 / 53) and o["f1.ci_low"] < o["f1"] < o["f1.ci_high"]
+    totals = [r.timings_ms["total_ms"] for r in results]
+    for q in (50, 95, 99):
+        assert o[f"latency.total_ms.p{q}"] == pytest.approx(np.percentile(totals, q))
+    assert o["generate.tokens_per_s"] == pytest.approx(10 * 53 / (2.0 * 53 / 1000))
+    assert set(report.per_language) == {"hr", "sr"} and set(report.per_tenant) == {"acme", "globex"}
+    hr = [r.metrics["f1"] for r in results if r.sample.language == "hr"]
+    assert report.per_language["hr"]["f1"] == pytest.approx(np.mean(hr))
+    assert report.per_language["sr"]["f1.failed"] == 3
+    flat = report.flat_metrics()
+    assert flat["language.hr.f1"] == report.per_language["hr"]["f1"] and "tenant.globex.f1.ci_high" in flat
+    assert report.failure_rates() == {"f1": pytest.approx(3 / 53)}
+    assert "(3 failed)" in format_report(report)
+
+
+@pytest.mark.integration
+def test_real_run_logs_cis_breakdowns_and_system_metrics(compose_cfg):
+    require_shared("hotpotqa_sample100")
+    parts = build(compose_cfg("dataset=hotpotqa_original", "retriever=bm25", "max_queries=60", "system_metrics=true",
+                              "metrics.names=[ndcg@10,map@10,hit_rate@10,precision@5,rouge_l]"))
+    result = run_experiment(parts)
+    o = result.report.overall
+    assert o["ndcg@10.ci_low"] < o["ndcg@10"] < o["ndcg@10.ci_high"]
+    assert result.report.per_language["en"]["ndcg@10"] == pytest.approx(o["ndcg@10"])
+    from mlflow.tracking import MlflowClient
+
+    metrics = MlflowClient(parts.tracker.tracking_uri).get_run(result.run_id).data.metrics
+    assert {"ndcg_at_10.ci_low", "latency.total_ms.p99", "language.en.ndcg_at_10", "tenant.hotpotqa.map_at_10"} <= set(metrics)
+    assert any(k.startswith("system/cpu_utilization") for k in metrics), sorted(metrics)[:20]
+
+
+def test_retrieval_metrics_equal_ir_measures_on_shared_hotpotqa(compose_cfg):
+    """MAP, precision, hit rate (Success) and nDCG per query equal ir-measures on a real BM25 run."""
+    import ir_measures
+    from ir_measures import AP, P, Success, nDCG
+
+    require_shared("hotpotqa_sample100")
+    parts = build(compose_cfg("dataset=hotpotqa", "retriever=bm25", "tracking=none",
+                              "metrics.names=[ndcg@10,map@10,hit_rate@10,precision@5,recall@10]"))
+    results = run_experiment(parts).report.results
+    qrels = [ir_measures.Qrel(r.sample.id, d, g) for r in results for d, g in r.sample.relevant.items()]
+    run = [ir_measures.ScoredDoc(r.sample.id, d, float(100 - i)) for r in results for i, d in enumerate(r.ranked_doc_ids)]
+    names = {nDCG @ 10: "ndcg@10", AP @ 10: "map@10", Success @ 10: "hit_rate@10", P @ 5: "precision@5"}
+    ref = {(m.query_id, names[m.measure]): m.value for m in ir_measures.iter_calc(list(names), qrels, run)}
+    for r in results:
+        for name in names.values():
+            assert r.metrics[name] == pytest.approx(ref[(r.sample.id, name)], abs=1e-9), (r.sample.id, name)
