@@ -53,7 +53,7 @@ def _text(nb) -> str:
 
 def test_every_stage_ran_and_is_in_mlflow(smoke):
     tmp, run = smoke
-    assert run.finished and len(run.stages) == 5
+    assert run.finished and len(run.stages) == 6
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp / 'home' / 'mlflow.db'}")
@@ -111,6 +111,24 @@ def test_compare_runs_outputs(smoke):
     assert f1["n"] == 6 and f1["low"] <= f1["delta"] <= f1["high"] and 0 <= f1["p_value"] <= 1
     assert abs(f1["delta"] - (f1["mean_b"] - f1["mean_a"])) < 1e-9
     assert (_out(smoke, "compare-runs") / "pareto.png").stat().st_size > 10_000
+
+
+def test_dspy_optimize_outputs(smoke):
+    scores = pd.read_csv(_out(smoke, "dspy-optimize") / "scores.csv").set_index("program")
+    assert list(scores.index) == ["before", "after"]
+    assert (scores["n"] == 3).all() and (scores["failed"] == 0).all()  # every dev question answered via vLLM
+    assert ((scores["score"] >= 0) & (scores["score"] <= 1)).all()
+    rows = pd.read_csv(_out(smoke, "dspy-optimize") / "before_after.csv")
+    assert len(rows) == 3 and rows["before"].str.endswith("]").all()  # the tiny model's format ends with a citation
+    demos = json.loads((_out(smoke, "dspy-optimize") / "demos.json").read_text())
+    assert len(demos) <= 1 and all(d["question"] for d in demos)
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{smoke[0] / 'home' / 'mlflow.db'}")
+    [run] = client.search_runs([client.get_experiment_by_name("ragbench").experiment_id],
+                               "tags.`ragbench.kind` = 'dspy-optimize'")
+    assert run.data.metrics["before.n"] == 3 and "after.score" in run.data.metrics
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["config.json", "config.yaml", "dspy_before_after.json"]
 
 
 def test_multitenant_outputs(smoke):
