@@ -40,7 +40,7 @@ def isolation_matrix(parts: Components, *, k: int | None = None):
 
     k = int(k or parts.cfg.k)
     tenants = parts.dataset.tenants
-    owner = {d.id: d.tenant for d in parts.dataset.documents}
+    owned = {(d.tenant, d.id) for d in parts.dataset.documents}
     cells = {}
     for asked_as in tenants:
         for questions_of in tenants:
@@ -48,7 +48,7 @@ def isolation_matrix(parts: Components, *, k: int | None = None):
                        if s.tenant == questions_of]
             hits = parts.retriever.retrieve(queries, k) if queries else []
             cells[(asked_as, questions_of)] = sum(
-                1 for per_query in hits for h in per_query if h.tenant != asked_as or owner.get(h.doc_id) != asked_as
+                1 for per_query in hits for h in per_query if h.tenant != asked_as or (asked_as, h.doc_id) not in owned
             )
     frame = pd.DataFrame(
         [[cells[(a, q)] for q in tenants] for a in tenants], index=pd.Index(tenants, name="asked_as"),

@@ -51,3 +51,24 @@ def test_runs_table_needs_mlflow():
 
     with pytest.raises(ConfigError, match="needs an MLflow tracker"):
         runs.runs_table(NullTracker())
+
+
+def test_isolation_matrix_counts_foreign_hits():
+    """A retriever that leaks tenant a's document into every answer is caught (the check can fail)."""
+    from types import SimpleNamespace
+
+    from ragbench.data.dataset import Dataset
+    from ragbench.notebooks.tenants import isolation_matrix
+    from ragbench.types import Document, Hit, Sample
+
+    docs = [Document("d1", "a", "x"), Document("d1", "b", "y")]  # same id in both tenants
+    samples = [Sample("q1", "x?", "a"), Sample("q2", "y?", "b"), Sample("q3", "z?", "b")]
+
+    class Leaky:
+        def retrieve(self, queries, k):
+            return [[Hit("c", "d1", q.tenant, "t", 1.0), Hit("c2", "d9", "a", "leak", 0.5)] for q in queries]
+
+    parts = SimpleNamespace(cfg=SimpleNamespace(k=2), dataset=Dataset("t", docs, samples), retriever=Leaky())
+    matrix = isolation_matrix(parts)
+    # asked as a: the d9 hit has tenant a but a does not own d9; asked as b: every d9 hit is a's.
+    assert matrix.loc["a"].tolist() == [1, 2] and matrix.loc["b"].tolist() == [1, 2]
