@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from ragbench.data.dataset import Dataset
@@ -16,6 +17,7 @@ def examples_from_dataset(dataset: Dataset, *, limit: int | None = None, with_an
     Example:
         >>> examples_from_dataset(load_tenant_folders("datasets/demo"), limit=2)[0].question  # doctest: +SKIP
     """
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
     dspy = require("dspy", package="dspy")
     out = []
     for s in dataset.samples:

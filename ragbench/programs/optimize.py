@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 from ragbench.errors import require
@@ -32,6 +33,7 @@ def bootstrap(program, trainset: Sequence, metric: Callable, *, max_bootstrapped
         >>> len(compiled.generate.demos)  # doctest: +SKIP
         2
     """
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
     dspy = require("dspy", package="dspy")
     optimizer = dspy.BootstrapFewShot(
         metric=metric, max_bootstrapped_demos=max_bootstrapped_demos, max_labeled_demos=max_labeled_demos,

@@ -8,6 +8,7 @@ from typing import Any
 
 from ragbench.errors import require
 
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm must not reach the network at import
 dspy = require("dspy", package="dspy")
 
 from ragbench.generators._base import cache_salt  # noqa: E402

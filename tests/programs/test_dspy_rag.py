@@ -5,10 +5,12 @@ makes it write in DSPy's ChatAdapter format; everything else (DSPy, litellm, HTT
 retriever, the metric bridge, BootstrapFewShot) is the real code path.
 """
 
+import os
 import re
 
 import pytest
 
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm must not reach the network at import
 pytest.importorskip("dspy")
 
 import dspy  # noqa: E402
