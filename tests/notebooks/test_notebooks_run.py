@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import nbformat
 import pandas as pd
 import pytest
 
 from ragbench.notebooks.pipeline import NotebookPipeline
+from tests.notebooks._nbval import run_nbval
 
 pytestmark = pytest.mark.slow
 
@@ -147,13 +146,7 @@ def test_multitenant_outputs(smoke):
 
 def test_nbval_lax_validates_the_executed_notebooks(smoke):
     tmp, run = smoke
-    notebooks = [str(p) for p in run.notebooks()]
-    env = {**os.environ, "RAGBENCH_HOME": str(tmp / "home")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "-q", "-p", "no:cacheprovider", "-o", "addopts=",
-         f"--rootdir={tmp}", *notebooks],
-        capture_output=True, text=True, env=env, cwd=tmp, timeout=900,
-    )
+    proc = run_nbval(run.notebooks(), cwd=tmp, env={"RAGBENCH_HOME": str(tmp / "home")})
     tail = proc.stdout[-3000:]
     assert proc.returncode == 0, tail
     cells = sum(1 for p in run.notebooks() for c in nbformat.read(str(p), as_version=4).cells if c.cell_type == "code")

@@ -172,3 +172,21 @@ def test_cli_quickstart_on_a_fresh_folder(tmp_path):
     assert client.get_run(parent_id).info.status == "FINISHED"
     assert [a.path for a in client.list_artifacts(parent_id, "notebooks")] == ["notebooks/01_quickstart.ipynb"]
     assert len(json.loads((run_dir / "quickstart" / "summary.json").read_text())) > 3
+
+
+def test_nbval_lax_catches_a_changed_checked_output(tmp_path):
+    """The nbval step is a real check: a marked cell whose output changes fails, unmarked ones may vary."""
+    from tests.notebooks._nbval import run_nbval
+
+    nb = _notebook(tmp_path / "src.ipynb", "output_dir = '.'", "# NBVAL_CHECK_OUTPUT\nprint(6 * 7)", "import time\nprint(time.time())")
+    spec = tmp_path / "nbval.yaml"
+    spec.write_text(f"stages:\n  - {{name: stable, notebook: {nb}}}\n")
+    run = NotebookPipeline(echo=lambda _: None, progress=False).run(spec, overrides=["tracking=none"], runs_dir=tmp_path / "runs")
+    [executed] = run.notebooks()
+    ok = run_nbval([executed], cwd=tmp_path)
+    assert ok.returncode == 0 and "4 passed" in ok.stdout  # parameters, injected parameters, 2 cells, ok.stdout[-2000:]
+    changed = nbformat.read(str(executed), as_version=4)
+    changed.cells[2].outputs[0]["text"] = "41\n"  # as if the notebook's result had changed
+    nbformat.write(changed, str(executed))
+    failed = run_nbval([executed], cwd=tmp_path)
+    assert failed.returncode == 1 and "1 failed, 3 passed" in failed.stdout, failed.stdout[-2000:]
