@@ -30,6 +30,7 @@ def _run(overrides: list[str]) -> tuple[float, object, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=8)
+    parser.add_argument("--profile", default=None, help="Write a cProfile of the warm re-run to this file.")
     args = parser.parse_args()
     from ragbench.serving import VLLMServer
     from ragbench.testing.judge import tiny_qwen2_long_context
@@ -44,10 +45,18 @@ def main() -> None:
                 f"home={Path(tmp) / 'home'}", "progress=false", "dataset=hotpotqa", "retriever=bm25", "k=3",
                 f"max_queries={args.questions}", "metrics=ragas", f"judge.base_url={server.base_url}",
                 "judge.max_tokens=160", "judge.max_string_chars=40", "judge.max_list_items=3",
-                "max_failure_rate=1.0",
+                "max_failure_rate=1.0", "judge.model=tiny-judge",  # named: a warm re-run needs no server
             ]
             first_s, first, first_calls = _run(overrides)
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
             warm_s, warm, warm_calls = _run(overrides)
+            if args.profile:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
     same = [r.metrics for r in first.report.results] == [r.metrics for r in warm.report.results]
     print(f"questions: {args.questions}; judge calls: first run {first_calls}, warm re-run {warm_calls}")
     print(f"first run:     {first_s:8.2f} s (indexing + retrieval + judge calls)")

@@ -46,13 +46,23 @@ def _ragas_llm(judge: Judge, sample: int):
     return JudgeLLM()
 
 
-def _ragas_embeddings(embedder):
-    """ragas embeddings backed by a ragbench embedder (query-side vectors)."""
+def _ragas_embeddings(embedder, cache=None):
+    """ragas embeddings backed by a ragbench embedder (query-side vectors), cached with the judge's calls."""
+    import json
+
     from ragas.embeddings.base import BaseRagasEmbedding
+
+    from ragbench.evaluation.judge.cache import cache_key
 
     class EmbedderAdapter(BaseRagasEmbedding):
         def embed_text(self, text, **kwargs):
-            return [float(x) for x in embedder.embed_queries([text])[0]]
+            key = cache_key(f"embed:{embedder!r}", text, {})
+            if cache is not None and (hit := cache.get(key)) is not None:
+                return json.loads(hit)
+            vector = [float(x) for x in embedder.embed_queries([text])[0]]
+            if cache is not None:
+                cache.put(key, json.dumps(vector), model=repr(embedder))
+            return vector
 
         async def aembed_text(self, text, **kwargs):
             return self.embed_text(text)
@@ -99,7 +109,7 @@ class RagasJudgeMetric:
             if self.name == "answer_relevancy":
                 if self.embedder is None:
                     raise JudgeError("answer_relevancy needs an embedder; none was configured")
-                kwargs["embeddings"] = _ragas_embeddings(self.embedder)
+                kwargs["embeddings"] = _ragas_embeddings(self.embedder, self.judge.cache)
             self._metrics[sample_index] = cls(**kwargs)
         return self._metrics[sample_index]
 
