@@ -157,6 +157,7 @@ def main() -> None:
     parser.add_argument("--llama-python", default=os.environ.get("RAGBENCH_LLAMA_PYTHON"))
     parser.add_argument("--rss-worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # progress shows when piped to a file
     if args.rss_worker:
         _rss_worker(int(args.rss_worker[0]), args.rss_worker[1])
         return
