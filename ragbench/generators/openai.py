@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import queue
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from ragbench.errors import ConfigError, GenerationError, ModelError
@@ -197,8 +198,10 @@ class OpenAIGenerator:
             body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": self.json_schema}}
         return body
 
-    async def _complete(self, client, messages: list[dict], tenant: str) -> dict:
-        """One chat completion: ``{"text", "logprobs", "prompt_tokens", "completion_tokens", "ttft_ms"}``."""
+    async def _complete(self, client, messages: list[dict], tenant: str, on_delta: Callable | None = None) -> dict:
+        """One chat completion: ``{"text", "logprobs", "prompt_tokens", "completion_tokens", "ttft_ms"}``.
+
+        ``on_delta(text)`` is called with each streamed piece of text as it arrives."""
         start = time.perf_counter()
         body = self._body(messages, tenant)
         if not self.stream:
@@ -208,12 +211,12 @@ class OpenAIGenerator:
             if resp.status_code != 200:
                 text = (await resp.aread()).decode("utf-8", errors="replace")
                 self._check_status(resp, "/chat/completions", text)
-            return await _read_stream(resp, start, self.base_url)
+            return await _read_stream(resp, start, self.base_url, on_delta)
 
-    async def _one(self, client, sem, query: Query, hits: Sequence[Hit]) -> Answer:
+    async def _one(self, client, sem, query: Query, hits: Sequence[Hit], on_delta: Callable | None = None) -> Answer:
         start = time.perf_counter()
         try:
-            out, kept = await self._fit_and_complete(client, sem, query, hits)
+            out, kept = await self._fit_and_complete(client, sem, query, hits, on_delta)
         except PromptTooLongError as exc:
             return failed(f"prompt too long: {exc}")
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on its item, the rest go on
@@ -224,7 +227,7 @@ class OpenAIGenerator:
             logprobs=out["logprobs"], ttft_ms=out["ttft_ms"], total_ms=total,
         )
 
-    async def _fit_and_complete(self, client, sem, query: Query, hits: Sequence[Hit]):
+    async def _fit_and_complete(self, client, sem, query: Query, hits: Sequence[Hit], on_delta=None):
         """Fit the prompt with the token count at hand; if the server still finds it too long
         (an estimate was off), drop the lowest-ranked source and ask again."""
         budget = int(self.max_model_len) - self.sampling.max_tokens
@@ -232,7 +235,9 @@ class OpenAIGenerator:
         while True:
             try:
                 async with sem:
-                    out = await self.guard.acall(query.tenant, self._complete_mapped, client, messages, query.tenant)
+                    out = await self.guard.acall(
+                        query.tenant, self._complete_mapped, client, messages, query.tenant, on_delta
+                    )
                 return out, kept
             except ContextLengthError as exc:
                 if not kept:
@@ -240,11 +245,11 @@ class OpenAIGenerator:
                 kept = kept[:-1]
                 messages = self.prompt.messages(query, kept)
 
-    async def _complete_mapped(self, client, messages, tenant):
+    async def _complete_mapped(self, client, messages, tenant, on_delta=None):
         import httpx
 
         try:
-            return await self._complete(client, messages, tenant)
+            return await self._complete(client, messages, tenant, on_delta)
         except (httpx.TransportError, httpx.TimeoutException) as exc:  # a server dying mid-stream
             raise EndpointUnreachableError(f"{self.base_url} connection lost ({type(exc).__name__}: {exc})") from exc
 
@@ -277,6 +282,39 @@ class OpenAIGenerator:
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
         """Answer every query concurrently; a failed item gets ``Answer.error`` and the rest go on."""
         return run_sync(self.agenerate(queries, contexts))
+
+    def stream_answer(self, query: Query, hits: Sequence[Hit]) -> Iterator[str | Answer]:
+        """Yield the answer's text pieces as the server streams them, then the final :class:`Answer`.
+
+        The final answer is authoritative: its text has citation markers removed, and if a retry
+        happened mid-stream the pieces of the failed attempt were already yielded. A failure ends
+        the stream with an answer whose ``error`` says why. Used by the dashboard.
+
+        Example:
+            >>> for piece in gen.stream_answer(Query("Where?", "acme"), hits): print(piece)  # doctest: +SKIP
+        """
+        pieces: queue.Queue = queue.Queue()
+        done = object()
+
+        async def _go() -> Answer:
+            async with self._client() as client:
+                try:
+                    await self.guard.breaker.acall(self._discover, client)
+                except Exception as exc:  # noqa: BLE001 - reported on the final answer
+                    return failed(f"{type(exc).__name__}: {exc}")
+                return await self._one(client, asyncio.Semaphore(1), query, hits, on_delta=pieces.put)
+
+        def target() -> None:
+            try:
+                pieces.put(asyncio.run(_go()))
+            except BaseException as exc:  # noqa: BLE001 - the caller gets a failed answer, not a hang
+                pieces.put(failed(f"{type(exc).__name__}: {exc}"))
+            finally:
+                pieces.put(done)
+
+        threading.Thread(target=target, name="ragbench-stream", daemon=True).start()
+        while (item := pieces.get()) is not done:
+            yield item
 
     def __repr__(self) -> str:
         return f"OpenAIGenerator(base_url={self.base_url!r}, model={self.model!r}, concurrency={self.concurrency})"
@@ -324,7 +362,7 @@ def _parse_full(data: Any, url: str) -> dict:
         ) from exc
 
 
-async def _read_stream(resp, start: float, url: str) -> dict:
+async def _read_stream(resp, start: float, url: str, on_delta: Callable | None = None) -> dict:
     text, logprobs, usage, ttft = [], [], {}, None
     async for line in resp.aiter_lines():
         if not line.startswith("data:"):
@@ -343,8 +381,11 @@ async def _read_stream(resp, start: float, url: str) -> dict:
             lps = _token_logprobs(choice)
             if ttft is None and (delta.get("content") or lps):
                 ttft = (time.perf_counter() - start) * 1000
-            text.append(delta.get("content") or "")
+            piece = delta.get("content") or ""
+            text.append(piece)
             logprobs.extend(lps)
+            if piece and on_delta is not None:
+                on_delta(piece)
     return {
         "text": "".join(text), "logprobs": logprobs, "ttft_ms": ttft,
         "prompt_tokens": int(usage.get("prompt_tokens", 0)),

@@ -49,3 +49,17 @@ def test_dead_endpoint_fails_the_answer_and_opens_the_circuit(llm_svc):
     dead = llm_svc.pipeline("dead-llm").generator
     health = probe_llm(dead, timeout=0.5)
     assert health.ok is False and "circuit breaker open" in health.detail and "127.0.0.1:9" in health.detail
+
+
+def test_llm_answer_streams_token_events(llm_svc):
+    """The Ask tab's event stream: retrieval first, then growing text as tokens arrive, then the answer."""
+    admin = llm_svc.user_for(None)
+    request = QueryRequest(question="Who founded the company?", tenant="acme-robotics", k=2)
+    events = list(llm_svc.ask_steps(admin, request, preset="llm"))
+    kinds = [e.stage for e in events]
+    assert kinds[0] == "retrieved" and kinds[-1] == "answered"
+    tokens = [e for e in events if e.stage == "token"]
+    assert tokens, kinds  # the openai generator streams: at least one partial answer was shown
+    texts = [e.text for e in tokens]
+    assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:]))  # text only grows
+    assert events[-1].response.error is None
