@@ -92,7 +92,11 @@ def test_kill_9_at_20_random_points_then_rerun_gives_exactly_the_expected_chunks
         assert all(not d["prev_doc_ids"] for d in docs)
     assert mid_job >= 10, f"only {mid_job} of 20 kills landed inside a job (seed {seed})"
     states = [j.status for j in list_jobs(store, "acme")]
-    assert states.count("completed") == 20 and set(states) <= {"completed", "interrupted"}
+    # 20 re-runs complete; a killed worker that had already finished (or finished between the
+    # liveness check and the kill) completed too; every other killed job reads as interrupted.
+    assert set(states) <= {"completed", "interrupted"}
+    assert 20 + (20 - mid_job) <= states.count("completed") <= 40
+    assert states.count("interrupted") <= mid_job
     hits = store.search_text("acme", "alpha", k=3)
     assert hits and all(h.tenant == "acme" for h in hits)
 
