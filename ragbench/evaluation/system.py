@@ -49,8 +49,13 @@ def system_metrics(tracker, run_id: str | None, setting="auto", *, interval_s: f
 
     monitor = SystemMetricsMonitor(run_id, sampling_interval=interval_s, resume_logging=True,
                                    tracking_uri=tracker.tracking_uri)
+    first_step = monitor._logging_step
     monitor.start()
     try:
         yield True
     finally:
         monitor.finish()
+        if monitor._logging_step == first_step:  # ended before MLflow's thread published a sample
+            monitor.collect_metrics()
+            monitor.publish_metrics(monitor.aggregate_metrics())
+            monitor.mlflow_logger.flush()
