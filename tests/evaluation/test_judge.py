@@ -131,3 +131,19 @@ def test_killed_server_failures_are_counted_not_averaged(judged_run, judge_serve
     assert overall["context_precision.n"] == len(valid)
     if valid:
         assert overall["context_precision"] == pytest.approx(valid[0]) and not math.isnan(overall["context_precision"])
+
+
+def test_scoring_works_inside_a_running_event_loop(judge_server, tmp_path):
+    """Notebooks (and a Playwright session) run an event loop in the main thread; judging must still work."""
+    import asyncio
+
+    require_shared("hotpotqa_sample100")
+    parts = build(compose(_overrides(tmp_path, judge_server, "max_failure_rate=1.0")))
+
+    async def inside_a_loop():
+        return run_experiment(parts)
+
+    result = asyncio.run(inside_a_loop())
+    assert parts.metrics.judge.calls > 0
+    reasons = [reason for r in result.report.results for reason in r.metric_errors.values()]
+    assert not any("async context" in reason for reason in reasons), reasons

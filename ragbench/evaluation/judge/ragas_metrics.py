@@ -117,7 +117,7 @@ class RagasJudgeMetric:
         metric = self._metric(sample_index)
         metric.llm.seen.clear()
         try:
-            value = metric.score(**inputs).value
+            value = _outside_event_loop(metric.score, **inputs).value
         except JudgeError:
             raise
         except Exception as exc:  # noqa: BLE001 - ragas raises bare exceptions for bad judge output
@@ -139,3 +139,18 @@ class RagasJudgeMetric:
             mean = out[self.name]
             out[f"{self.name}.judge_std"] = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
         return out
+
+
+def _outside_event_loop(fn, **kwargs):
+    """Call ``fn`` here, or in a worker thread when this thread runs an event loop (Jupyter, a
+    Playwright session, an async server): ragas's sync ``score()`` refuses to run inside one."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn(**kwargs)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragbench-judge") as pool:
+        return pool.submit(fn, **kwargs).result()
