@@ -7,31 +7,22 @@ Malformed input raises :class:`DatasetError` naming the file and the first bad l
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from ragbench.data.dataset import Dataset
+from ragbench.data.loaders._io import iter_jsonl
 from ragbench.errors import DatasetError
 from ragbench.tenancy import validate_tenant_id
 from ragbench.types import Document, Sample
 
 
 def _read_jsonl(path: Path, required: tuple[str, ...]) -> Iterator[dict]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{lineno}: not valid JSON ({exc.msg}). Each line must be one JSON object.") from exc
-            if not isinstance(record, dict):
-                raise DatasetError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}.")
-            missing = [key for key in required if key not in record]
-            if missing:
-                raise DatasetError(f"{path}:{lineno}: missing field(s) {missing}; required: {list(required)}.")
-            yield record
+    for lineno, record in iter_jsonl(path):
+        missing = [key for key in required if key not in record]
+        if missing:
+            raise DatasetError(f"{path}:{lineno}: missing field(s) {missing}; required: {list(required)}.")
+        yield record
 
 
 def read_qrels(path: Path) -> dict[str, dict[str, int]]:
