@@ -143,7 +143,11 @@ def test_scoring_works_inside_a_running_event_loop(judge_server, tmp_path):
     async def inside_a_loop():
         return run_experiment(parts)
 
-    result = asyncio.run(inside_a_loop())
+    # asyncio.run in a fresh thread: this thread may already run a loop (a Playwright session does)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        result = pool.submit(asyncio.run, inside_a_loop()).result()
     assert parts.metrics.judge.calls > 0
     reasons = [reason for r in result.report.results for reason in r.metric_errors.values()]
     assert not any("async context" in reason for reason in reasons), reasons
