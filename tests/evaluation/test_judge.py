@@ -132,22 +132,3 @@ def test_killed_server_failures_are_counted_not_averaged(judged_run, judge_serve
     if valid:
         assert overall["context_precision"] == pytest.approx(valid[0]) and not math.isnan(overall["context_precision"])
 
-
-def test_scoring_works_inside_a_running_event_loop(judge_server, tmp_path):
-    """Notebooks (and a Playwright session) run an event loop in the main thread; judging must still work."""
-    import asyncio
-
-    require_shared("hotpotqa_sample100")
-    parts = build(compose(_overrides(tmp_path, judge_server, "max_failure_rate=1.0")))
-
-    async def inside_a_loop():
-        return run_experiment(parts)
-
-    # asyncio.run in a fresh thread: this thread may already run a loop (a Playwright session does)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        result = pool.submit(asyncio.run, inside_a_loop()).result()
-    assert parts.metrics.judge.calls > 0
-    reasons = [reason for r in result.report.results for reason in r.metric_errors.values()]
-    assert not any("async context" in reason for reason in reasons), reasons
