@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -45,7 +44,9 @@ def _corpus(tmp: Path, n: int) -> Path:
     return out
 
 
-def _ingest(path: Path, store_dir: Path, embedder, chunker, *, language=True) -> tuple[float, object]:
+def _ingest(path: Path, store_dir: Path, embedder, chunker, *, language=True, limit=None) -> tuple[float, object]:
+    from itertools import islice
+
     from ragbench.ingestion.ingest import ingest_items
     from ragbench.ingestion.language import detect_language
     from ragbench.ingestion.loaders import iter_path
@@ -53,8 +54,8 @@ def _ingest(path: Path, store_dir: Path, embedder, chunker, *, language=True) ->
 
     store = LanceDBStore(store_dir, space=embedder.space)
     start = time.perf_counter()
-    job = ingest_items(iter_path(path), tenant="bench", store=store, embedder=embedder, chunker=chunker,
-                       language=detect_language if language else None)
+    job = ingest_items(islice(iter_path(path), limit), tenant="bench", store=store, embedder=embedder,
+                       chunker=chunker, language=detect_language if language else None)
     return time.perf_counter() - start, job
 
 
@@ -68,8 +69,11 @@ def throughput(tmp: Path, n_docs: int, llama_python: str | None) -> None:
     chunker = SentenceChunker(max_words=200, overlap=1)
     embedder = SentenceTransformerEmbedder()
     texts = [c.content for item in iter_path(path) for c in chunker([item.load("bench", language=None)])]
-    embedder.embed_documents(texts[:256])  # warm up (the first pass in a process is slower)
+    # Warm up what any process pays once (not per document): the first forward pass, the
+    # language models' load, LanceDB's import and runtime start.
+    embedder.embed_documents(texts[:256])
     detect_language("warm up the detector: Zagreb je grad. Београд је град.")
+    _ingest(path, tmp / "store-warm", embedder, chunker, limit=8)
     start = time.perf_counter()
     for i in range(0, len(texts), 256):
         embedder.embed_documents(texts[i:i + 256])
@@ -104,19 +108,12 @@ def llama(tmp: Path, texts: list[str], ours: float, llama_python: str | None) ->
           f"same MiniLM) -> ragbench is {seconds / ours:.2f}x as fast (goal >= 2x)")
 
 
-def _peak_rss_mib() -> float:
-    """This process's peak RSS (VmHWM). ``ru_maxrss`` is not used: Linux carries it across exec."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _rss_worker(n: int, store_dir: str) -> None:
     """Child process: ingest n synthetic documents (lexical store), print peak RSS in MiB."""
     from ragbench.data.chunking import SentenceChunker
     from ragbench.ingestion.ingest import ingest_items
     from ragbench.ingestion.loaders import iter_jsonl
+    from ragbench.memory import peak_rss_mib
     from ragbench.stores.lancedb import LanceDBStore
 
     words = [f"w{i}" for i in range(5000)]
@@ -129,11 +126,11 @@ def _rss_worker(n: int, store_dir: str) -> None:
 
     store = LanceDBStore(store_dir)
     store.tenant_db("rss")
-    base = _peak_rss_mib()
+    base = peak_rss_mib()
     start = time.perf_counter()
     job = ingest_items(iter_jsonl(lines(), source="synthetic"), tenant="rss", store=store, embedder=None,
                        chunker=SentenceChunker(max_words=40, overlap=0), language=None)
-    peak = _peak_rss_mib()
+    peak = peak_rss_mib()
     print(f"RSS {base:.1f} {peak:.1f} {job.chunks_created} {time.perf_counter() - start:.1f}")
 
 

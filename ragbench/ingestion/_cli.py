@@ -109,7 +109,7 @@ def ingest_path_command(args: argparse.Namespace) -> int:
     parts = build(compose(args.overrides))
     job = ingest_path(args.path, tenant=tenant, store=parts.store, embedder=parts.embedder,
                       chunker=parts.chunker, batch_size=int(parts.cfg.index_batch_size),
-                      progress=bool(parts.cfg.progress))
+                      commit_seconds=float(parts.cfg.index_commit_seconds), progress=bool(parts.cfg.progress))
     print(f"job {job.job_id} {job.status}: {job.done}/{job.total} documents, {job.completed} ingested, "
           f"{job.skipped} unchanged, {job.failed} failed, {job.chunks_created} chunks, {job.seconds:.1f}s")
     for doc in get_job(parts.store, tenant, job.job_id).documents:

@@ -1,7 +1,8 @@
 """The tenant's bookkeeping tables (``documents``, ``jobs``, ``job_items``) in its LanceDB directory.
 
-Every write is one LanceDB commit (``merge_insert`` on the table's key), retried with
-jittered backoff when another process committed at the same time.
+Every write is one LanceDB commit (``merge_insert`` on the table's key, or a plain append
+for rows whose keys are new), retried with jittered backoff when another process
+committed at the same time.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -16,6 +18,7 @@ T = TypeVar("T")
 KEYS = {"documents": "key", "jobs": "job_id", "job_items": "item_id"}
 
 
+@lru_cache(maxsize=1)
 def _schemas():
     import pyarrow as pa
 
@@ -24,7 +27,7 @@ def _schemas():
         "documents": pa.schema([
             ("key", s), ("doc_id", s), ("prev_doc_ids", s), ("title", s), ("source", s), ("content_type", s),
             ("size", i), ("language", s), ("chunks", i), ("status", s), ("error", s), ("job_id", s),
-            ("chunker", s), ("updated_at", f),
+            ("chunker", s), ("updated_at", f), ("version", s),
         ]),
         "jobs": pa.schema([
             ("job_id", s), ("tenant", s), ("status", s), ("total", i), ("done", i), ("completed", i),
@@ -53,16 +56,31 @@ def retrying(fn: Callable[[], T], *, attempts: int = 12, base_s: float = 0.05) -
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _migrate(table, name: str):
+    """Add columns that newer ragbench versions record (filled with nulls) to an older table."""
+    have = set(table.schema.names)
+    missing = [fld for fld in _schemas()[name] if fld.name not in have]
+    if missing:
+        import pyarrow as pa
+
+        try:
+            table.add_columns(pa.schema(missing))
+        except Exception:  # noqa: BLE001 - another process migrated it first
+            if not all(fld.name in table.schema.names for fld in missing):
+                raise
+    return table
+
+
 def open_table(db, name: str, *, create: bool = True):
     """Open (creating empty, race-safely, when ``create``) one bookkeeping table; ``None`` if absent."""
     if name in db.list_tables().tables:
-        return db.open_table(name)
+        return _migrate(db.open_table(name), name)
     if not create:
         return None
     try:
         return db.create_table(name, schema=_schemas()[name], exist_ok=True)
     except Exception:  # noqa: BLE001 - another process created it first
-        return db.open_table(name)
+        return _migrate(db.open_table(name), name)
 
 
 def fill(name: str, row: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +110,17 @@ def upsert(db, name: str, rows: Sequence[dict[str, Any]]) -> None:
         table.merge_insert(key).when_matched_update_all().when_not_matched_insert_all().execute(data)
 
     retrying(commit)
+
+
+def append(db, name: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Append ``rows`` (whose keys are known to be new) in one commit: no merge, so the cost
+    of the write does not grow with the table."""
+    if not rows:
+        return
+    import pyarrow as pa
+
+    data = pa.Table.from_pylist([fill(name, r) for r in rows], schema=_schemas()[name])
+    retrying(lambda: open_table(db, name).add(data))
 
 
 def select(db, name: str, column: str | None = None, values: Sequence[str] | None = None) -> list[dict]:

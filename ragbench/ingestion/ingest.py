@@ -27,8 +27,9 @@ from ragbench.ingestion import _tables
 from ragbench.ingestion.jobs import DocumentStatus, JobStatus, create_job, save_job
 from ragbench.ingestion.language import detect_language
 from ragbench.ingestion.loaders import DocumentError, Item
+from ragbench.memory import release_free_memory
 from ragbench.tenancy import validate_tenant_id
-from ragbench.types import Chunk, Document
+from ragbench.types import Chunk, Document, content_hash
 
 
 @dataclass
@@ -39,7 +40,15 @@ class _Work:
     doc: Document | None = None
     chunks: list[Chunk] = field(default_factory=list)
     drop: list[str] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
+    duplicate: bool = False
     started: float = field(default_factory=time.perf_counter)
+
+
+def _version(doc: Document) -> str:
+    """Hash of what a document's chunks are made from; a document keeping its id (a dataset's)
+    whose text or title changed is re-ingested."""
+    return content_hash(doc.title, doc.text)
 
 
 def _reason(exc: BaseException) -> str:
@@ -55,16 +64,12 @@ class _Runner:
         self.max_attempts, self.language, self.embed_batch = max_attempts, language, embed_batch
         self.fingerprint = repr(chunker)
         self.db = store.tenant_db(job.tenant)
-        self.seen: set[str] = set()
         self.wrote = False
 
     # -------------------------------------------------------------- one item
     def prepare(self, seq: int, item: Item) -> _Work:
         status = DocumentStatus(key=item.key, source=item.source, content_type=item.content_type, size=item.size)
         work = _Work(seq, item, status)
-        if item.key in self.seen:
-            return self._fail(work, f"{item.key}: duplicate source key in this job; the first occurrence was kept.", 1)
-        self.seen.add(item.key)
         for attempt in range(1, self.max_attempts + 1):
             status.attempts = attempt
             try:
@@ -91,17 +96,24 @@ class _Runner:
     def flush(self, batch: list[_Work]) -> None:
         keys = [w.item.key for w in batch]
         old = {r["key"]: r for r in _tables.select(self.db, "documents", "key", keys)}
+        self._mark_duplicates(batch, old)
         live = [w for w in batch if w.doc is not None]
-        present = self.store.chunk_doc_ids(self.job.tenant, [w.doc.id for w in live])
+        prevs = {}
+        for w in live:
+            row = old.get(w.item.key, {})
+            prevs[w.item.key] = (set(json.loads(row.get("prev_doc_ids") or "[]")) | {row.get("doc_id") or ""}) - {""}
+        asked = {w.doc.id for w in live} | {d for ids in prevs.values() for d in ids}
+        present = self.store.chunk_doc_ids(self.job.tenant, sorted(asked))
         todo = []
         for w in live:
             row = old.get(w.item.key, {})
             same_chunking = row.get("chunker") in (None, self.fingerprint)
-            if w.doc.id in present and same_chunking and not row.get("prev_doc_ids"):
+            same_text = row.get("version") in (None, "", _version(w.doc))  # "": recorded before versions
+            if w.doc.id in present and same_chunking and same_text and not row.get("prev_doc_ids"):
                 w.status.status = "skipped"
                 continue
-            prev = set(json.loads(row.get("prev_doc_ids") or "[]")) | {row.get("doc_id") or ""}
-            w.drop = sorted((prev - {""}) | {w.doc.id})
+            w.drop = sorted(prevs[w.item.key] | {w.doc.id})  # recorded as the intent
+            w.delete = [d for d in w.drop if d in present]  # what the commit must actually remove
             todo.append(w)
         if todo:
             intents = [self._doc_row(w, old, "processing") for w in todo]
@@ -109,6 +121,17 @@ class _Runner:
             old.update((r["key"], r) for r in intents)
             self._commit(todo)
         self._record(batch, old)
+
+    def _mark_duplicates(self, batch: list[_Work], old: dict) -> None:
+        """Fail later occurrences of a key already seen in this job (the ledger knows; no set kept)."""
+        here: set[str] = set()
+        for w in batch:
+            key = w.item.key
+            earlier = key in here or old.get(key, {}).get("job_id") == self.job.job_id
+            here.add(key)
+            if earlier:  # recorded as failed, but never overwrites the first occurrence's ledger row
+                w.duplicate = True
+                self._fail(w, f"{key}: duplicate source key in this job; the first occurrence was kept.", 1)
 
     def _embed(self, chunks: list[Chunk]):
         if self.embedder is None or not chunks:
@@ -130,7 +153,7 @@ class _Runner:
     def _write(self, works: list[_Work]) -> None:
         chunks = [c for w in works for c in w.chunks]
         vectors = self._embed(chunks)
-        drop = sorted({d for w in works for d in w.drop})
+        drop = sorted({d for w in works for d in w.delete})
         _tables.retrying(lambda: self.store.replace_documents(self.job.tenant, chunks, vectors, drop_doc_ids=drop))
         self.wrote = True
         for w in works:
@@ -166,6 +189,7 @@ class _Runner:
         if w.doc is not None and state != "failed":
             row["doc_id"] = w.doc.id
             row["chunker"] = self.fingerprint
+            row["version"] = _version(w.doc)
             row["prev_doc_ids"] = json.dumps(w.drop) if state == "processing" else ""
         return row
 
@@ -186,20 +210,39 @@ class _Runner:
             else:
                 self.job.completed += 1
                 self.job.chunks_created += s.chunks
-        _tables.upsert(self.db, "documents", rows)
-        _tables.upsert(self.db, "job_items", items)
+        _tables.upsert(self.db, "documents", [r for r, w in zip(rows, batch) if not w.duplicate])
+        _tables.append(self.db, "job_items", items)  # item ids are new: no merge needed
         save_job(self.store, self.job)
 
 
-def _batches(runner: _Runner, items: Iterable[Item], batch_size: int) -> Iterator[list[_Work]]:
-    """Prepared items in batches of about ``batch_size`` chunks (or documents)."""
+class _Pacer:
+    """Sizes commits: about every ``seconds`` of work, never more than ``most`` chunks.
+
+    Commits are where progress becomes visible (job row, dashboard, tqdm) and where a
+    crash is cut off, so a slow embedder (MiniLM on a CPU) commits small batches often,
+    while a fast path (lexical, GPU) commits large ones and pays the per-commit cost rarely.
+    """
+
+    def __init__(self, seconds: float, most: int) -> None:
+        self.seconds, self.most = seconds, most
+        self.target = min(most, 64)  # first batch: small, to measure the speed
+
+    def update(self, chunks: int, elapsed: float) -> None:
+        if chunks and elapsed > 0 and self.seconds > 0:
+            self.target = max(16, min(self.most, int(self.seconds * chunks / elapsed)))
+        elif self.seconds <= 0:
+            self.target = self.most
+
+
+def _batches(runner: _Runner, items: Iterable[Item], pacer: _Pacer) -> Iterator[list[_Work]]:
+    """Prepared items in batches of about ``pacer.target`` chunks (or documents)."""
     batch: list[_Work] = []
     chunks = 0
     for seq, item in enumerate(items):
         work = runner.prepare(seq, item)
         batch.append(work)
         chunks += len(work.chunks)
-        if chunks >= batch_size or len(batch) >= batch_size:
+        if chunks >= pacer.target or len(batch) >= pacer.most:
             yield batch
             batch, chunks = [], 0
     if batch:
@@ -207,9 +250,10 @@ def _batches(runner: _Runner, items: Iterable[Item], batch_size: int) -> Iterato
 
 
 def ingest_items(
-    items: Iterable[Item], *, tenant: str, store, embedder, chunker, batch_size: int = 256,
-    embed_batch: int = 256, max_attempts: int = 3, total: int = 0, progress: bool = False,
+    items: Iterable[Item], *, tenant: str, store, embedder, chunker, batch_size: int = 2048,
+    commit_seconds: float = 5.0, embed_batch: int = 256, max_attempts: int = 3, total: int = 0, progress: bool = False,
     settings: dict | None = None, language: Callable[[str], str | None] | None = detect_language,
+    index_stats: dict | None = None,
 ) -> JobStatus:
     """Ingest ``items`` into ``tenant`` as one recorded job; returns the finished job.
 
@@ -219,13 +263,18 @@ def ingest_items(
         store: A :class:`~ragbench.stores.LanceDBStore`.
         embedder: Embeds chunk contents; ``None`` for a lexical-only store.
         chunker: Callable turning documents into chunks (``configs/chunker``).
-        batch_size: Chunks (or documents) per atomic write; bounds memory.
+        batch_size: Most chunks (or documents) per atomic write; bounds memory.
+        commit_seconds: Aim for one commit (progress update, crash cut-off) about this often;
+            batches shrink for a slow embedder and grow up to ``batch_size`` for a fast one
+            (0: always ``batch_size``).
         embed_batch: Texts per embedder call.
         max_attempts: Tries per document before it is recorded as failed.
         total: Expected item count, for progress (0 when unknown).
         progress: Show a tqdm bar (terminal or notebook).
         settings: Free-form settings recorded with the job.
         language: Language detector (``None`` keeps only languages given by the input).
+        index_stats: Filled with the index build's timings and settings (``fts_build_s``,
+            ``vector_index_build_s``, ANN recall...) when indexes are rebuilt.
 
     Example:
         >>> from ragbench.ingestion.loaders import iter_path
@@ -234,8 +283,11 @@ def ingest_items(
         >>> job.status, job.failed  # doctest: +SKIP
         ('completed', 0)
     """
-    if max_attempts < 1 or batch_size < 1:
-        raise ValueError(f"max_attempts and batch_size must be >= 1, got {max_attempts} and {batch_size}.")
+    if max_attempts < 1 or batch_size < 1 or commit_seconds < 0:
+        raise ValueError(
+            f"max_attempts and batch_size must be >= 1 and commit_seconds >= 0, got {max_attempts}, {batch_size} "
+            f"and {commit_seconds}."
+        )
     tenant = validate_tenant_id(tenant)
     settings = {"chunker": repr(chunker), "embedder": getattr(embedder, "model_id", None),
                 "batch_size": batch_size, "max_attempts": max_attempts, **(settings or {})}
@@ -249,13 +301,20 @@ def ingest_items(
         bar = tqdm(total=total or None, desc=f"ingest {tenant}", unit="doc")
     start = time.perf_counter()
     try:
-        for batch in _batches(runner, items, batch_size):
+        pacer = _Pacer(commit_seconds, batch_size)
+        mark = time.perf_counter()
+        for batch in _batches(runner, items, pacer):
             runner.flush(batch)
-            job.seconds = time.perf_counter() - start
+            release_free_memory()  # LanceDB's freed commit/scan buffers go back to the OS
+            now = time.perf_counter()
+            pacer.update(sum(len(w.chunks) for w in batch), now - mark)
+            mark, job.seconds = now, now - start
             if bar is not None:
                 bar.update(len(batch))
         if runner.wrote:
-            _tables.retrying(lambda: store.build_indexes(tenant))
+            built = _tables.retrying(lambda: store.build_indexes(tenant))
+            if index_stats is not None:
+                index_stats.update(built)
     except BaseException as exc:
         job.status, job.error = "failed", _reason(exc)
         job.seconds = time.perf_counter() - start

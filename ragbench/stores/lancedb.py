@@ -59,6 +59,10 @@ class LanceDBStore:
         search_params: Vector search parameters: ``nprobes``, ``refine_factor``, ``ef``.
         recall_sample: After building indexes, measure ANN recall@10 against exact search
             on this many of the table's vectors (0 disables).
+        index_cache_mib: Memory LanceDB may keep for opened indexes (all tenants of this store).
+        metadata_cache_mib: Memory LanceDB may keep for table manifests and file metadata.
+            Both caches are bounded so memory stays flat however many commits a long
+            ingestion makes (LanceDB's defaults are sized for servers: GiBs).
 
     Example:
         >>> store = LanceDBStore("/tmp/rb-store")  # doctest: +SKIP
@@ -78,6 +82,8 @@ class LanceDBStore:
         index_params: Mapping[str, Any] | None = None,
         search_params: Mapping[str, Any] | None = None,
         recall_sample: int = 0,
+        index_cache_mib: int = 512,
+        metadata_cache_mib: int = 64,
     ) -> None:
         from ragbench.stores.index_quality import check_search_params
 
@@ -99,6 +105,13 @@ class LanceDBStore:
         self.index_params = dict(index_params or {})
         self.search_params = check_search_params(search_params)
         self.recall_sample = int(recall_sample)
+        if index_cache_mib < 0 or metadata_cache_mib < 0:
+            raise ConfigError(
+                f"index_cache_mib and metadata_cache_mib must be >= 0 MiB, got {index_cache_mib} and "
+                f"{metadata_cache_mib}."
+            )
+        self.cache_mib = {"index": int(index_cache_mib), "metadata": int(metadata_cache_mib)}
+        self._session = None
 
     # ----------------------------------------------------------------- tenants
     def _tenant_dir(self, tenant: str) -> Path:
@@ -110,7 +123,12 @@ class LanceDBStore:
 
             path = self._tenant_dir(tenant)
             path.mkdir(parents=True, exist_ok=True)
-            self._dbs[tenant] = lancedb.connect(str(path))
+            if self._session is None:  # one bounded cache shared by all tenants' connections
+                self._session = lancedb.Session(
+                    index_cache_size_bytes=self.cache_mib["index"] << 20,
+                    metadata_cache_size_bytes=self.cache_mib["metadata"] << 20,
+                )
+            self._dbs[tenant] = lancedb.connect(str(path), session=self._session)
         return self._dbs[tenant]
 
     def tenant_db(self, tenant: str):
