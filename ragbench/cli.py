@@ -34,7 +34,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = run_experiment(build(compose(args.overrides)))
     print(format_report(result.report))
     for s in result.index_stats:
-        print(f"indexed {s.tenant}: {s.chunks} chunks ({s.embedded} embedded, {s.skipped} unchanged) in {s.seconds:.1f}s")
+        print(f"indexed {s.tenant}: {s.chunks} chunks ({s.embedded} embedded, {s.skipped} unchanged, "
+              f"{s.failed} failed documents) in {s.seconds:.1f}s")
     print(f"run finished in {result.seconds:.1f}s; MLflow run id: {result.run_id}")
     return 0
 
@@ -51,7 +52,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
     for s in ingest_dataset(build(compose(args.overrides))):
         print(f"{s.tenant}: {s.documents} documents, {s.chunks} chunks, {s.embedded} embedded, "
-              f"{s.skipped} unchanged, {s.deleted} deleted, {s.seconds:.1f}s")
+              f"{s.skipped} unchanged, {s.failed} failed documents, {s.seconds:.1f}s (job {s.job_id})")
     return 0
 
 

@@ -70,9 +70,14 @@ class Item:
     content_type: str
     size: int
     reader: Callable[[], Parsed] = field(repr=False, compare=False)
+    doc_id: str | None = None
 
     def load(self, tenant: str, *, language: Callable[[str], str | None] | None = detect_language) -> Document:
-        """Parse the item into a :class:`Document` of ``tenant`` (language detected unless given)."""
+        """Parse the item into a :class:`Document` of ``tenant`` (language detected unless given).
+
+        The document id is ``doc_id`` when the item has one (a dataset's own ids, which its
+        qrels refer to), else the content hash of key and text.
+        """
         parsed = self.reader()
         text = parsed.text.strip()
         if not text:
@@ -80,9 +85,22 @@ class Item:
         lang = parsed.language or (language(text) if language else None)
         meta = {"key": self.key, "content_type": self.content_type, "size": self.size, **parsed.metadata}
         return Document(
-            id=content_hash(self.key, text), tenant=tenant, text=text, title=parsed.title,
+            id=self.doc_id or content_hash(self.key, text), tenant=tenant, text=text, title=parsed.title,
             source=self.source, language=lang, metadata=meta,
         )
+
+    @classmethod
+    def from_document(cls, doc: Document) -> Item:
+        """An item for an already-parsed document (a dataset's), keeping its id, title and language.
+
+        Example:
+            >>> item = Item.from_document(Document(id="d1", tenant="acme", text="Hello.", source="demo"))
+            >>> item.key, item.load("acme", language=None).id
+            ('doc:d1', 'd1')
+        """
+        parsed = Parsed(doc.text, title=doc.title, language=doc.language, metadata=dict(doc.metadata))
+        return cls(key=f"doc:{doc.id}", source=doc.source or "dataset", content_type="text/plain",
+                   size=len(doc.text.encode("utf-8")), reader=lambda: parsed, doc_id=doc.id)
 
 
 # ----------------------------------------------------------------------- decoding

@@ -38,7 +38,8 @@ def ingest_dataset(parts: Components) -> list[IndexStats]:
     return [
         index_documents(
             ds.documents_of(tenant), tenant=tenant, store=parts.store, embedder=parts.embedder,
-            chunker=parts.chunker, batch_size=int(parts.cfg.index_batch_size), progress=bool(parts.cfg.progress),
+            chunker=parts.chunker, batch_size=int(parts.cfg.index_batch_size),
+            commit_seconds=float(parts.cfg.get("index_commit_seconds", 5.0)), progress=bool(parts.cfg.progress),
         )
         for tenant in ds.tenants
     ]
@@ -48,7 +49,8 @@ def _index_metrics(stats: list[IndexStats]) -> dict[str, float]:
     out: dict[str, float] = {}
     for s in stats:
         prefix = f"index.{s.tenant}"
-        out.update({f"{prefix}.chunks": s.chunks, f"{prefix}.embedded": s.embedded, f"{prefix}.seconds": s.seconds})
+        out.update({f"{prefix}.chunks": s.chunks, f"{prefix}.embedded": s.embedded, f"{prefix}.seconds": s.seconds,
+                    f"{prefix}.failed_documents": s.failed})
         out.update({f"{prefix}.{k}": v for k, v in s.index.items()})
     return out
 
