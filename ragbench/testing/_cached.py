@@ -9,12 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def cached_model(name: str, builder: Callable[[Path], object]) -> Path:
-    """``<cache>/<name>``, built by ``builder(tmp_dir)`` on first use; concurrent callers never see half a model."""
+def cached_model(name: str, builder: Callable[[Path], object], *, marker: str = "config.json") -> Path:
+    """``<cache>/<name>``, built by ``builder(tmp_dir)`` on first use; concurrent callers never see half a model.
+
+    ``marker`` is a file every finished build holds (``modules.json`` for a sentence-transformers folder).
+    """
     from ragbench.testing.tiny_qwen2 import cache_dir
 
     out = cache_dir() / name
-    if (out / "config.json").is_file():
+    if (out / marker).is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=out.parent))
@@ -23,7 +26,7 @@ def cached_model(name: str, builder: Callable[[Path], object]) -> Path:
         try:
             os.rename(tmp, out)
         except OSError:  # another process finished first
-            if not (out / "config.json").is_file():
+            if not (out / marker).is_file():
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
