@@ -18,14 +18,16 @@ UTF-8 are permanent and fail at once); it is recorded as failed and the job goes
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from dataclasses import dataclass, field
 
 from ragbench.ingestion import _tables
 from ragbench.ingestion.jobs import DocumentStatus, JobStatus, create_job, save_job
-from ragbench.ingestion.language import detect_language
+from ragbench.ingestion.language import detect_language, detect_languages
 from ragbench.ingestion.loaders import DocumentError, Item
 from ragbench.memory import release_free_memory
 from ragbench.tenancy import validate_tenant_id
@@ -61,30 +63,65 @@ class _Runner:
     def __init__(self, job: JobStatus, *, store, embedder, chunker, max_attempts: int,
                  language: Callable[[str], str | None] | None, embed_batch: int) -> None:
         self.job, self.store, self.embedder, self.chunker = job, store, embedder, chunker
-        self.max_attempts, self.language, self.embed_batch = max_attempts, language, embed_batch
+        self.max_attempts, self.embed_batch = max_attempts, embed_batch
+        if language is None:
+            self.detect = None
+        elif language is detect_language:
+            self.detect = detect_languages  # same answers, all cores
+        else:
+            self.detect = lambda texts: [language(t) for t in texts]
         self.fingerprint = repr(chunker)
         self.db = store.tenant_db(job.tenant)
         self.wrote = False
 
-    # -------------------------------------------------------------- one item
-    def prepare(self, seq: int, item: Item) -> _Work:
-        status = DocumentStatus(key=item.key, source=item.source, content_type=item.content_type, size=item.size)
-        work = _Work(seq, item, status)
+    # -------------------------------------------------------------- items
+    def prepare(self, pairs: list[tuple[int, Item]]) -> list[_Work]:
+        """Load, detect the language of (all at once, on every core) and chunk some items."""
+        works = [self._load(seq, item) for seq, item in pairs]
+        undetected = [w for w in works if w.doc is not None and not w.doc.language]
+        if undetected and self.detect is not None:
+            for w, code in zip(undetected, self.detect([w.doc.text for w in undetected])):
+                if code:
+                    w.doc = dataclasses.replace(w.doc, language=code)
+        for w in works:
+            if w.doc is not None:
+                self._chunk(w)
+        return works
+
+    def _attempts(self, work: _Work, step: Callable[[], None]) -> bool:
+        """Run ``step`` up to ``max_attempts`` times; on final failure record it and return False."""
         for attempt in range(1, self.max_attempts + 1):
-            status.attempts = attempt
+            work.status.attempts = max(work.status.attempts, attempt)
             try:
-                work.doc = item.load(self.job.tenant, language=self.language)
-                work.chunks = list(self.chunker([work.doc]))
-                break
+                step()
+                return True
             except DocumentError as exc:  # bad input: retrying cannot help
-                return self._fail(work, _reason(exc), attempt)
+                self._fail(work, _reason(exc), attempt)
+                return False
             except Exception as exc:  # noqa: BLE001 - recorded, retried, then failed
                 if attempt == self.max_attempts:
-                    return self._fail(work, _reason(exc), attempt)
-        doc = work.doc
-        status.doc_id, status.title, status.language = doc.id, doc.title, doc.language or ""
-        status.chunks = len(work.chunks)
+                    self._fail(work, _reason(exc), attempt)
+                    return False
+        return False  # pragma: no cover
+
+    def _load(self, seq: int, item: Item) -> _Work:
+        status = DocumentStatus(key=item.key, source=item.source, content_type=item.content_type, size=item.size)
+        work = _Work(seq, item, status)
+
+        def load() -> None:
+            work.doc = item.load(self.job.tenant, language=None)  # detected per group, see prepare
+
+        self._attempts(work, load)
         return work
+
+    def _chunk(self, work: _Work) -> None:
+        def chunk() -> None:
+            work.chunks = list(self.chunker([work.doc]))
+
+        if self._attempts(work, chunk):
+            doc, status = work.doc, work.status
+            status.doc_id, status.title, status.language = doc.id, doc.title, doc.language or ""
+            status.chunks = len(work.chunks)
 
     @staticmethod
     def _fail(work: _Work, reason: str, attempts: int) -> _Work:
@@ -235,16 +272,21 @@ class _Pacer:
 
 
 def _batches(runner: _Runner, items: Iterable[Item], pacer: _Pacer) -> Iterator[list[_Work]]:
-    """Prepared items in batches of about ``pacer.target`` chunks (or documents)."""
+    """Prepared items in batches of about ``pacer.target`` chunks (or documents).
+
+    Items are pulled lazily in small groups (language detection runs per group), never more
+    than one group ahead of the batch being built.
+    """
     batch: list[_Work] = []
     chunks = 0
-    for seq, item in enumerate(items):
-        work = runner.prepare(seq, item)
-        batch.append(work)
-        chunks += len(work.chunks)
-        if chunks >= pacer.target or len(batch) >= pacer.most:
-            yield batch
-            batch, chunks = [], 0
+    numbered = enumerate(items)
+    while pairs := list(islice(numbered, max(1, min(32, pacer.target, pacer.most)))):
+        for work in runner.prepare(pairs):
+            batch.append(work)
+            chunks += len(work.chunks)
+            if chunks >= pacer.target or len(batch) >= pacer.most:
+                yield batch
+                batch, chunks = [], 0
     if batch:
         yield batch
 
