@@ -1,6 +1,7 @@
 """LlamaIndex side of bench_ingest.py: an ``IngestionPipeline`` into LanceDB with ragbench's own embedder.
 
     python bench/_llama_ingest.py TEXTS_JSON URI [--embedder minilm|static] [--batch N]
+    python bench/_llama_ingest.py --corpus CORPUS_JSONL URI [--embedder ...] [--batch N] [--chunk-size T]
 
 Run by bench_ingest.py with an interpreter that has llama-index-core and
 llama-index-vector-stores-lancedb (``make bench-llama`` builds ``.venv-llama``). Reads a JSON
@@ -115,6 +116,35 @@ def run(texts: list[str], uri: str, *, embedder: Any, batch: int | None) -> tupl
     return seconds, store.table.count_rows()
 
 
+def run_corpus(corpus: str, uri: str, *, embedder: Any, batch: int | None, chunk_size: int) -> tuple[float, int]:
+    """The whole job the LlamaIndex way: read the JSONL corpus into ``Document``s, split them with
+    ``SentenceSplitter`` (its standard chunker) and embed, in one ``IngestionPipeline`` into
+    LanceDB. Reading, splitting, embedding and writing are timed."""
+    import lancedb
+    from llama_index.core import Document
+    from llama_index.core.node_parser import SentenceSplitter
+
+    embedding = RagbenchEmbedding(embedder, **({"embed_batch_size": batch} if batch else {}))
+    db = lancedb.connect(uri)
+    for name in (TABLE, WARM_UP_TABLE):
+        db.drop_table(name, ignore_missing=True)
+    lines = Path(corpus).read_text(encoding="utf-8").splitlines()
+    _warm_up(embedding, [json.loads(line)["text"] for line in lines[:WARM_UP_TEXTS]], db)
+    store = LanceDBVectorStore(uri=uri, table_name=TABLE, mode="overwrite")
+    splitter = SentenceSplitter(chunk_size=chunk_size, chunk_overlap=chunk_size // 8)
+    pipeline = IngestionPipeline(transformations=[splitter, embedding], vector_store=store)
+    start = time.perf_counter()
+    documents = []
+    with open(corpus, encoding="utf-8") as fh:
+        for line in fh:
+            record = json.loads(line)
+            documents.append(Document(text=record["text"], doc_id=str(record["id"]),
+                                      metadata={"title": record.get("title", "")}))
+    pipeline.run(documents=documents)
+    seconds = time.perf_counter() - start
+    return seconds, store.table.count_rows()
+
+
 def _batch(value: str) -> int:
     n = int(value)
     if not 1 <= n <= 2048:  # BaseEmbedding.embed_batch_size accepts 1..2048
@@ -124,14 +154,21 @@ def _batch(value: str) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("texts_json", help="JSON file holding a list of chunk texts")
+    parser.add_argument("texts_json", help="JSON file holding a list of chunk texts (with --corpus: a JSONL corpus)")
+    parser.add_argument("--corpus", action="store_true",
+                        help="texts_json is a JSONL corpus (id, title, text): read, split and embed it the LlamaIndex way")
+    parser.add_argument("--chunk-size", type=int, default=256, help="SentenceSplitter chunk_size in tokens (--corpus)")
     parser.add_argument("uri", help="LanceDB folder to write (table 'chunks')")
     parser.add_argument("--embedder", choices=sorted(EMBEDDERS), default="minilm")
     parser.add_argument("--batch", type=_batch, default=None,
                         help="LlamaIndex embed_batch_size (default: LlamaIndex's own)")
     args = parser.parse_args(argv)
-    texts = json.loads(Path(args.texts_json).read_text(encoding="utf-8"))
-    seconds, rows = run(texts, args.uri, embedder=EMBEDDERS[args.embedder](), batch=args.batch)
+    if args.corpus:
+        seconds, rows = run_corpus(args.texts_json, args.uri, embedder=EMBEDDERS[args.embedder](), batch=args.batch,
+                                   chunk_size=args.chunk_size)
+    else:
+        texts = json.loads(Path(args.texts_json).read_text(encoding="utf-8"))
+        seconds, rows = run(texts, args.uri, embedder=EMBEDDERS[args.embedder](), batch=args.batch)
     print(f"SECONDS {seconds:.4f} ROWS {rows}", flush=True)
 
 

@@ -49,7 +49,8 @@ def retrying(fn: Callable[[], T], *, attempts: int = 12, base_s: float = 0.05) -
             return fn()
         except Exception as exc:  # noqa: BLE001 - lance raises several types for conflicts
             text = str(exc).lower()
-            transient = any(w in text for w in ("conflict", "commit", "retry", "concurrent", "already exists"))
+            transient = any(w in text for w in ("conflict", "commit", "retry", "concurrent", "already exists",
+                                               "was not found"))  # created by another writer right now
             if not transient or attempt == attempts - 1:
                 raise
             time.sleep(base_s * (2 ** min(attempt, 5)) * (0.5 + random.random()))

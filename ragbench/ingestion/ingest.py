@@ -22,6 +22,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from dataclasses import dataclass, field
 
@@ -45,6 +46,30 @@ class _Work:
     delete: list[str] = field(default_factory=list)
     duplicate: bool = False
     started: float = field(default_factory=time.perf_counter)
+
+
+def _concat(parts: list):
+    """Stack embedder outputs; per-row extra columns (BGE-M3 sparse/ColBERT) stay row-aligned."""
+    import numpy as np
+
+    out = np.concatenate(parts)
+    extras = [getattr(part, "extras", None) for part in parts]
+    if all(extras):
+        out = out.view(type(parts[0]))
+        out.extras = {key: [v for e in extras for v in e[key]] for key in extras[0]}
+    return out
+
+
+def _rows(vectors, start: int, stop: int):
+    """Rows ``start:stop`` of an embedder output, extras included (``None`` stays ``None``)."""
+    if vectors is None:
+        return None
+    part = vectors[start:stop]
+    extras = getattr(vectors, "extras", None)
+    if extras:
+        part = part.view(type(vectors))
+        part.extras = {key: values[start:stop] for key, values in extras.items()}
+    return part
 
 
 def _version(doc: Document) -> str:
@@ -73,6 +98,9 @@ class _Runner:
         self.fingerprint = repr(chunker)
         self.db = store.tenant_db(job.tenant)
         self.wrote = False
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-{job.tenant}")
+        self.pending: Future | None = None
+        self.inflight: set[str] = set()  # keys of the batch being committed
 
     # -------------------------------------------------------------- items
     def prepare(self, pairs: list[tuple[int, Item]]) -> list[_Work]:
@@ -131,9 +159,37 @@ class _Runner:
 
     # -------------------------------------------------------------- one batch
     def flush(self, batch: list[_Work]) -> None:
+        """Plan and embed ``batch`` here, then hand its commit to the writer thread.
+
+        The writer commits batch N (intents, chunks, statuses) while this thread loads,
+        detects, chunks and embeds batch N+1: at most one batch is in flight.
+        """
         keys = [w.item.key for w in batch]
         old = {r["key"]: r for r in _tables.select(self.db, "documents", "key", keys)}
         self._mark_duplicates(batch, old)
+        todo = self._plan(batch, old)
+        groups = self._vectors(todo) if todo else []
+        self.wait()  # the previous batch's commit
+        self.inflight = set(keys)
+        self.pending = self._writer.submit(self._write_batch, batch, old, groups)
+
+    def wait(self) -> None:
+        """Wait for the batch in flight (re-raising its error); afterwards its statuses are recorded."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            try:
+                pending.result()
+            finally:
+                self.inflight = set()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._writer.shutdown(wait=True)
+
+    def _plan(self, batch: list[_Work], old: dict) -> list[_Work]:
+        """Which documents need writing (the others are unchanged: ``skipped``), and what they replace."""
         live = [w for w in batch if w.doc is not None]
         prevs = {}
         for w in live:
@@ -152,19 +208,15 @@ class _Runner:
             w.drop = sorted(prevs[w.item.key] | {w.doc.id})  # recorded as the intent
             w.delete = [d for d in w.drop if d in present]  # what the commit must actually remove
             todo.append(w)
-        if todo:
-            intents = [self._doc_row(w, old, "processing") for w in todo]
-            _tables.upsert(self.db, "documents", intents)
-            old.update((r["key"], r) for r in intents)
-            self._commit(todo)
-        self._record(batch, old)
+        return todo
 
     def _mark_duplicates(self, batch: list[_Work], old: dict) -> None:
-        """Fail later occurrences of a key already seen in this job (the ledger knows; no set kept)."""
+        """Fail later occurrences of a key already seen in this job: in this batch, in the batch
+        being committed, or recorded in the ledger by this job (no ever-growing set is kept)."""
         here: set[str] = set()
         for w in batch:
             key = w.item.key
-            earlier = key in here or old.get(key, {}).get("job_id") == self.job.job_id
+            earlier = key in here or key in self.inflight or old.get(key, {}).get("job_id") == self.job.job_id
             here.add(key)
             if earlier:  # recorded as failed, but never overwrites the first occurrence's ledger row
                 w.duplicate = True
@@ -173,48 +225,79 @@ class _Runner:
     def _embed(self, chunks: list[Chunk]):
         if self.embedder is None or not chunks:
             return None
-        import numpy as np
-
         texts = [c.content for c in chunks]
         parts = [self.embedder.embed_documents(texts[i:i + self.embed_batch])
                  for i in range(0, len(texts), self.embed_batch)]
-        if len(parts) == 1:
-            return parts[0]
-        out = np.concatenate(parts)
-        extras = [getattr(part, "extras", None) for part in parts]
-        if all(extras):  # per-row extra columns (e.g. BGE-M3 sparse/ColBERT) stay row-aligned
-            out = out.view(type(parts[0]))
-            out.extras = {key: [v for e in extras for v in e[key]] for key in extras[0]}
-        return out
+        return parts[0] if len(parts) == 1 else _concat(parts)
 
-    def _write(self, works: list[_Work]) -> None:
+    def _vectors(self, todo: list[_Work]) -> list[tuple[list[_Work], object]]:
+        """Embed the batch in one go; if that fails, each document alone with retries.
+
+        Returns groups of (documents, their vectors) to commit; documents whose embedding
+        failed on every attempt are recorded as failed and left out.
+        """
+        try:
+            vectors = self._embed([c for w in todo for c in w.chunks])
+            for w in todo:
+                w.status.attempts = max(w.status.attempts, 1)
+            return [(todo, vectors)]
+        except Exception:  # noqa: BLE001 - fall back to one document at a time, with retries
+            pass
+        groups = []
+        for w in todo:
+            if self.max_attempts < 2:
+                w.status.status, w.status.error = "failed", "failed on its only attempt (max_attempts=1)"
+                continue
+            for attempt in range(2, self.max_attempts + 1):
+                w.status.attempts = attempt
+                try:
+                    groups.append(([w], self._embed(w.chunks)))
+                    break
+                except Exception as exc:  # noqa: BLE001
+                    if attempt == self.max_attempts:
+                        w.status.status, w.status.error = "failed", _reason(exc)
+        return groups
+
+    # -------------------------------------------------------------- writer thread
+    def _write_batch(self, batch: list[_Work], old: dict, groups: list) -> None:
+        """Intents, then the atomic chunk commit(s), then statuses: the crash-safe order."""
+        todo = [w for works, _ in groups for w in works]
+        if todo:
+            intents = [self._doc_row(w, old, "processing") for w in todo]
+            _tables.upsert(self.db, "documents", intents)
+            old.update((r["key"], r) for r in intents)
+            for works, vectors in groups:
+                self._commit(works, vectors)
+        self._record(batch, old)
+
+    def _store(self, works: list[_Work], vectors) -> None:
         chunks = [c for w in works for c in w.chunks]
-        vectors = self._embed(chunks)
         drop = sorted({d for w in works for d in w.delete})
         _tables.retrying(lambda: self.store.replace_documents(self.job.tenant, chunks, vectors, drop_doc_ids=drop))
         self.wrote = True
         for w in works:
             w.status.status = "completed"
 
-    def _commit(self, todo: list[_Work]) -> None:
+    def _commit(self, works: list[_Work], vectors) -> None:
         try:
-            self._write(todo)
-            for w in todo:
-                w.status.attempts = max(w.status.attempts, 1)
+            self._store(works, vectors)
             return
         except Exception:  # noqa: BLE001 - fall back to one document at a time, with retries
-            pass
-        for w in todo:
+            if len(works) == 1 and self.max_attempts < 2:
+                works[0].status.status, works[0].status.error = "failed", "failed on its only attempt (max_attempts=1)"
+                return
+        offset = 0
+        for w in works:
+            part = _rows(vectors, offset, offset + len(w.chunks))
+            offset += len(w.chunks)
             for attempt in range(2, self.max_attempts + 1):
-                w.status.attempts = attempt
+                w.status.attempts = max(w.status.attempts, attempt)
                 try:
-                    self._write([w])
+                    self._store([w], part)
                     break
                 except Exception as exc:  # noqa: BLE001
                     if attempt == self.max_attempts:
                         w.status.status, w.status.error = "failed", _reason(exc)
-            if self.max_attempts < 2:
-                w.status.status, w.status.error = "failed", "failed on its only attempt (max_attempts=1)"
 
     # -------------------------------------------------------------- bookkeeping
     def _doc_row(self, w: _Work, old: dict, state: str) -> dict:
@@ -346,18 +429,27 @@ def ingest_items(
         pacer = _Pacer(commit_seconds, batch_size)
         mark = time.perf_counter()
         for batch in _batches(runner, items, pacer):
-            runner.flush(batch)
+            done = job.done
+            runner.flush(batch)  # returns once this batch is embedded and the previous one committed
             release_free_memory()  # LanceDB's freed commit/scan buffers go back to the OS
             now = time.perf_counter()
             pacer.update(sum(len(w.chunks) for w in batch), now - mark)
             mark, job.seconds = now, now - start
             if bar is not None:
-                bar.update(len(batch))
+                bar.update(job.done - done)
+        done = job.done
+        runner.close()
+        if bar is not None:
+            bar.update(job.done - done)
         if runner.wrote:
             built = _tables.retrying(lambda: store.build_indexes(tenant))
             if index_stats is not None:
                 index_stats.update(built)
     except BaseException as exc:
+        try:
+            runner.close()  # let the batch in flight finish its commit and statuses
+        except Exception:  # noqa: BLE001 - the first error is the one to report
+            pass
         job.status, job.error = "failed", _reason(exc)
         job.seconds = time.perf_counter() - start
         save_job(store, job)

@@ -250,11 +250,23 @@ class LanceDBStore:
         self._fts_ready.discard(tenant)
         return len(rows)
 
+    def _existing_table(self, tenant: str):
+        """The tenant's chunk table, or ``None`` if it does not exist yet -- including while another
+        writer (thread or process) is creating it: its directory appears before its first version."""
+        if not self.has_tenant(tenant):
+            return None
+        try:
+            return self._db(tenant).open_table(self.table_name)
+        except ValueError as exc:
+            if "not found" in str(exc).lower():
+                return None
+            raise
+
     def chunk_doc_ids(self, tenant: str, doc_ids: Sequence[str]) -> set[str]:
         """The subset of ``doc_ids`` that has chunks in the tenant's table."""
-        if not doc_ids or not self.has_tenant(tenant):
+        table = self._existing_table(tenant) if doc_ids else None
+        if table is None:
             return set()
-        table = self._db(tenant).open_table(self.table_name)
         found = table.search().where(build_filter({"doc_id": list(doc_ids)})).select(["doc_id"])
         return set(found.limit(None).to_arrow().column("doc_id").to_pylist())
 
