@@ -99,6 +99,13 @@ def test_pacer_aims_at_commit_seconds_within_bounds():
     assert pacer.target == 2048
     pacer.update(1, 100.0)  # very slow -> never below 16
     assert pacer.target == 16
+    embedding = ingest_mod._Pacer(5.0, 2048, least=256)  # never below one embedder call
+    assert embedding.target == 256
+    embedding.update(100, 10.0)
+    assert embedding.target == 256
+    embedding.update(10_000, 1.0)
+    assert embedding.target == 2048
+    assert ingest_mod._Pacer(5.0, 8, least=256).target == 8  # batch_size caps everything
     fixed = ingest_mod._Pacer(0.0, 300)
     fixed.update(10, 1.0)
     assert fixed.target == 300
