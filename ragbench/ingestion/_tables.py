@@ -97,13 +97,17 @@ def fill(name: str, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _arrow(name: str, rows: Sequence[dict[str, Any]]):
+    import pyarrow as pa
+
+    return pa.Table.from_pylist([fill(name, r) for r in rows], schema=_schemas()[name])
+
+
 def upsert(db, name: str, rows: Sequence[dict[str, Any]]) -> None:
     """Insert or replace ``rows`` by the table's key, in one commit."""
     if not rows:
         return
-    import pyarrow as pa
-
-    data = pa.Table.from_pylist([fill(name, r) for r in rows], schema=_schemas()[name])
+    data = _arrow(name, rows)
     key = KEYS[name]
 
     def commit():
@@ -118,9 +122,7 @@ def append(db, name: str, rows: Sequence[dict[str, Any]]) -> None:
     of the write does not grow with the table."""
     if not rows:
         return
-    import pyarrow as pa
-
-    data = pa.Table.from_pylist([fill(name, r) for r in rows], schema=_schemas()[name])
+    data = _arrow(name, rows)
     retrying(lambda: open_table(db, name).add(data))
 
 

@@ -116,9 +116,15 @@ class _Runner:
                 self._chunk(w)
         return works
 
-    def _attempts(self, work: _Work, step: Callable[[], None]) -> bool:
-        """Run ``step`` up to ``max_attempts`` times; on final failure record it and return False."""
-        for attempt in range(1, self.max_attempts + 1):
+    def _attempts(self, work: _Work, step: Callable[[], None], *, first: int = 1) -> bool:
+        """Run ``step`` for attempts ``first..max_attempts``; on final failure record it and return False.
+
+        ``first=2`` retries a document alone after its batch-wide attempt failed.
+        """
+        if first > self.max_attempts:
+            self._fail(work, f"failed on its only attempt (max_attempts={self.max_attempts})", self.max_attempts)
+            return False
+        for attempt in range(first, self.max_attempts + 1):
             work.status.attempts = max(work.status.attempts, attempt)
             try:
                 step()
@@ -245,17 +251,7 @@ class _Runner:
             pass
         groups = []
         for w in todo:
-            if self.max_attempts < 2:
-                w.status.status, w.status.error = "failed", "failed on its only attempt (max_attempts=1)"
-                continue
-            for attempt in range(2, self.max_attempts + 1):
-                w.status.attempts = attempt
-                try:
-                    groups.append(([w], self._embed(w.chunks)))
-                    break
-                except Exception as exc:  # noqa: BLE001
-                    if attempt == self.max_attempts:
-                        w.status.status, w.status.error = "failed", _reason(exc)
+            self._attempts(w, lambda w=w: groups.append(([w], self._embed(w.chunks))), first=2)
         return groups
 
     # -------------------------------------------------------------- writer thread
@@ -283,21 +279,12 @@ class _Runner:
             self._store(works, vectors)
             return
         except Exception:  # noqa: BLE001 - fall back to one document at a time, with retries
-            if len(works) == 1 and self.max_attempts < 2:
-                works[0].status.status, works[0].status.error = "failed", "failed on its only attempt (max_attempts=1)"
-                return
+            pass
         offset = 0
         for w in works:
             part = _rows(vectors, offset, offset + len(w.chunks))
             offset += len(w.chunks)
-            for attempt in range(2, self.max_attempts + 1):
-                w.status.attempts = max(w.status.attempts, attempt)
-                try:
-                    self._store([w], part)
-                    break
-                except Exception as exc:  # noqa: BLE001
-                    if attempt == self.max_attempts:
-                        w.status.status, w.status.error = "failed", _reason(exc)
+            self._attempts(w, lambda w=w, part=part: self._store([w], part), first=2)
 
     # -------------------------------------------------------------- bookkeeping
     def _doc_row(self, w: _Work, old: dict, state: str) -> dict:
