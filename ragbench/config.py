@@ -5,9 +5,9 @@ chunker, retriever, generator, metrics, tracking). :func:`compose` turns
 ``key=value`` overrides into a resolved config; :func:`build` instantiates it.
 
 Instantiation follows ``_target_`` paths. Shared components are passed by name:
-any constructor with a parameter called ``embedder`` or ``store`` that the config
-does not set receives the run's embedder or store, so ``retriever: dense`` needs
-no wiring in YAML. Unknown keyword arguments are rejected with the accepted ones.
+any constructor with a parameter called ``embedder``, ``store`` or ``dataset`` that the
+config does not set receives the run's embedder, store or dataset, so ``retriever: dense``
+needs no wiring in YAML. Unknown keyword arguments are rejected with the accepted ones.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 from ragbench.errors import ConfigError, suggest
 
-GROUPS = ("dataset", "embedder", "store", "chunker", "retriever", "generator", "metrics", "tracking", "prompt", "judge")
+GROUPS = ("dataset", "embedder", "store", "chunker", "retriever", "generator", "llm", "metrics", "tracking", "prompt", "judge")
 
 
 def project_root() -> Path:
@@ -131,7 +131,7 @@ def instantiate(node: Any, shared: Mapping[str, Any] | None = None) -> Any:
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
     unknown = [k for k in kwargs if k not in params and not accepts_any]
     if unknown:
-        accepted = [p for p in params if p not in ("self", "embedder", "store")]
+        accepted = [p for p in params if p not in ("self", "embedder", "store", "dataset")]
         raise ConfigError(
             f"{node['_target_']} got unknown argument(s) {unknown}.{suggest(unknown[0], accepted)} "
             f"Accepted: {', '.join(accepted)}."
@@ -203,13 +203,13 @@ def build(cfg) -> Components:
     store_cfg["space"] = space
     store = instantiate(store_cfg)
     shared = {"embedder": embedder, "store": store}
-    return Components(
-        cfg=cfg,
-        embedder=embedder,
-        store=store,
-        chunker=instantiate(cfg.chunker, shared),
-        retriever=instantiate(cfg.retriever, shared),
-        generator=instantiate(cfg.generator, shared),
-        metrics=instantiate(cfg.metrics, shared),
-        tracker=instantiate(cfg.tracking, shared),
-    )
+    parts = Components(cfg=cfg, embedder=embedder, store=store, chunker=None, retriever=None, generator=None,
+                       metrics=None, tracker=None)
+    if any(uses(node, "dataset") for node in consumers):  # e.g. retriever=oracle reads the qrels
+        shared["dataset"] = parts.dataset
+    parts.chunker = instantiate(cfg.chunker, shared)
+    parts.retriever = instantiate(cfg.retriever, shared)
+    parts.generator = instantiate(cfg.generator, shared)
+    parts.metrics = instantiate(cfg.metrics, shared)
+    parts.tracker = instantiate(cfg.tracking, shared)
+    return parts

@@ -8,12 +8,26 @@ from pathlib import Path
 import pytest
 
 from ragbench.config import shared_data_dir
+from ragbench.models import default_models_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+# Every test shares one folder of prepared LLMs (`make setup` fills it; otherwise the first use does).
+os.environ.setdefault("RAGBENCH_MODELS_DIR", str(default_models_dir()))
 
 SHARED = shared_data_dir()
+# Tests not about generation answer with the extractive baseline (no LLM: fast, deterministic);
+# tests about LLMs name their generator, and those about answer quality use the real model.
+FAST_GENERATOR = "generator=extractive"
+
+
+def with_fast_generator(overrides) -> list[str]:
+    """``overrides`` plus ``generator=extractive`` unless they choose a generator themselves."""
+    overrides = list(overrides)
+    if not any(o.lstrip("+~").startswith("generator=") for o in overrides):
+        overrides.insert(0, FAST_GENERATOR)
+    return overrides
 
 
 def require_shared(name: str) -> Path:
@@ -37,7 +51,7 @@ def compose_cfg(tmp_path):
     from ragbench.config import compose
 
     def _compose(*overrides: str):
-        return compose([f"home={tmp_path / 'home'}", "progress=false", *overrides])
+        return compose(with_fast_generator([f"home={tmp_path / 'home'}", "progress=false", *overrides]))
 
     return _compose
 
@@ -69,7 +83,8 @@ def scifact_runs(tmp_path_factory):
     home = tmp_path_factory.mktemp("scifact")
     out = {}
     for retriever in ("bm25", "dense"):
-        parts = build(compose([f"home={home}", "progress=false", "dataset=beir_scifact", f"retriever={retriever}"]))
+        parts = build(compose([FAST_GENERATOR, f"home={home}", "progress=false", "dataset=beir_scifact",
+                               f"retriever={retriever}"]))
         out[retriever] = run_experiment(parts)
     out["home"] = home
     return out

@@ -10,8 +10,8 @@ from ragbench.errors import ConfigError
 REQUIRED = {("embedder", "sentence_transformers"): [f"embedder.model={default_model_path()}"]}
 from ragbench.testing.tiny_qwen2 import tiny_qwen2_path  # noqa: E402 - built once, cached
 
-REQUIRED[("generator", "vllm")] = [f"generator.model={tiny_qwen2_path()}"]
-REQUIRED[("generator", "transformers")] = [f"generator.model={tiny_qwen2_path()}"]
+# The LLM generators use the configured llm (the real SmolLM2, prepared by `make setup`); llm=path names a folder.
+REQUIRED[("llm", "path")] = [f"llm.path={tiny_qwen2_path()}"]
 from ragbench.testing.tiny_bge_m3 import tiny_bge_m3_path  # noqa: E402 - built once, cached
 from ragbench.testing.tiny_reranker import tiny_reranker_path  # noqa: E402
 
@@ -33,12 +33,21 @@ def test_every_config_file_instantiates(group, option, compose_cfg, minilm, tmp_
     cfg = compose_cfg(f"{group}={option}", *REQUIRED.get((group, option), []))
     from ragbench.stores import LanceDBStore
 
+    if group == "llm":  # a model description, not a component: a catalogue name or a folder, and its settings
+        from ragbench.models import CATALOG
+
+        node = cfg.llm
+        assert node.name in CATALOG or (node.name is None and node.path), f"llm/{option}: unknown model {node.name!r}"
+        assert node.path and node.served_name and node.max_model_len > 0 and isinstance(node.chat, bool)
+        return
+
     embedder = minilm
     if group == "retriever" and option in NEEDS_M3:
         from ragbench.embedders.bge_m3 import BGEM3Embedder
 
         embedder = BGEM3Embedder(str(tiny_bge_m3_path()))
-    shared = {"embedder": embedder, "store": LanceDBStore(tmp_path / "s", space=embedder.space)}
+    shared = {"embedder": embedder, "store": LanceDBStore(tmp_path / "s", space=embedder.space),
+              "dataset": instantiate(cfg.dataset)}
     obj = instantiate(cfg[group], shared)
     assert obj is not None
     assert not isinstance(obj, dict), f"{group}/{option} has no _target_"
@@ -50,7 +59,7 @@ def test_default_config_builds_the_whole_graph(compose_cfg):
 
     assert isinstance(parts.retriever, Retriever) and isinstance(parts.generator, Generator)
     assert parts.store.space == parts.embedder.space
-    assert parts.metrics.names == ["recall@10", "mrr@10", "ndcg@10", "em", "f1"]
+    assert parts.metrics.names == ["recall@10", "mrr@10", "ndcg@10", "em", "f1", "match"]
 
 
 def test_lexical_run_builds_no_embedder(compose_cfg):

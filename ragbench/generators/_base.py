@@ -63,6 +63,32 @@ def cache_salt(tenant: str, secret: str = "") -> str:
     return "t-" + content_hash(secret, validate_tenant_id(tenant), length=24)
 
 
+def warn_if_random(model_dir: str) -> bool:
+    """True (and a warning on stderr) when ``model_dir`` is a random-weight test model: its answers are noise.
+
+    Random-weight models are only ever used when a config names one (``llm=tiny_random``); runs that
+    use one are tagged ``llm.random_weights=true`` so no quality figure of theirs is mistaken for real.
+    """
+    from pathlib import Path
+
+    from ragbench.models import model_info
+    from ragbench.testing.tiny_qwen2 import STAMP
+
+    random = bool(model_info(model_dir).get("random_weights")) or (Path(model_dir) / STAMP).is_file()
+    if random:
+        import warnings
+
+        warnings.warn(
+            f"{model_dir} has RANDOM weights (a test model): its answers are noise and say nothing about quality. "
+            "Use llm=smollm2_135m (or any real model folder) for answer-quality figures.", RandomWeightsWarning, stacklevel=3,
+        )
+    return random
+
+
+class RandomWeightsWarning(UserWarning):
+    """A generator or judge runs on a random-weight test model."""
+
+
 def failed(reason: str, **timings: float) -> Answer:
     """An answer recorded as failed (never scored)."""
     return Answer(text="", error=reason, timings=dict(timings))

@@ -1,6 +1,7 @@
 """Prompts as configuration: system prompt, numbered sources, answer language, and a fitting rule.
 
-Fitting rule (stated once, applied by every LLM generator): each source is cut to
+Fitting rule (stated once, applied by every LLM generator): only the ``max_sources``
+highest-ranked sources are offered (all when ``None``); each is cut to
 ``max_source_chars`` characters; then, if the prompt plus ``max_tokens`` of answer
 does not fit the model's context, the lowest-ranked sources are dropped one by one.
 If the question alone (with no sources) still does not fit, the item is refused
@@ -46,6 +47,7 @@ class PromptTemplate:
         language_instruction: Used when the language is known; field ``language``.
         same_language_instruction: Used when it is not.
         max_source_chars: Each source is cut to this many characters.
+        max_sources: At most this many sources, highest-ranked first (``None``: all retrieved).
         no_sources: Shown in place of sources when nothing was retrieved.
 
     Example:
@@ -69,6 +71,7 @@ class PromptTemplate:
     language_instruction: str = "Answer in {language}."
     same_language_instruction: str = "Answer in the language of the question."
     max_source_chars: int = 2000
+    max_sources: int | None = None
     no_sources: str = "(no sources were found)"
 
     def __post_init__(self) -> None:
@@ -79,6 +82,8 @@ class PromptTemplate:
             )
         if self.max_source_chars < 1:
             raise ConfigError(f"max_source_chars must be >= 1, got {self.max_source_chars}.")
+        if self.max_sources is not None and self.max_sources < 0:
+            raise ConfigError(f"max_sources must be >= 0 or null (all sources), got {self.max_sources}.")
 
     def language_for(self, query: Query) -> str | None:
         """The ISO code the answer should be in, or ``None`` for "the question's language"."""
@@ -127,7 +132,7 @@ class PromptTemplate:
         Raises:
             PromptTooLongError: Even with no sources the prompt needs more than ``budget`` tokens.
         """
-        kept = list(hits)
+        kept = list(hits) if self.max_sources is None else list(hits)[: self.max_sources]
         msgs = self.messages(query, kept)
         if count_tokens(msgs) <= budget:
             return msgs, kept

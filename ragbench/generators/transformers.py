@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 from ragbench.errors import ConfigError
-from ragbench.generators._base import Sampling, build_answer, failed
+from ragbench.generators._base import Sampling, build_answer, failed, warn_if_random
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError
-from ragbench.serving.vllm_server import check_model_dir
+from ragbench.models import ensure_model
 from ragbench.types import Answer, Hit, Query
 
 
@@ -44,7 +44,8 @@ class TransformersGenerator:
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}.")
-        self.model_path = str(check_model_dir(model))
+        self.model_path = str(ensure_model(model))
+        self.random_weights = warn_if_random(self.model_path)
         self.prompt = prompt or PromptTemplate()
         self._max_model_len = max_model_len
         self.batch_size = batch_size

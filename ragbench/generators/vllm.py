@@ -8,9 +8,10 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from ragbench.generators._base import Sampling, build_answer, cache_salt, failed
+from ragbench.generators._base import Sampling, build_answer, cache_salt, failed, warn_if_random
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError
-from ragbench.serving.vllm_server import CPU_ENV, check_model_dir
+from ragbench.models import ensure_model
+from ragbench.serving.vllm_server import CPU_ENV
 from ragbench.types import Answer, Hit, Query
 
 
@@ -45,7 +46,8 @@ class VLLMGenerator:
         stop: Sequence[str] = (), json_schema: Mapping[str, Any] | None = None, dtype: str = "float32",
         enforce_eager: bool = True, engine_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        self.model = str(check_model_dir(model))
+        self.model = str(ensure_model(model))
+        self.random_weights = warn_if_random(self.model)
         self.prompt = prompt or PromptTemplate()
         self.max_model_len = max_model_len
         self.sampling = Sampling(temperature, top_p, max_tokens, seed, tuple(stop))

@@ -1,4 +1,5 @@
-"""Answer metrics: SQuAD-style exact match and token F1 (official v1.1 normalisation)."""
+"""Answer metrics: SQuAD-style exact match and token F1 (official v1.1 normalisation), and match
+(a gold answer contained in the output: FlashRAG's ``acc``, BERGEN's ``Match``)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,19 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float:
         0.6667
     """
     return max((_f1(prediction, g) for g in golds), default=0.0)
+
+
+def match(prediction: str, golds: Sequence[str]) -> float:
+    """1.0 if any normalised gold answer occurs in the normalised prediction (FlashRAG's ``acc``).
+
+    Generative answers are often right but wordy ("The answer is 25 days."), which EM scores 0 and
+    F1 penalises; match tells whether the answer was found at all.
+
+    Example:
+        >>> match("Full-time staff get 25 days of paid leave.", ["25 days"])
+        1.0
+        >>> match("About 20.", ["25 days", "25"])
+        0.0
+    """
+    pred = normalize_answer(prediction)
+    return float(any((gold := normalize_answer(g)) and gold in pred for g in golds))

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ragbench.errors import ConfigError, ModelError
+from ragbench.models.prepare import check_model_dir, ensure_model
 
 # Environment that makes vLLM usable on a small CPU machine (see shared STACK.md).
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -33,23 +34,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-def check_model_dir(model: str | os.PathLike) -> Path:
-    """Return ``model`` as a path if it is a local model folder, else raise a clear :class:`ModelError`."""
-    path = Path(model).expanduser()
-    if not path.is_dir():
-        raise ModelError(
-            f"Model folder {str(model)!r} does not exist. ragbench runs offline and never downloads "
-            "weights: pass a local folder holding config.json (build a test model with "
-            "ragbench.testing.tiny_qwen2.build_tiny_qwen2)."
-        )
-    if not (path / "config.json").is_file():
-        raise ModelError(
-            f"{path} has no config.json, so it is not a Hugging Face model folder. "
-            f"It holds: {', '.join(sorted(p.name for p in path.iterdir())[:10]) or '(nothing)'}."
-        )
-    return path.resolve()
 
 
 class VLLMServer:
@@ -146,7 +130,7 @@ class VLLMServer:
         with self._lock:
             if self._proc is not None and self._proc.poll() is None:
                 return self
-            self.model = str(check_model_dir(self.model))
+            self.model = str(ensure_model(self.model))
             self.port = self.port or free_port(self.host)
             if self.log_path is None:
                 fd, name = tempfile.mkstemp(prefix="ragbench-vllm-", suffix=".log")

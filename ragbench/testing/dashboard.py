@@ -44,15 +44,18 @@ def write_users_file(path: Path, users: Mapping[str, tuple[str, str, Sequence[st
 
 def start_dashboard(
     home: Path, users_file: Path | None, *, port: int, log: Path, timeout: float = 180.0,
-    extra_args: Sequence[str] = (),
+    extra_args: Sequence[str] = (), overrides: Sequence[str] = ("generator=extractive",),
 ) -> subprocess.Popen:
-    """Start ``ragbench dashboard`` on 127.0.0.1:``port`` and wait until it answers."""
+    """Start ``ragbench dashboard`` on 127.0.0.1:``port`` and wait until it answers.
+
+    ``overrides`` are Hydra overrides for the dashboard's pipeline (default: the extractive generator,
+    for tests that are not about the LLM; pass ``generator=openai`` ones to stream a served model)."""
     env = {**os.environ, "RAGBENCH_DASHBOARD_COOKIE_SECRET": COOKIE_SECRET, "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "ragbench.cli", "dashboard", "--port", str(port), *extra_args]
     if users_file is not None:
         cmd += ["--users", str(users_file)]
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([*cmd, f"home={home}"], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env,
+    proc = subprocess.Popen([*cmd, f"home={home}", *overrides], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env,
                             cwd=root, start_new_session=True)
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -79,10 +82,12 @@ def stop_dashboard(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def served_dashboard(home: Path, users_file: Path | None, *, log: Path | None = None) -> Iterator[str]:
+def served_dashboard(home: Path, users_file: Path | None, *, log: Path | None = None,
+                     overrides: Sequence[str] = ("generator=extractive",)) -> Iterator[str]:
     """A running dashboard's base URL; the server is stopped on exit."""
     port = free_port()
-    proc = start_dashboard(home, users_file, port=port, log=log or Path(home) / "dashboard-server.log")
+    proc = start_dashboard(home, users_file, port=port, log=log or Path(home) / "dashboard-server.log",
+                           overrides=overrides)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -29,7 +29,7 @@ def dashboard_home(tmp_path_factory) -> Path:
 
     home = tmp_path_factory.mktemp("dashboard") / "home"
     for retriever in ("hybrid", "bm25"):
-        parts = build(compose([f"home={home}", "progress=false", "max_queries=12", f"retriever={retriever}",
+        parts = build(compose([f"home={home}", "progress=false", "generator=extractive", "max_queries=12", f"retriever={retriever}",
                                f"run_name=demo-{retriever}"]))
         run_experiment(parts)
     return home

@@ -20,7 +20,7 @@ def llm_svc(dashboard_home, vllm_server, tiny_qwen2):
         "dead-llm": ["generator=openai", "generator.base_url=http://127.0.0.1:9/v1", "generator.model=x",
                      "generator.retries=0", "generator.failure_threshold=1", "generator.connect_timeout_s=1"],
     }
-    service = DashboardService.from_overrides([f"home={dashboard_home}"], presets=presets)
+    service = DashboardService.from_overrides([f"home={dashboard_home}", "generator=extractive"], presets=presets)
     yield service
     service.close()
 

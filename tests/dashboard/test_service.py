@@ -18,7 +18,7 @@ FOUNDERS = "Who founded the company?"
 def svc(dashboard_home, users_file):
     from ragbench.dashboard.service import DashboardService
 
-    service = DashboardService.from_overrides([f"home={dashboard_home}"], users_file=str(users_file))
+    service = DashboardService.from_overrides([f"home={dashboard_home}", "generator=extractive"], users_file=str(users_file))
     yield service
     service.close()
 

@@ -19,7 +19,7 @@ from tests.conftest import require_shared
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 N = 60
-OVERRIDES = ["dataset=hotpotqa", "retriever=bm25", f"max_queries={N}", "progress=false",
+OVERRIDES = ["generator=extractive", "dataset=hotpotqa", "retriever=bm25", f"max_queries={N}", "progress=false",
              "metrics.names=[recall@10,ndcg@10,f1,rouge_l,bleu]"]
 
 

@@ -55,7 +55,7 @@ def test_grid_and_greedy_search_respect_the_latency_budget():
 @pytest.mark.integration
 def test_cli_sweep_makes_child_runs_under_one_parent(tmp_path, capsys):
     home = tmp_path / "home"
-    code = main(["run", "-m", f"home={home}", "progress=false", "retriever=bm25", "k=1,3",
+    code = main(["run", "-m", f"home={home}", "progress=false", "generator=extractive", "retriever=bm25", "k=1,3",
                  "metrics.names=[recall@3,mrr@3]", "--search", "recall@3", "--latency-budget-ms", "10000"])
     out = capsys.readouterr().out
     assert code == 0, out

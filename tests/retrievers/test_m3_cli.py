@@ -11,7 +11,7 @@ from tests.conftest import require_shared
 def test_cli_run_on_hotpotqa_logs_index_build_time_and_ann_recall(tiny_bge_m3, tmp_path, capsys, compose_cfg):
     require_shared("hotpotqa_sample100")
     home = tmp_path / "home"
-    args = ["run", "embedder=bge_m3", "retriever=m3_all", f"embedder.model={tiny_bge_m3}", "dataset=hotpotqa",
+    args = ["run", "generator=extractive", "embedder=bge_m3", "retriever=m3_all", f"embedder.model={tiny_bge_m3}", "dataset=hotpotqa",
             f"home={home}", "max_queries=4", "progress=false", "store.vector_index=ivf_hnsw_sq",
             "embedder.torch_threads=1", "embedder.batch_size=64"]
     assert main(args) == 0
