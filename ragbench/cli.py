@@ -31,8 +31,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from ragbench.config import build, compose
     from ragbench.pipelines.experiment import format_report, run_experiment
 
-    result = run_experiment(build(compose(args.overrides)))
+    parts = build(compose(args.overrides))
+    result = run_experiment(parts)
     print(format_report(result.report))
+    if getattr(parts.generator, "random_weights", False):
+        print("WARNING: answers came from a RANDOM-WEIGHT test model: answer metrics above are noise.")
+    cached = int(result.report.overall.get("answers.cached", 0))
+    if cached:
+        print(f"{cached} answers came from the generation cache (identical earlier requests): their latency is not "
+              "a fresh generation's (generation_cache=null turns the cache off).")
     for s in result.index_stats:
         print(f"indexed {s.tenant}: {s.chunks} chunks ({s.embedded} embedded, {s.skipped} unchanged, "
               f"{s.failed} failed documents) in {s.seconds:.1f}s")

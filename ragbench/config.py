@@ -22,7 +22,10 @@ from typing import Any
 
 from ragbench.errors import ConfigError, suggest
 
-GROUPS = ("dataset", "embedder", "store", "chunker", "retriever", "generator", "llm", "metrics", "tracking", "prompt", "judge")
+GROUPS = (
+    "dataset", "embedder", "store", "chunker", "retriever", "generator", "llm", "metrics", "tracking", "prompt", "judge",
+    "experiment",
+)
 
 
 def project_root() -> Path:

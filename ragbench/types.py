@@ -86,7 +86,8 @@ class Answer:
     """A generator's output for one query.
 
     ``error`` is set when generation failed: such an answer is recorded as failed
-    and never scored as if it were an empty answer.
+    and never scored as if it were an empty answer. ``cached`` marks an answer read from
+    the generation cache (its ``timings`` are those of the run that generated it).
     """
 
     text: str
@@ -96,6 +97,7 @@ class Answer:
     completion_tokens: int = 0
     timings: dict[str, float] = field(default_factory=dict, hash=False, compare=False)
     error: str | None = None
+    cached: bool = False
 
     @property
     def ok(self) -> bool:
@@ -152,6 +154,7 @@ class QuestionResult:
             "citations": list(answer.citations) if answer else [],
             "confidence": answer.confidence if answer else None,
             "error": answer.error if answer else None,
+            "cached": answer.cached if answer else False,
             "gold_answers": list(self.sample.answers),
             "gold_ids": sorted(self.sample.relevant),
             **{f"metric.{k}": v for k, v in self.metrics.items()},

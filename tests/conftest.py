@@ -111,3 +111,22 @@ def vllm_server(tiny_qwen2):
                         extra_args=["--enable-prompt-tokens-details"])
     with server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def real_llm() -> Path:
+    """The real instruct model, SmolLM2-135M-Instruct (prepared by `make setup`, else on first use)."""
+    from ragbench.models import ensure_model
+
+    return ensure_model(default_models_dir() / "smollm2-135m-instruct")
+
+
+@pytest.fixture(scope="session")
+def real_llm_server(real_llm):
+    """One real vLLM OpenAI-compatible server on SmolLM2-135M-Instruct (served as ``smollm2-135m-instruct``)."""
+    from ragbench.serving import VLLMServer
+
+    server = VLLMServer(real_llm, served_model_name="smollm2-135m-instruct", max_model_len=2048, max_restarts=2,
+                        backoff_s=0.5)
+    with server:
+        yield server

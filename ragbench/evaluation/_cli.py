@@ -21,6 +21,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strategy", choices=("grid", "greedy"), default="grid",
                         help="grid: every combination; greedy: one swept key at a time, as AutoRAG's node-by-node search.")
     parser.add_argument("--lower-is-better", action="store_true", help="The --search metric is minimised.")
+    parser.add_argument("--baseline", metavar="KEY=VALUE", default=None,
+                        help="Sweep: test every trial against the trial with this swept value (paired, per question), "
+                             "e.g. --baseline experiment=closed_book; prints a quality table.")
+    parser.add_argument("--table-metric", action="append", default=None,
+                        help="Metrics of the --baseline table (repeatable; default: the answer metrics, e.g. em f1 match).")
+    parser.add_argument("--markdown", metavar="FILE", default=None, help="Also write the --baseline table to FILE.")
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -38,7 +44,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         names.append(args.search)
     print(format_sweep(result, names))
     print(f"parent MLflow run id: {result.parent_run_id}")
+    if args.baseline:
+        _baseline_table(args, result, names)
     return 1 if all(t.error for t in result.trials) else 0
+
+
+def _baseline_table(args: argparse.Namespace, result, names: list[str]) -> None:
+    import shlex
+    import sys
+    import time
+    from pathlib import Path
+
+    from ragbench.evaluation.table import compare_to_baseline, markdown_table
+
+    metrics = args.table_metric or [m for m in names if "@" not in m]
+    table = markdown_table(compare_to_baseline(result, args.baseline, metrics), metrics, baseline=args.baseline)
+    print(table)
+    if args.markdown:
+        command = "ragbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        header = (f"<!-- written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}; "
+                  f"sweep parent MLflow run {result.parent_run_id} -->\n")
+        Path(args.markdown).write_text(header + table + "\n", encoding="utf-8")
+        print(f"table written to {args.markdown}")
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

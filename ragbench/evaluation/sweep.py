@@ -77,6 +77,7 @@ class Trial:
     run_id: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    rows: list[dict] = field(default_factory=list, repr=False)  # the per-question table (paired tests)
 
     def value(self, metric: str) -> float | None:
         return self.metrics.get(metric)
@@ -197,4 +198,4 @@ def experiment_trial(overrides: list[str], parent_run_id: str | None) -> Trial:
         result = run_experiment(build(compose(overrides)), parent_run_id=parent_run_id)
     except RagbenchError as exc:
         return Trial(list(overrides), error=str(exc))
-    return Trial(list(overrides), run_id=result.run_id, metrics=dict(result.report.overall))
+    return Trial(list(overrides), run_id=result.run_id, metrics=dict(result.report.overall), rows=result.report.rows())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 from ragbench.errors import ConfigError
@@ -87,6 +87,27 @@ def warn_if_random(model_dir: str) -> bool:
 
 class RandomWeightsWarning(UserWarning):
     """A generator or judge runs on a random-weight test model."""
+
+
+def prompt_token_ids(tokenizer, messages: list[dict]) -> list[int]:
+    """The token ids a model sees for chat ``messages``.
+
+    Instruct models get their chat template (with the assistant turn opened). Base models without
+    a chat template (e.g. Gemma 3 270M) are prompted completion-style: the turns as plain text,
+    ending in a new line, after the tokenizer's BOS token.
+    """
+    if getattr(tokenizer, "chat_template", None):
+        ids = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        return list(ids["input_ids"] if isinstance(ids, Mapping) else ids)
+    text = "\n\n".join(m["content"] for m in messages if m.get("content")) + "\n"
+    return list(tokenizer(text)["input_ids"])
+
+
+def load_tokenizer(model_dir: str):
+    """The model folder's tokenizer (transformers; no engine needed)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(model_dir)
 
 
 def failed(reason: str, **timings: float) -> Answer:

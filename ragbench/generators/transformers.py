@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 
 from ragbench.errors import ConfigError
-from ragbench.generators._base import Sampling, build_answer, failed, warn_if_random
+from ragbench.generators._base import (
+    Sampling,
+    build_answer,
+    failed,
+    load_tokenizer,
+    prompt_token_ids,
+    warn_if_random,
+)
+from ragbench.generators.cache import answer_from_record, model_revision, open_cache
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError
 from ragbench.models import ensure_model
 from ragbench.types import Answer, Hit, Query
@@ -28,6 +37,7 @@ class TransformersGenerator:
         batch_size: Questions per ``generate`` call.
         temperature, top_p, max_tokens, seed, stop: Sampling settings (``stop`` strings cut the text).
         device: ``cpu`` (default) or a torch device string.
+        cache_dir: Folder of the generation cache (``None``: no cache).
 
     Example:
         >>> gen = TransformersGenerator("/models/tiny-qwen2", max_tokens=16)  # doctest: +SKIP
@@ -40,7 +50,7 @@ class TransformersGenerator:
     def __init__(
         self, model: str, *, prompt: PromptTemplate | None = None, max_model_len: int | None = None,
         batch_size: int = 8, temperature: float = 0.0, top_p: float = 1.0, max_tokens: int = 64,
-        seed: int | None = 0, stop: Sequence[str] = (), device: str = "cpu",
+        seed: int | None = 0, stop: Sequence[str] = (), device: str = "cpu", cache_dir: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}.")
@@ -51,12 +61,16 @@ class TransformersGenerator:
         self.batch_size = batch_size
         self.sampling = Sampling(temperature, top_p, max_tokens, seed, tuple(stop))
         self.device = device
+        self.cache = open_cache(cache_dir)
+
+    @cached_property
+    def model_id(self) -> str:
+        """The model's folder name and weights revision (generation-cache keys)."""
+        return f"{Path(self.model_path).name}@{model_revision(self.model_path)}"
 
     @cached_property
     def tokenizer(self):
-        from transformers import AutoTokenizer
-
-        tok = AutoTokenizer.from_pretrained(self.model_path)
+        tok = load_tokenizer(self.model_path)
         tok.padding_side = "left"
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
@@ -75,12 +89,22 @@ class TransformersGenerator:
         return int(self._max_model_len or getattr(self.model.config, "max_position_embeddings", 2048))
 
     def _ids(self, messages: list[dict]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        return list(ids["input_ids"] if isinstance(ids, Mapping) else ids)
+        return prompt_token_ids(self.tokenizer, messages)
 
     def warmup(self) -> None:
-        """Load the model and tokenizer before anything is timed."""
+        """Load the tokenizer, and the model unless a generation cache may make it unneeded (then the
+        model loads on the first cache miss, reported as the answer's ``load_ms``)."""
+        self._ids([{"role": "user", "content": "hi"}])
+        if self.cache is None:
+            self._load_model()
+
+    def _load_model(self) -> float:
+        """Load the model (one short generation) if needed; the milliseconds it took (0 when loaded)."""
+        if "model" in self.__dict__:
+            return 0.0
+        start = time.perf_counter()
         self._generate_batch([self._ids([{"role": "user", "content": "hi"}])])
+        return (time.perf_counter() - start) * 1000
 
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
         """Answer in batches of ``batch_size``; a failed item gets ``Answer.error``."""
@@ -96,15 +120,30 @@ class TransformersGenerator:
             except PromptTooLongError as exc:
                 answers[i] = failed(f"prompt too long: {exc}")
                 continue
-            ready.append((i, self._ids(msgs), kept))
+            ids = self._ids(msgs)
+            key = self.cache.key(self.model_id, ids, self.sampling.to_dict()) if self.cache is not None else None
+            if key is not None and (record := self.cache.get(key)) is not None:
+                answers[i] = answer_from_record(record, kept)
+                continue
+            ready.append((i, ids, kept, key))
+        load_ms = self._load_model() if ready else 0.0
         for b in range(0, len(ready), self.batch_size):
             batch = ready[b : b + self.batch_size]
             try:
-                outs = self._generate_batch([ids for _, ids, _ in batch])
+                outs = self._generate_batch([ids for _, ids, _, _ in batch])
             except Exception as exc:  # noqa: BLE001 - recorded per item; other batches go on
                 outs = [failed(f"transformers generation error: {type(exc).__name__}: {exc}")] * len(batch)
-            for (i, ids, kept), out in zip(batch, outs):
-                answers[i] = out if isinstance(out, Answer) else build_answer(out.pop("text"), kept, prompt_tokens=len(ids), **out)
+            for (i, ids, kept, key), out in zip(batch, outs):
+                if isinstance(out, Answer):
+                    answers[i] = out
+                    continue
+                text = out.pop("text")
+                answers[i] = build_answer(text, kept, prompt_tokens=len(ids), **out)
+                if key is not None:
+                    self.cache.put(key, answers[i], text, model=self.model_id)
+        if load_ms:  # the one-time model load: its own stage, not a question's latency
+            for i, *_ in ready:
+                answers[i].timings["load_ms"] = load_ms
         return answers  # type: ignore[return-value]
 
     def _generate_batch(self, prompts: list[list[int]]) -> list[dict]:

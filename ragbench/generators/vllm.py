@@ -2,23 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import os
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
-from ragbench.generators._base import Sampling, build_answer, cache_salt, failed, warn_if_random
+from ragbench.generators._base import (
+    Sampling,
+    build_answer,
+    cache_salt,
+    failed,
+    load_tokenizer,
+    prompt_token_ids,
+    warn_if_random,
+)
+from ragbench.generators.cache import answer_from_record, model_revision, open_cache
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError
 from ragbench.models import ensure_model
 from ragbench.serving.vllm_server import CPU_ENV
 from ragbench.types import Answer, Hit, Query
 
 
+_ENGINES: dict[str, Any] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def release_engines() -> None:
+    """Drop the shared in-process engines (they are kept per process so that variants reuse them)."""
+    with _ENGINES_LOCK:
+        _ENGINES.clear()
+
+
 class VLLMGenerator:
     """Answer with ``vllm.LLM`` running in this process; one batched call per ``generate``.
 
-    The engine loads on first use. Each request carries its tenant's ``cache_salt``, so
+    The engine loads on first use and is shared by every generator of this process with the same
+    model and engine settings (a notebook comparing prompts loads the model once; see
+    :func:`release_engines`). Identical requests are answered from the generation cache
+    (``cache_dir``; :mod:`ragbench.generators.cache`). Each request carries its tenant's ``cache_salt``, so
     prefix-cache entries are never shared across tenants. Prompts that do not fit
     ``max_model_len`` follow :class:`~ragbench.generators.prompts.PromptTemplate`'s
     fitting rule (drop lowest-ranked sources; refuse if the question alone is too long).
@@ -31,6 +55,7 @@ class VLLMGenerator:
         json_schema: Constrain answers to this JSON schema (structured outputs).
         dtype, enforce_eager: Engine settings (``float32`` and eager on CPU).
         engine_kwargs: More ``vllm.LLM`` arguments.
+        cache_dir: Folder of the generation cache (``None``: no cache).
 
     Example:
         >>> gen = VLLMGenerator("/models/tiny-qwen2", max_tokens=32)  # doctest: +SKIP
@@ -45,6 +70,7 @@ class VLLMGenerator:
         temperature: float = 0.0, top_p: float = 1.0, max_tokens: int = 64, seed: int | None = 0,
         stop: Sequence[str] = (), json_schema: Mapping[str, Any] | None = None, dtype: str = "float32",
         enforce_eager: bool = True, engine_kwargs: Mapping[str, Any] | None = None,
+        cache_dir: str | None = None,
     ) -> None:
         self.model = str(ensure_model(model))
         self.random_weights = warn_if_random(self.model)
@@ -55,28 +81,39 @@ class VLLMGenerator:
         self.dtype = dtype
         self.enforce_eager = enforce_eager
         self.engine_kwargs = dict(engine_kwargs or {})
+        self.cache = open_cache(cache_dir)
 
     @cached_property
     def engine(self):
-        """The ``vllm.LLM`` engine, created on first use (CPU-friendly environment defaults)."""
-        for key, value in {**CPU_ENV, "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}.items():
-            os.environ.setdefault(key, value)
-        from ragbench.errors import require
+        """The ``vllm.LLM`` engine, created on first use (CPU-friendly environment defaults) and shared."""
+        settings = {"model": self.model, "dtype": self.dtype, "max_model_len": self.max_model_len,
+                    "enforce_eager": self.enforce_eager, "seed": self.sampling.seed or 0, **self.engine_kwargs}
+        key = json.dumps(settings, sort_keys=True, default=str)
+        with _ENGINES_LOCK:
+            if key not in _ENGINES:
+                for name, value in {**CPU_ENV, "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}.items():
+                    os.environ.setdefault(name, value)
+                from ragbench.errors import require
 
-        vllm = require("vllm", extra="cpu-llm")
-        return vllm.LLM(
-            model=self.model, dtype=self.dtype, max_model_len=self.max_model_len,
-            enforce_eager=self.enforce_eager, seed=self.sampling.seed or 0, disable_log_stats=False,
-            **self.engine_kwargs,
-        )
+                vllm = require("vllm", extra="cpu-llm")
+                _ENGINES[key] = vllm.LLM(disable_log_stats=False, **settings)
+            return _ENGINES[key]
+
+    @cached_property
+    def model_id(self) -> str:
+        """The model's folder name and weights revision, e.g. ``smollm2-135m-instruct@3f2a...`` (cache keys)."""
+        return f"{os.path.basename(self.model)}@{model_revision(self.model)}"
+
+    def _cache_settings(self) -> dict:
+        return {**self.sampling.to_dict(), "json_schema": self.json_schema}
 
     @cached_property
     def tokenizer(self):
-        return self.engine.get_tokenizer()
+        """The model's tokenizer, loaded without the engine (a fully cached run never loads the engine)."""
+        return load_tokenizer(self.model)
 
     def _token_ids(self, messages: list[dict]) -> list[int]:
-        ids = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
-        return list(ids["input_ids"] if isinstance(ids, Mapping) else ids)
+        return prompt_token_ids(self.tokenizer, messages)
 
     def sampling_params(self):
         from vllm import SamplingParams
@@ -95,12 +132,30 @@ class VLLMGenerator:
         prompt = {"prompt_token_ids": self._token_ids(msgs), "cache_salt": cache_salt(query.tenant)}
         return prompt, kept
 
+    @property
+    def loaded(self) -> bool:
+        return "engine" in self.__dict__
+
     def warmup(self) -> None:
-        """Load the engine and run one token, so that load time is not counted as a question's latency."""
+        """Load the tokenizer, and the engine unless a generation cache may make it unneeded.
+
+        With a cache the engine loads on the first cache miss; that load is reported as the
+        answer's ``load_ms`` (its own stage), never as part of a question's latency.
+        """
+        self._token_ids([{"role": "user", "content": "hi"}])
+        if self.cache is None:
+            self._load_engine()
+
+    def _load_engine(self) -> float:
+        """Load the engine (one token through it) if needed; the milliseconds it took (0 when loaded)."""
+        if self.loaded:
+            return 0.0
         from vllm import SamplingParams
 
+        start = time.perf_counter()
         self.engine.generate([{"prompt_token_ids": self._token_ids([{"role": "user", "content": "hi"}])}],
                              SamplingParams(max_tokens=1), use_tqdm=False)
+        return (time.perf_counter() - start) * 1000
 
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
         """Answer every query in one batched engine call; a failed item gets ``Answer.error``."""
@@ -108,17 +163,25 @@ class VLLMGenerator:
         if len(queries) != len(contexts):
             raise ValueError(f"{len(queries)} queries but {len(contexts)} contexts: pass one context list per query.")
         answers: list[Answer | None] = [None] * len(queries)
-        batch, kept_sources, index = [], [], []
+        batch, kept_sources, index, keys = [], [], [], []
         for i, (query, hits) in enumerate(zip(queries, contexts)):
             try:
                 prompt, kept = self._prepare(query, hits)
             except PromptTooLongError as exc:
                 answers[i] = failed(f"prompt too long: {exc}")
                 continue
+            key = None
+            if self.cache is not None:
+                key = self.cache.key(self.model_id, prompt["prompt_token_ids"], self._cache_settings())
+                if (record := self.cache.get(key)) is not None:
+                    answers[i] = answer_from_record(record, kept)
+                    continue
             batch.append(prompt)
             kept_sources.append(kept)
             index.append(i)
+            keys.append(key)
         if batch:
+            load_ms = self._load_engine()
             start = time.perf_counter()
             try:
                 outputs = self.engine.generate(batch, self.sampling_params(), use_tqdm=False)
@@ -129,9 +192,14 @@ class VLLMGenerator:
                 for i in index:
                     answers[i] = failed(reason, total_ms=total)
             total_ms = (time.perf_counter() - start) * 1000
-            for i, kept, out in zip(index, kept_sources, outputs):
+            for i, kept, out, key in zip(index, kept_sources, outputs, keys):
                 if out is not None:
                     answers[i] = self._answer(out, kept, total_ms)
+                    if key is not None:
+                        self.cache.put(key, answers[i], out.outputs[0].text, model=self.model_id)
+            if load_ms:  # the one-time engine load: its own stage, not a question's latency
+                for i in index:
+                    answers[i].timings["load_ms"] = load_ms
         return answers  # type: ignore[return-value]
 
     @staticmethod

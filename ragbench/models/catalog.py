@@ -7,9 +7,9 @@ how to turn them into a Hugging Face model folder that vLLM and transformers loa
 Example:
     >>> get_entry("smollm2-135m-instruct").chat
     True
-    >>> get_entry("smolm2")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    >>> get_entry("smollm2-135m")  # doctest: +IGNORE_EXCEPTION_DETAIL
     Traceback (most recent call last):
-    UnknownNameError: Unknown model 'smolm2'. Did you mean: 'smollm2-135m-instruct'? ...
+    UnknownNameError: Unknown model 'smollm2-135m'. Did you mean: 'smollm2-135m-instruct'? ...
 """
 
 from __future__ import annotations

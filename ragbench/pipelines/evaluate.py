@@ -70,19 +70,21 @@ def aggregate(results: Sequence[QuestionResult], metric_names: Sequence[str]) ->
 
     Keys: ``<metric>``, ``<metric>.ci_low/.ci_high``, ``<metric>.n`` (items scored),
     ``<metric>.failed``/``.failure_rate`` (items whose scoring failed), ``questions``,
-    ``answers.failed``, ``isolation.cross_tenant_hits``, ``latency.<stage>.p50/p95/p99``
-    and ``generate.tokens_per_s``.
+    ``answers.failed``, ``answers.cached`` (read from the generation cache), ``isolation.cross_tenant_hits``,
+    ``latency.<stage>.p50/p95/p99`` and ``generate.tokens_per_s`` (answers generated in this run only).
     """
     out: dict[str, float] = {"questions": float(len(results))}
     for name in metric_names:
         out.update(_metric_summary(name, results))
     out["answers.failed"] = float(sum(1 for r in results if r.answer is not None and not r.answer.ok))
+    out["answers.cached"] = float(sum(1 for r in results if r.answer is not None and r.answer.cached))
     out["isolation.cross_tenant_hits"] = float(
         sum(1 for r in results for h in r.hits if h.tenant != r.sample.tenant)
     )
     out.update(stage_latencies([r.timings_ms for r in results], LATENCY_PERCENTILES))
-    tokens = sum(r.answer.completion_tokens for r in results if r.answer is not None)
-    gen_s = sum(r.timings_ms.get("generate_ms", 0.0) for r in results) / 1000
+    fresh = [r for r in results if r.answer is not None and not r.answer.cached]  # generated in this run
+    tokens = sum(r.answer.completion_tokens for r in fresh)
+    gen_s = sum(r.timings_ms.get("generate_ms", 0.0) for r in fresh) / 1000
     if tokens and gen_s > 0:
         out["generate.tokens_per_s"] = tokens / gen_s
     return out
@@ -103,8 +105,10 @@ def _answer_batches(pipeline, samples, batch_size, metrics, sink):
         batch = samples[i : i + batch_size]
         outputs = pipeline.run([s.to_query() for s in batch])
         for sample, (hits, answer, timing) in zip(batch, outputs, strict=True):
-            if answer is not None:  # generator timings (ttft_ms, its own total_ms) get percentiles too
-                timing = {**timing, **{(f"answer_{k}" if k in timing else k): v for k, v in answer.timings.items()}}
+            if answer is not None and not answer.cached:  # generator timings (ttft_ms, its own total_ms) get
+                # percentiles too; a cached answer's timings are those of the run that generated it
+                own = {k: v for k, v in answer.timings.items() if k != "load_ms"}
+                timing = {**timing, **{(f"answer_{k}" if k in timing else k): v for k, v in own.items()}}
             result = QuestionResult(sample=sample, hits=hits, answer=answer, timings_ms=timing)
             score(metrics, sample, result)
             sink(result)

@@ -45,6 +45,14 @@ def ingest_dataset(parts: Components) -> list[IndexStats]:
     ]
 
 
+def llm_tags(generator) -> dict[str, str]:
+    """``llm.model`` (name@weights revision) and ``llm.random_weights`` for runs whose generator is an LLM."""
+    if not hasattr(generator, "random_weights"):
+        return {}
+    return {"llm.model": str(getattr(generator, "model_id", "")),
+            "llm.random_weights": str(bool(generator.random_weights)).lower()}
+
+
 def _index_metrics(stats: list[IndexStats]) -> dict[str, float]:
     out: dict[str, float] = {}
     for s in stats:
@@ -103,8 +111,9 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
         parts.generator.warmup()
     tracker = parts.tracker
     ds_name = parts.dataset.name
-    run_name = cfg.get("run_name") or f"{ds_name}-{cfg.retriever._target_.rsplit('.', 1)[-1]}"
-    tags = {"dataset": ds_name, "retriever": repr(parts.retriever), "generator": repr(parts.generator)}
+    run_name = cfg.get("run_name") or f"{ds_name}-{cfg.get('variant') or cfg.retriever._target_.rsplit('.', 1)[-1]}"
+    tags = {"dataset": ds_name, "retriever": repr(parts.retriever), "generator": repr(parts.generator),
+            **llm_tags(parts.generator)}
     with tracker.start_run(run_name=run_name, tags=tags, run_id=folder.name if folder else None,
                            parent_run_id=parent_run_id) as run_id:
         if folder is None:

@@ -17,6 +17,8 @@ _EXPORTS = {
     "examples_from_dataset": "ragbench.programs.bridge",
     "bootstrap": "ragbench.programs.optimize",
     "score_program": "ragbench.programs.optimize",
+    "optimize_rag": "ragbench.programs.experiment",
+    "OptimizeResult": "ragbench.programs.experiment",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -11,7 +11,7 @@ from ragbench.errors import require
 def score_program(program, devset: Sequence, metric: Callable) -> dict[str, float]:
     """Mean metric over ``devset`` (a failed call counts as failed, not as 0).
 
-    Returns ``{"score": mean over answered, "n": answered, "failed": failed calls}``.
+    Returns ``{"score": mean over answered (None if none was), "n": answered, "failed": failed calls}``.
     """
     values, failed = [], 0
     for ex in devset:
@@ -21,7 +21,7 @@ def score_program(program, devset: Sequence, metric: Callable) -> dict[str, floa
             failed += 1
             continue
         values.append(float(metric(ex, pred)))
-    return {"score": sum(values) / len(values) if values else 0.0, "n": float(len(values)), "failed": float(failed)}
+    return {"score": sum(values) / len(values) if values else None, "n": float(len(values)), "failed": float(failed)}
 
 
 def bootstrap(program, trainset: Sequence, metric: Callable, *, max_bootstrapped_demos: int = 2,

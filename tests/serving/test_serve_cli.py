@@ -21,4 +21,4 @@ def test_serve_llm_help_is_fast_and_imports_no_vllm():
 def test_serve_llm_with_missing_model_folder_fails_clearly(capsys, tmp_path):
     assert main(["serve-llm", "--model", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
-    assert "does not exist" in err and "build_tiny_qwen2" in err
+    assert "does not exist" in err and "ragbench models list" in err

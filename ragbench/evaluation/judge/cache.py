@@ -1,34 +1,16 @@
-"""A persistent cache of judge calls, keyed on (judge model, prompt, settings).
-
-SQLite in WAL mode: safe for one writer and concurrent readers, survives ``kill -9``
-(a call is cached only once its answer is committed). Only successful answers are
-stored, so a failure (timeout, refused connection) is retried on the next run.
-"""
+"""The judge's persistent call cache: :class:`ragbench.cache.CallCache` in ``judge_cache.sqlite``."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from ragbench.types import content_hash
+from ragbench.cache import CallCache, cache_key
 
-
-def cache_key(model: str, prompt: str, settings: Mapping[str, Any]) -> str:
-    """Stable key of one judge call.
-
-    Example:
-        >>> cache_key("m", "p", {"temperature": 0}) == cache_key("m", "p", {"temperature": 0})
-        True
-    """
-    return content_hash(model, prompt, json.dumps(dict(settings), sort_keys=True, default=str), length=32)
+__all__ = ["JudgeCache", "cache_key"]
 
 
-class JudgeCache:
-    """``get``/``put`` of judge answers in ``<folder>/judge_cache.sqlite``; counts hits and misses.
+class JudgeCache(CallCache):
+    """Judge answers keyed on (judge model, prompt, settings), in ``<folder>/judge_cache.sqlite``.
 
     Example:
         >>> cache = JudgeCache("/tmp/rb-judge")  # doctest: +SKIP
@@ -37,35 +19,4 @@ class JudgeCache:
     """
 
     def __init__(self, folder: str | Path) -> None:
-        self.path = Path(folder).expanduser() / "judge_cache.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, model TEXT, answer TEXT)")
-        self.hits = 0
-        self.misses = 0
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT answer FROM calls WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        return row[0]
-
-    def put(self, key: str, answer: str, *, model: str = "") -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO calls (key, model, answer) VALUES (?, ?, ?)", (key, model, answer))
-
-    def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __repr__(self) -> str:
-        return f"JudgeCache({str(self.path)!r})"
+        super().__init__(folder, "judge_cache.sqlite")
