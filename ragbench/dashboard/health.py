@@ -95,15 +95,16 @@ def _gpu_from_smi(smi: str, timeout: float = 3.0) -> Health:
     return _timed("GPU", check)
 
 
-def probe_gpu() -> Health:
-    """GPU use through NVML (:mod:`ragbench.telemetry`), else ``nvidia-smi``; 'not used' without either."""
+def probe_gpu(nvml: Any = None) -> Health:
+    """GPU use through NVML (:mod:`ragbench.telemetry`; ``nvml``: the pynvml module, or a recorded one in
+    tests), else ``nvidia-smi``; 'not used' without either."""
     import shutil
 
     from ragbench.telemetry import GpuUnavailable, gpu_snapshot
 
     start = time.perf_counter()
     try:
-        readings = gpu_snapshot()
+        readings = gpu_snapshot(nvml)
     except GpuUnavailable as exc:
         smi = shutil.which("nvidia-smi")
         if smi is None:
@@ -111,7 +112,8 @@ def probe_gpu() -> Health:
         return _gpu_from_smi(smi)
     except Exception as exc:  # noqa: BLE001 - a probe reports failures, it never raises
         return Health("GPU", False, f"NVML: {type(exc).__name__}: {exc}")
-    return Health("GPU", True, "; ".join(r.describe() for r in readings), round((time.perf_counter() - start) * 1000, 1))
+    ms = round((time.perf_counter() - start) * 1000, 1)
+    return Health("GPU", True, "; ".join(r.describe() for r in readings), ms)
 
 
 def tenant_counts(store: Any, tenants: Sequence[str]) -> list[dict[str, Any]]:

@@ -46,7 +46,8 @@ class RecordedNvml:
 
         self._pynvml = pynvml
         self.NVMLError = pynvml.NVMLError
-        self.rounds, self.names, self.driver, self.init_error = [list(r) for r in rounds], list(names), driver, init_error
+        self.rounds, self.names = [list(r) for r in rounds], list(names)
+        self.driver, self.init_error = driver, init_error
         self.position = 0
         self._seen: set[tuple[int, str]] = set()
         self.initialised = 0
