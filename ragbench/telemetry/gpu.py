@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ragbench.errors import ConfigError
+from ragbench.errors import ConfigError, RagbenchError
 
 MIB = 2**20
 Series = dict[str, list[tuple[int, float, float]]]  # name -> [(step, epoch seconds, value)]
@@ -64,7 +64,7 @@ def readings_from_smi(text: str, *, at: float = 0.0) -> list[GpuReading]:
     return out
 
 
-class GpuUnavailable(Exception):
+class GpuUnavailable(RagbenchError):
     """No GPU telemetry here; the message says why (no nvidia-ml-py, no NVML library or driver, no device)."""
 
 
