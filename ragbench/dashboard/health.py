@@ -82,50 +82,38 @@ _SMI_QUERY = "--query-gpu=index,name,utilization.gpu,memory.used,memory.total"
 
 
 def _gpu_from_smi(smi: str, timeout: float = 3.0) -> Health:
-    """GPU use from ``nvidia-smi`` (CSV, no units) when pynvml is not installed."""
+    """GPU use from ``nvidia-smi`` (CSV, no units) when NVML cannot be read from Python."""
     import subprocess
+
+    from ragbench.telemetry import readings_from_smi
 
     def check():
         out = subprocess.run([smi, _SMI_QUERY, "--format=csv,noheader,nounits"], capture_output=True, text=True,
                              timeout=timeout, check=True).stdout
-        parts = []
-        for line in filter(None, (ln.strip() for ln in out.splitlines())):
-            idx, name, util, used, total = (c.strip() for c in line.split(","))
-            parts.append(f"GPU{idx} {name}: {util}% util, {float(used) / 1024:.1f}/{float(total) / 1024:.1f} GiB")
-        return True, "; ".join(parts) or "no GPUs"
+        return True, "; ".join(r.describe() for r in readings_from_smi(out)) or "no GPUs"
 
     return _timed("GPU", check)
 
 
-def probe_gpu() -> Health:
-    """GPU use through pynvml, else ``nvidia-smi``; 'not used' on a machine without either."""
-    try:
-        import pynvml
-    except ImportError:
-        import shutil
+def probe_gpu(nvml: Any = None) -> Health:
+    """GPU use through NVML (:mod:`ragbench.telemetry`; ``nvml``: the pynvml module, or a recorded one in
+    tests), else ``nvidia-smi``; 'not used' without either."""
+    import shutil
 
+    from ragbench.telemetry import GpuUnavailable, gpu_snapshot
+
+    start = time.perf_counter()
+    try:
+        readings = gpu_snapshot(nvml)
+    except GpuUnavailable as exc:
         smi = shutil.which("nvidia-smi")
         if smi is None:
-            return Health("GPU", None, "no GPU (neither pynvml nor nvidia-smi found)")
+            return Health("GPU", None, f"no GPU ({exc}; no nvidia-smi found)")
         return _gpu_from_smi(smi)
-
-    def check():
-        pynvml.nvmlInit()
-        try:
-            parts = []
-            for i in range(pynvml.nvmlDeviceGetCount()):
-                h = pynvml.nvmlDeviceGetHandleByIndex(i)
-                mem = pynvml.nvmlDeviceGetMemoryInfo(h)
-                util = pynvml.nvmlDeviceGetUtilizationRates(h)
-                parts.append(f"GPU{i} {util.gpu}% util, {mem.used / 2**30:.1f}/{mem.total / 2**30:.1f} GiB")
-            return True, "; ".join(parts) or "no GPUs"
-        finally:
-            pynvml.nvmlShutdown()
-
-    health = _timed("GPU", check)
-    if health.ok is False:
-        return Health("GPU", None, f"no GPU ({health.detail})", health.ms)
-    return health
+    except Exception as exc:  # noqa: BLE001 - a probe reports failures, it never raises
+        return Health("GPU", False, f"NVML: {type(exc).__name__}: {exc}")
+    ms = round((time.perf_counter() - start) * 1000, 1)
+    return Health("GPU", True, "; ".join(r.describe() for r in readings), ms)
 
 
 def tenant_counts(store: Any, tenants: Sequence[str]) -> list[dict[str, Any]]:

@@ -1,8 +1,10 @@
-"""System metrics next to quality: CPU, memory and (through pynvml) GPU utilisation and memory.
+"""System metrics next to quality: CPU, memory, disk and network through MLflow.
 
 MLflow's ``SystemMetricsMonitor`` samples in a background thread and logs ``system/*``
 metrics to the run. ``system_metrics=auto`` (the default) enables it only when a GPU is
-visible, ``true`` always, ``false`` never; only MLflow trackers are supported.
+visible, ``true`` always, ``false`` never; only MLflow trackers are supported. GPUs are
+sampled by :class:`ragbench.telemetry.RunTelemetry` (``gpu.*`` metrics, also without MLflow);
+when it does, MLflow's own GPU monitor is left out so NVML is read by one sampler.
 """
 
 from __future__ import annotations
@@ -14,16 +16,12 @@ from ragbench.errors import ConfigError
 
 
 def gpu_present() -> bool:
-    """True when pynvml sees at least one NVIDIA GPU."""
-    try:
-        import pynvml
+    """True when NVML (nvidia-ml-py) sees at least one NVIDIA GPU."""
+    from ragbench.telemetry import GpuUnavailable, gpu_snapshot
 
-        pynvml.nvmlInit()
-        try:
-            return pynvml.nvmlDeviceGetCount() > 0
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # noqa: BLE001 - no driver, no library: no GPU
+    try:
+        return bool(gpu_snapshot())
+    except GpuUnavailable:
         return False
 
 
@@ -35,8 +33,12 @@ def _enabled(setting) -> bool:
 
 
 @contextmanager
-def system_metrics(tracker, run_id: str | None, setting="auto", *, interval_s: float = 1.0) -> Iterator[bool]:
+def system_metrics(tracker, run_id: str | None, setting="auto", *, interval_s: float = 1.0,
+                   gpu_sampled: bool = False) -> Iterator[bool]:
     """Sample system metrics into MLflow run ``run_id`` while the block runs; yields whether it is on.
+
+    ``gpu_sampled``: GPUs are already sampled by :class:`ragbench.telemetry.RunTelemetry`, so
+    MLflow's GPU monitor is dropped.
 
     Example:
         >>> with system_metrics(tracker, run_id, "true"):  # doctest: +SKIP
@@ -49,6 +51,10 @@ def system_metrics(tracker, run_id: str | None, setting="auto", *, interval_s: f
 
     monitor = SystemMetricsMonitor(run_id, sampling_interval=interval_s, resume_logging=True,
                                    tracking_uri=tracker.tracking_uri)
+    if gpu_sampled:
+        from mlflow.system_metrics.metrics.gpu_monitor import GPUMonitor
+
+        monitor.monitors = [m for m in monitor.monitors if not isinstance(m, GPUMonitor)]
     first_step = monitor._logging_step
     monitor.start()
     try:

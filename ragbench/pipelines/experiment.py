@@ -7,15 +7,20 @@ given one) in the same MLflow run, asking only the questions not yet finished.
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ragbench.config import Components
 from ragbench.data.ingest import IndexStats, index_documents
 from ragbench.errors import ConfigError, MetricFailureRateError
 from ragbench.pipelines.evaluate import EvaluationReport, evaluate
+
+if TYPE_CHECKING:
+    from ragbench.telemetry import RunTelemetry
 
 DEFAULT_MAX_FAILURE_RATE = 0.05
 
@@ -94,11 +99,24 @@ def _check_failure_rates(report: EvaluationReport, max_rate: float) -> None:
 
 
 def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> RunResult:
-    """Run the configured evaluation (resuming if ``cfg.resume``), log it, and enforce ``max_failure_rate``."""
+    """Run the configured evaluation (resuming if ``cfg.resume``), log it, and enforce ``max_failure_rate``.
+
+    GPU telemetry and per-stage throughput (:mod:`ragbench.telemetry`) go to the tracker and to
+    ``telemetry.json`` in the run folder; a line on stderr says whether GPU metrics are on.
+    """
+    from ragbench.telemetry import RunTelemetry
+
+    with RunTelemetry(parts.cfg.get("system_metrics", "auto"), embedder=parts.embedder) as telemetry:
+        print(telemetry.status_line(), file=sys.stderr)
+        return _run(parts, parent_run_id, telemetry)
+
+
+def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) -> RunResult:
     from omegaconf import OmegaConf
 
     from ragbench.evaluation.checkpoint import Checkpoint, config_fingerprint
     from ragbench.evaluation.system import system_metrics
+    from ragbench.telemetry import JsonSink
 
     start = time.perf_counter()
     cfg = parts.cfg
@@ -113,7 +131,7 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
     ds_name = parts.dataset.name
     run_name = cfg.get("run_name") or f"{ds_name}-{cfg.get('variant') or cfg.retriever._target_.rsplit('.', 1)[-1]}"
     tags = {"dataset": ds_name, "retriever": repr(parts.retriever), "generator": repr(parts.generator),
-            **llm_tags(parts.generator)}
+            **llm_tags(parts.generator), **telemetry.gpu.tags()}
     with tracker.start_run(run_name=run_name, tags=tags, run_id=folder.name if folder else None,
                            parent_run_id=parent_run_id) as run_id:
         if folder is None:
@@ -123,13 +141,19 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
             checkpoint = Checkpoint(folder, fingerprint=fingerprint).open(resuming=True)
         resumed = len(checkpoint.load())
         try:
-            with system_metrics(tracker, run_id, cfg.get("system_metrics", "auto")):
+            with (system_metrics(tracker, run_id, cfg.get("system_metrics", "auto"), gpu_sampled=telemetry.gpu.on),
+                  telemetry.throughput.timed("evaluate") as counts):
                 report = evaluate(
                     parts.dataset, parts.pipeline, parts.metrics, metric_names=parts.metrics.names,
                     batch_size=int(cfg.batch_size), progress=bool(cfg.progress), checkpoint=checkpoint,
                 )
+                counts["questions"] = len(report.results) - resumed
         finally:
             checkpoint.close()
+        telemetry.record_answers(report.results)
+        telemetry.finish()
+        for sink in (tracker, JsonSink(checkpoint.folder / "telemetry.json")):
+            telemetry.log_to(sink, params=folder is None or sink is not tracker)
         tracker.log_metrics({**report.flat_metrics(), **_index_metrics(stats), "resumed_questions": resumed})
         tracker.log_table(report.rows(), "per_question")
         checkpoint.finish()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -57,6 +57,12 @@ class NullTracker:
     def log_config(self, config: Mapping[str, Any]) -> None: ...
 
     def log_metrics(self, metrics: Mapping[str, float]) -> None: ...
+
+    def log_params(self, params: Mapping[str, Any]) -> None: ...
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None: ...
+
+    def log_series(self, series: Mapping[str, Sequence[tuple[int, float, float]]]) -> None: ...
 
     def log_table(self, rows: list[dict], name: str) -> None: ...
 
@@ -161,6 +167,28 @@ class MLflowTracker:
         run_id = self._active()
         now = int(time.time() * 1000)
         items = [Metric(metric_key(k), float(v), now, step) for k, v in metrics.items() if v is not None]
+        for i in range(0, len(items), 500):
+            self.client.log_batch(run_id, metrics=items[i : i + 500])
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log params (values as text) to the active run; MLflow refuses to change a param's value."""
+        from mlflow.entities import Param
+
+        self.client.log_batch(self._active(), params=[Param(k[:250], str(v)[:6000]) for k, v in params.items()])
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set tags (values as text) on the active run."""
+        from mlflow.entities import RunTag
+
+        self.client.log_batch(self._active(), tags=[RunTag(k, str(v)[:5000]) for k, v in tags.items()])
+
+    def log_series(self, series: Mapping[str, Sequence[tuple[int, float, float]]]) -> None:
+        """Log time series ``{name: [(step, epoch seconds, value), ...]}`` as metric histories."""
+        from mlflow.entities import Metric
+
+        run_id = self._active()
+        items = [Metric(metric_key(k), float(v), int(at * 1000), int(step)) for k, points in series.items()
+                 for step, at, v in points]
         for i in range(0, len(items), 500):
             self.client.log_batch(run_id, metrics=items[i : i + 500])
 

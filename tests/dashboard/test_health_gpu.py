@@ -1,4 +1,5 @@
-"""GPU probe: no GPU here, so nvidia-smi's CSV output is parsed from a stand-in script."""
+"""GPU probe: no GPU here, so NVML readings are replayed (ragbench.testing.nvml) and nvidia-smi's CSV
+output is parsed from a stand-in script; both show the same line per GPU."""
 
 from __future__ import annotations
 
@@ -9,9 +10,19 @@ from ragbench.dashboard.health import probe_gpu
 
 
 def test_no_gpu_is_not_used(monkeypatch, tmp_path):
-    monkeypatch.setenv("PATH", str(tmp_path))  # neither nvidia-smi nor (here) pynvml
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi; nvidia-ml-py is installed but finds no driver
     h = probe_gpu()
     assert h.ok is None and h.label == "not used" and "nvidia-smi" in h.detail
+    assert "NVML Shared Library Not Found" in h.detail
+
+
+def test_nvml_readings_are_shown():
+    from ragbench.testing.nvml import H200_ROUNDS, RecordedNvml
+
+    nvml = RecordedNvml([[H200_ROUNDS[1][0], H200_ROUNDS[0][0]]], names=["NVIDIA H200", "NVIDIA H200"])
+    h = probe_gpu(nvml)
+    assert h.ok is True
+    assert h.detail == "GPU0 NVIDIA H200: 37% util, 20.0/140.4 GiB; GPU1 NVIDIA H200: 0% util, 0.5/140.4 GiB"
 
 
 def test_nvidia_smi_output_is_parsed(monkeypatch, tmp_path):

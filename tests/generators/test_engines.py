@@ -100,5 +100,9 @@ def test_ragbench_run_with_vllm_logs_tokens_per_s_and_ttft_to_mlflow(tiny_qwen2,
           f"TTFT p50 {run['metrics.latency.ttft_ms.p50']:.1f} ms, p95 {run['metrics.latency.ttft_ms.p95']:.1f} ms")
     assert run["metrics.questions"] == 4 and run["metrics.answers.failed"] == 0
     assert run["metrics.generate.tokens_per_s"] > 0
+    # telemetry (docs/performance.md): prompt and output tokens/s from the engine's own token counts
+    assert run["metrics.throughput.generate.prompt_tokens_per_s"] > run["metrics.throughput.generate.output_tokens_per_s"] > 0
+    assert run["metrics.throughput.generate.output_tokens_per_s"] == pytest.approx(run["metrics.generate.tokens_per_s"])
+    assert "GPU metrics: off (" in proc.stderr and run["tags.gpu.metrics"].startswith("off: ")
     assert 0 < run["metrics.latency.ttft_ms.p50"] <= run["metrics.latency.ttft_ms.p95"] <= run["metrics.latency.ttft_ms.p99"]
     assert run["metrics.latency.answer_total_ms.p50"] >= run["metrics.latency.ttft_ms.p50"]
