@@ -33,6 +33,13 @@ def test_every_config_file_instantiates(group, option, compose_cfg, minilm, tmp_
     cfg = compose_cfg(f"{group}={option}", *REQUIRED.get((group, option), []))
     from ragbench.stores import LanceDBStore
 
+    if group == "experiment":  # a named variant: it sets other groups and names itself
+        assert cfg.variant == option
+        cfg = compose_cfg(f"{group}={option}")
+        shared = {"embedder": minilm, "store": LanceDBStore(tmp_path / "s", space=minilm.space),
+                  "dataset": instantiate(cfg.dataset)}
+        assert instantiate(cfg.retriever, shared) is not None and instantiate(cfg.prompt) is not None
+        return
     if group == "llm":  # a model description, not a component: a catalogue name or a folder, and its settings
         from ragbench.models import CATALOG
 
