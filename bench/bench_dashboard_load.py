@@ -18,12 +18,12 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ragbench.testing.dashboard import free_port, start_dashboard, stop_dashboard
+from ragbench.dashboard.sessions import COOKIE
+from ragbench.testing.dashboard import free_port, sign_in, start_dashboard, stop_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,27 +39,17 @@ def demo_questions() -> list[tuple[str, str]]:
 
 def login(url: str, user: str, password: str) -> str:
     """Sign in through the login page; returns the ``Cookie`` header value for the API."""
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    data = urllib.parse.urlencode({"username": user, "password": password}).encode()
-    try:
-        resp = opener.open(f"{url}/login", data=data, timeout=30)
-    except urllib.error.HTTPError as exc:  # the 302 after a successful login lands here
-        resp = exc
-    cookies = [h.split(";", 1)[0] for h in resp.headers.get_all("Set-Cookie") or []]
-    if not any(c.startswith("user=") for c in cookies):
-        raise SystemExit(f"login as {user!r} failed at {url}/login (no user cookie; wrong password?)")
-    return "; ".join(cookies)
+    status, cookies, _ = sign_in(url, user, password)
+    if status != 302 or COOKIE not in cookies:
+        raise SystemExit(f"login as {user!r} failed at {url}/login (HTTP {status}, no session cookie; wrong password?)")
+    return f"{COOKIE}={cookies[COOKIE]}"
 
 
 def ask(url: str, cookie: str, tenant: str, question: str) -> tuple[int, float, dict]:
     """One ``POST /api/ask``; returns (HTTP status, seconds, JSON body)."""
     body = json.dumps({"tenant": tenant, "question": question}).encode()
     req = urllib.request.Request(f"{url}/api/ask", data=body, method="POST",
-                                 headers={"Content-Type": "application/json", "Cookie": cookie})
+                                 headers={"Content-Type": "application/json", "Cookie": cookie, "Origin": url})
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:
