@@ -95,7 +95,7 @@ def start_dashboard(
         if proc.poll() is not None:
             raise RuntimeError(f"dashboard exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{'/login' if users_file else '/'}", timeout=5).close()
             return proc
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
