@@ -8,6 +8,7 @@ once, and prints p50/p95 of both side by side.
 
     python bench/bench_dashboard_load.py                 # own server, 20 concurrent queries
     python bench/bench_dashboard_load.py --url http://127.0.0.1:5006 --user root --password ...
+    python bench/bench_dashboard_load.py --login-flood   # API latency during a password-guessing flood
 """
 
 from __future__ import annotations
@@ -78,6 +79,42 @@ def run_load(url: str, cookie: str, questions: list[tuple[str, str]], *, concurr
             "p50_ms": percentile(lat, 50), "p95_ms": percentile(lat, 95), "answers": [p.get("answer", "") for *_, p in results]}
 
 
+def login_flood(url: str, cookie: str, *, seconds: float = 8.0, threads: int = 8) -> dict:
+    """API latency (``GET /api/tenants``) alone and while ``threads`` clients send wrong passwords,
+    plus the sign-in time of a real user and of an unknown name (they should match)."""
+    def api_p50(n: int = 30) -> float:
+        lat = []
+        for _ in range(n):
+            start = time.perf_counter()
+            req = urllib.request.Request(f"{url}/api/tenants", headers={"Cookie": cookie})
+            urllib.request.urlopen(req, timeout=60).read()
+            lat.append((time.perf_counter() - start) * 1000)
+        return percentile(lat, 50)
+
+    def timed(user: str) -> float:
+        start = time.perf_counter()
+        sign_in(url, user, "wrong-password")
+        return (time.perf_counter() - start) * 1000
+
+    known = percentile([timed("bench") for _ in range(5)], 50)
+    unknown = percentile([timed(f"nobody-{i}") for i in range(5)], 50)
+    idle = api_p50()
+    stop, statuses = time.perf_counter() + seconds, []
+
+    def flood(i: int) -> None:
+        n = 0
+        while time.perf_counter() < stop:
+            statuses.append(sign_in(url, f"guess-{i}-{n}", "wrong")[0])
+            n += 1
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for i in range(threads):
+            pool.submit(flood, i)
+        busy = api_p50()
+    return {"known_ms": known, "unknown_ms": unknown, "api_idle_p50_ms": idle, "api_flood_p50_ms": busy,
+            "guesses": len(statuses), "refused_429": statuses.count(429)}
+
+
 def prepare_home(home: Path) -> Path:
     """Ingest the demo dataset under ``home`` and write a users file with an admin; returns its path."""
     from ragbench.config import build, compose
@@ -95,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password", default="bench-pw")
     parser.add_argument("-n", type=int, default=20, help="Questions (default 20).")
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--login-flood", action="store_true",
+                        help="Instead: API latency alone and during a flood of wrong passwords; known vs unknown user sign-in time.")
+    parser.add_argument("--login-limit-client", default="30/15 minutes",
+                        help="Own server's failed sign-ins per address (e.g. '100000/minute' to flood the hashing itself).")
     args = parser.parse_args(argv)
     proc, tmp = None, None
     try:
@@ -104,9 +145,16 @@ def main(argv: list[str] | None = None) -> int:
             home = Path(tmp.name) / "home"
             users = prepare_home(home)
             port = free_port()
-            proc = start_dashboard(home, users, port=port, log=Path(tmp.name) / "server.log")
+            proc = start_dashboard(home, users, port=port, log=Path(tmp.name) / "server.log",
+                                   extra_args=["--login-limit-client", args.login_limit_client])
             url = f"http://127.0.0.1:{port}"
         cookie = login(url, args.user, args.password)
+        if args.login_flood:
+            flood = login_flood(url, cookie)
+            print(f"sign-in with a wrong password: known user {flood['known_ms']:.0f} ms, unknown user {flood['unknown_ms']:.0f} ms")
+            print(f"GET /api/tenants p50: {flood['api_idle_p50_ms']:.1f} ms alone, {flood['api_flood_p50_ms']:.1f} ms during "
+                  f"{flood['guesses']} wrong sign-ins in 8 s ({flood['refused_429']} answered 429)")
+            return 0
         questions = (demo_questions() * (args.n // 2 + 1))[: args.n]
         ask(url, cookie, *questions[0])  # warm-up, not counted
         seq = run_load(url, cookie, questions, concurrency=1)

@@ -97,8 +97,8 @@ def test_an_open_page_signs_out_when_its_session_is_revoked(browser, dashboard_u
     ctx, page = _sign_in(browser, dashboard_url, "alice", "alice-pw")
     other = ctx.new_page()
     other.goto(f"{dashboard_url}/logout")  # the same session, signed out in another tab
-    assert "You are signed out" in other.inner_text("body")
-    page.wait_for_selector(".rb-signed-out")
+    page.wait_for_selector(".rb-signed-out", timeout=30_000)
     assert page.locator(".rb-ask-question").count() == 0
+    assert "You are signed out" in other.inner_text("body")
     page.screenshot(path=artifacts / "signed_out.png", full_page=True)
     ctx.close()
