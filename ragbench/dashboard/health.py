@@ -97,18 +97,7 @@ def _gpu_from_smi(smi: str, timeout: float = 3.0) -> Health:
     return _timed("GPU", check)
 
 
-def probe_gpu() -> Health:
-    """GPU use through pynvml, else ``nvidia-smi``; 'not used' on a machine without either."""
-    try:
-        import pynvml
-    except ImportError:
-        import shutil
-
-        smi = shutil.which("nvidia-smi")
-        if smi is None:
-            return Health("GPU", None, "no GPU (neither pynvml nor nvidia-smi found)")
-        return _gpu_from_smi(smi)
-
+def _gpu_from_nvml(pynvml: Any) -> Health:
     def check():
         pynvml.nvmlInit()
         try:
@@ -122,10 +111,26 @@ def probe_gpu() -> Health:
         finally:
             pynvml.nvmlShutdown()
 
-    health = _timed("GPU", check)
-    if health.ok is False:
-        return Health("GPU", None, f"no GPU ({health.detail})", health.ms)
-    return health
+    return _timed("GPU", check)
+
+
+def probe_gpu() -> Health:
+    """GPU use through pynvml, else ``nvidia-smi``; 'not used' on a machine with neither working
+    (pynvml installed without the NVML library falls back to ``nvidia-smi`` too)."""
+    import shutil
+
+    try:
+        import pynvml
+    except ImportError:
+        pynvml = None
+    nvml = _gpu_from_nvml(pynvml) if pynvml is not None else None
+    if nvml is not None and nvml.ok:
+        return nvml
+    smi = shutil.which("nvidia-smi")
+    if smi is not None:
+        return _gpu_from_smi(smi)
+    why = f"pynvml: {nvml.detail}" if nvml is not None else "no pynvml"
+    return Health("GPU", None, f"no GPU ({why}; nvidia-smi not found)", nvml.ms if nvml is not None else 0.0)
 
 
 def tenant_counts(store: Any, tenants: Sequence[str]) -> list[dict[str, Any]]:
