@@ -8,6 +8,7 @@ once, and prints p50/p95 of both side by side.
 
     python bench/bench_dashboard_load.py                 # own server, 20 concurrent queries
     python bench/bench_dashboard_load.py --url http://127.0.0.1:5006 --user root --password ...
+    python bench/bench_dashboard_load.py --login-flood   # API latency during a password-guessing flood
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ import sys
 import tempfile
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ragbench.testing.dashboard import free_port, start_dashboard, stop_dashboard
+from ragbench.dashboard.sessions import COOKIE
+from ragbench.testing.dashboard import free_port, sign_in, start_dashboard, stop_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,27 +40,17 @@ def demo_questions() -> list[tuple[str, str]]:
 
 def login(url: str, user: str, password: str) -> str:
     """Sign in through the login page; returns the ``Cookie`` header value for the API."""
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    data = urllib.parse.urlencode({"username": user, "password": password}).encode()
-    try:
-        resp = opener.open(f"{url}/login", data=data, timeout=30)
-    except urllib.error.HTTPError as exc:  # the 302 after a successful login lands here
-        resp = exc
-    cookies = [h.split(";", 1)[0] for h in resp.headers.get_all("Set-Cookie") or []]
-    if not any(c.startswith("user=") for c in cookies):
-        raise SystemExit(f"login as {user!r} failed at {url}/login (no user cookie; wrong password?)")
-    return "; ".join(cookies)
+    status, cookies, _ = sign_in(url, user, password)
+    if status != 302 or COOKIE not in cookies:
+        raise SystemExit(f"login as {user!r} failed at {url}/login (HTTP {status}, no session cookie; wrong password?)")
+    return f"{COOKIE}={cookies[COOKIE]}"
 
 
 def ask(url: str, cookie: str, tenant: str, question: str) -> tuple[int, float, dict]:
     """One ``POST /api/ask``; returns (HTTP status, seconds, JSON body)."""
     body = json.dumps({"tenant": tenant, "question": question}).encode()
     req = urllib.request.Request(f"{url}/api/ask", data=body, method="POST",
-                                 headers={"Content-Type": "application/json", "Cookie": cookie})
+                                 headers={"Content-Type": "application/json", "Cookie": cookie, "Origin": url})
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:
@@ -81,11 +72,51 @@ def run_load(url: str, cookie: str, questions: list[tuple[str, str]], *, concurr
         results = list(pool.map(lambda tq: (tq[0], *ask(url, cookie, *tq)), questions))
     wall = time.perf_counter() - start
     errors = [f"{t}: HTTP {s} {p.get('error', '')}" for t, s, _, p in results if s != 200 or p.get("error")]
+    # a leak is a source from another tenant's demo corpus (ids "<tenant prefix>-..."); documents
+    # uploaded into the tenant (content-hash ids) are its own
+    prefixes = {t.split("-")[0] + "-" for t, _ in questions}
     leaks = [f"{t}: got {src['doc_id']}" for t, s, _, p in results if s == 200
-             for src in p.get("sources", []) if not src["doc_id"].startswith(t.split("-")[0])]
+             for src in p.get("sources", [])
+             if any(src["doc_id"].startswith(o) for o in prefixes - {t.split("-")[0] + "-"})]
     lat = [sec * 1000 for _, _, sec, _ in results]
     return {"n": len(results), "errors": errors, "leaks": leaks, "wall_s": wall,
             "p50_ms": percentile(lat, 50), "p95_ms": percentile(lat, 95), "answers": [p.get("answer", "") for *_, p in results]}
+
+
+def login_flood(url: str, cookie: str, *, user: str = "bench", seconds: float = 8.0, threads: int = 8) -> dict:
+    """API latency (``GET /api/tenants``) alone and while ``threads`` clients send wrong passwords,
+    plus the sign-in time of a real user and of an unknown name (they should match)."""
+    def api_p50(n: int = 30) -> float:
+        lat = []
+        for _ in range(n):
+            start = time.perf_counter()
+            req = urllib.request.Request(f"{url}/api/tenants", headers={"Cookie": cookie})
+            urllib.request.urlopen(req, timeout=60).read()
+            lat.append((time.perf_counter() - start) * 1000)
+        return percentile(lat, 50)
+
+    def timed(user: str) -> float:
+        start = time.perf_counter()
+        sign_in(url, user, "wrong-password")
+        return (time.perf_counter() - start) * 1000
+
+    known = percentile([timed(user) for _ in range(3)], 50)  # under the per-user limit
+    unknown = percentile([timed(f"nobody-{i}") for i in range(3)], 50)
+    idle = api_p50()
+    stop, statuses = time.perf_counter() + seconds, []
+
+    def flood(i: int) -> None:
+        n = 0
+        while time.perf_counter() < stop:
+            statuses.append(sign_in(url, f"guess-{i}-{n}", "wrong")[0])
+            n += 1
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for i in range(threads):
+            pool.submit(flood, i)
+        busy = api_p50()
+    return {"known_ms": known, "unknown_ms": unknown, "api_idle_p50_ms": idle, "api_flood_p50_ms": busy,
+            "guesses": len(statuses), "refused_429": statuses.count(429)}
 
 
 def prepare_home(home: Path) -> Path:
@@ -105,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password", default="bench-pw")
     parser.add_argument("-n", type=int, default=20, help="Questions (default 20).")
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--login-flood", action="store_true",
+                        help="Instead: API latency alone and during a flood of wrong passwords; known vs unknown user sign-in time.")
+    parser.add_argument("--login-limit-client", default="30/15 minutes",
+                        help="Own server's failed sign-ins per address (e.g. '100000/minute' to flood the hashing itself).")
     args = parser.parse_args(argv)
     proc, tmp = None, None
     try:
@@ -114,9 +149,16 @@ def main(argv: list[str] | None = None) -> int:
             home = Path(tmp.name) / "home"
             users = prepare_home(home)
             port = free_port()
-            proc = start_dashboard(home, users, port=port, log=Path(tmp.name) / "server.log")
+            proc = start_dashboard(home, users, port=port, log=Path(tmp.name) / "server.log",
+                                   extra_args=["--login-limit-client", args.login_limit_client])
             url = f"http://127.0.0.1:{port}"
         cookie = login(url, args.user, args.password)
+        if args.login_flood:
+            flood = login_flood(url, cookie, user=args.user)
+            print(f"sign-in with a wrong password: known user {flood['known_ms']:.0f} ms, unknown user {flood['unknown_ms']:.0f} ms")
+            print(f"GET /api/tenants p50: {flood['api_idle_p50_ms']:.1f} ms alone, {flood['api_flood_p50_ms']:.1f} ms during "
+                  f"{flood['guesses']} wrong sign-ins in 8 s ({flood['refused_429']} answered 429)")
+            return 0
         questions = (demo_questions() * (args.n // 2 + 1))[: args.n]
         ask(url, cookie, *questions[0])  # warm-up, not counted
         seq = run_load(url, cookie, questions, concurrency=1)

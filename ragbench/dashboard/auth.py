@@ -4,7 +4,7 @@ The users file (YAML or JSON) maps each user to a password hash, a role and tena
 
     users:
       alice:
-        password_hash: "pbkdf2_sha256$200000$<salt hex>$<hash hex>"   # ragbench dashboard hash-password
+        password_hash: "pbkdf2_sha256$600000$<salt hex>$<hash hex>"   # ragbench dashboard --hash-password
         role: user                # user | admin
         tenants: [acme-robotics]
       root:
@@ -13,6 +13,11 @@ The users file (YAML or JSON) maps each user to a password hash, a role and tena
 
 Access is checked on the server in every handler that touches a tenant
 (:func:`require_access`), never only in a selector.
+
+Passwords are hashed with PBKDF2-HMAC-SHA256 at :data:`KDF_ITERATIONS` (600,000, OWASP's
+setting); a users file with a weaker hash is refused at load with the command that re-hashes.
+An unknown user name costs the same key derivation as a real one (:meth:`UserDirectory.authenticate`).
+User names Panel or ragbench give a meaning of their own (:data:`RESERVED_NAMES`) are refused.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import math
+import re
 import secrets
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +39,14 @@ from ragbench.tenancy import validate_tenant_id
 
 ROLES = ("user", "admin")
 _SCHEME = "pbkdf2_sha256"
-_ITERATIONS = 200_000
+#: PBKDF2-HMAC-SHA256 iterations of new hashes and the minimum a users file may hold (OWASP 2023).
+KDF_ITERATIONS = 600_000
+#: Names Panel or ragbench treat specially: Panel's ``is_guest`` cookie means "guest", an open
+#: dashboard's user is "local", Bokeh's fallback user is "default_user".
+RESERVED_NAMES = frozenset({"guest", "local", "default_user", "anonymous"})
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+#: A cookie secret needs this many characters and about this many bits by character statistics.
+MIN_SECRET_CHARS, MIN_SECRET_BITS = 32, 100
 LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
 
 
@@ -39,7 +54,7 @@ class AccessDeniedError(TenantError, PermissionError):
     """A user asked for a tenant they may not see."""
 
 
-def hash_password(password: str, *, iterations: int = _ITERATIONS, salt: str | None = None) -> str:
+def hash_password(password: str, *, iterations: int = KDF_ITERATIONS, salt: str | None = None) -> str:
     """PBKDF2-SHA256 hash of ``password`` in the users-file format.
 
     Example:
@@ -64,6 +79,43 @@ def verify_password(password: str, stored: str) -> bool:
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, digest)
+
+
+def hash_iterations(stored: str) -> int | None:
+    """The iteration count of a users-file hash, or ``None`` if it is not one.
+
+    Example:
+        >>> hash_iterations("pbkdf2_sha256$600000$00$00")
+        600000
+    """
+    parts = stored.split("$") if isinstance(stored, str) else []
+    if len(parts) != 4 or parts[0] != _SCHEME or not parts[1].isdigit():
+        return None
+    return int(parts[1])
+
+
+def check_cookie_secret(secret: str) -> None:
+    """Refuse a cookie secret that is short or repetitive (it signs every session cookie).
+
+    The strength is estimated as length x Shannon entropy of its characters, and a secret made of
+    fewer than 10 distinct characters or of one repeated part is refused: a random hex or base64
+    secret of 32+ characters passes, ``"secret"`` or a repeated word does not.
+
+    Example:
+        >>> check_cookie_secret(secrets.token_hex(32))
+    """
+    counts = Counter(secret)
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts.values()) if secret else 0.0
+    repeated = bool(secret) and secret in (secret + secret)[1:-1]
+    if len(secret) < MIN_SECRET_CHARS or bits < MIN_SECRET_BITS or len(counts) < 10 or repeated:
+        raise ConfigError(
+            f"The cookie secret is too weak: {len(secret)} characters, about {bits:.0f} bits by character "
+            f"statistics{', one part repeated' if repeated else ''}; it needs at least {MIN_SECRET_CHARS} random "
+            f"characters ({MIN_SECRET_BITS}+ bits, 10+ distinct), because "
+            "anyone who guesses it can sign in as any user. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_hex(32))'` and pass it as --cookie-secret or "
+            "RAGBENCH_DASHBOARD_COOKIE_SECRET."
+        )
 
 
 @dataclass(frozen=True)
@@ -117,7 +169,38 @@ def require_access(user: User | None, tenant: str) -> str:
     return tenant
 
 
-def _parse_user(name: str, raw: object, source: Path) -> User:
+def _check_name(name: str, source: Path) -> None:
+    if name.lower() in RESERVED_NAMES:
+        raise ConfigError(
+            f"{source}: user name {name!r} is reserved ({', '.join(sorted(RESERVED_NAMES))}): Panel signs "
+            "anyone with an unsigned is_guest cookie in as 'guest', and 'local' is the open dashboard's user. "
+            "Rename the user (e.g. guest-1)."
+        )
+    if not _NAME.match(name):
+        raise ConfigError(
+            f"{source}: user name {name!r} is not valid: use 1-64 letters, digits, '.', '_', '@' or '-', "
+            "starting with a letter or digit."
+        )
+
+
+def _check_hash(name: str, pw: object, source: Path, min_iterations: int) -> str:
+    iterations = hash_iterations(pw) if isinstance(pw, str) else None
+    if iterations is None:
+        raise ConfigError(
+            f"{source}: user {name!r} needs a password_hash starting with {_SCHEME}$ "
+            "(make one with `ragbench dashboard --hash-password`)."
+        )
+    if iterations < min_iterations:
+        raise ConfigError(
+            f"{source}: user {name!r} has a password hash with {iterations:,} PBKDF2-SHA256 iterations, below "
+            f"the required {min_iterations:,}. Re-hash the password: `echo 'THE PASSWORD' | ragbench dashboard "
+            f"--hash-password` prints a {KDF_ITERATIONS:,}-iteration hash; put it in password_hash."
+        )
+    return pw
+
+
+def _parse_user(name: str, raw: object, source: Path, min_iterations: int = KDF_ITERATIONS) -> User:
+    _check_name(name, source)
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{source}: user {name!r} must be a mapping with password_hash, role and tenants.")
     unknown = sorted(set(raw) - {"password_hash", "role", "tenants"})
@@ -125,17 +208,12 @@ def _parse_user(name: str, raw: object, source: Path) -> User:
         raise ConfigError(
             f"{source}: user {name!r} has unknown key(s) {unknown}.{suggest(unknown[0], ['password_hash', 'role', 'tenants'])} "
             "Valid keys: password_hash, role, tenants (plain-text passwords are not accepted: "
-            "make a hash with `ragbench dashboard hash-password`)."
+            "make a hash with `ragbench dashboard --hash-password`)."
         )
     role = raw.get("role", "user")
     if role not in ROLES:
         raise ConfigError(f"{source}: user {name!r} has role {role!r}; valid roles: {', '.join(ROLES)}.")
-    pw = raw.get("password_hash", "")
-    if not isinstance(pw, str) or not pw.startswith(f"{_SCHEME}$"):
-        raise ConfigError(
-            f"{source}: user {name!r} needs a password_hash starting with {_SCHEME}$ "
-            "(make one with `ragbench dashboard hash-password`)."
-        )
+    pw = _check_hash(name, raw.get("password_hash", ""), source, min_iterations)
     tenants = raw.get("tenants") or []
     if not isinstance(tenants, list):
         raise ConfigError(f"{source}: tenants of user {name!r} must be a list, got {tenants!r}.")
@@ -158,9 +236,17 @@ class UserDirectory:
     def __init__(self, users: Mapping[str, User], *, source: str = "<memory>") -> None:
         self.users = dict(users)
         self.source = source
+        # unknown names are checked against this hash, so they cost what the dearest real user costs
+        most = max((hash_iterations(u.password_hash) or 0 for u in self.users.values()), default=KDF_ITERATIONS)
+        self._dummy_hash = f"{_SCHEME}${most}${secrets.token_hex(16)}${'00' * 32}"
 
     @classmethod
-    def load(cls, path: str | Path) -> UserDirectory:
+    def load(cls, path: str | Path, *, min_iterations: int = KDF_ITERATIONS) -> UserDirectory:
+        """Read a users file; hashes below ``min_iterations`` are refused.
+
+        ``min_iterations`` is lowered only by unit tests of the file format; ``ragbench dashboard``
+        always loads with :data:`KDF_ITERATIONS`.
+        """
         path = Path(path).expanduser().resolve()
         if not path.is_file():
             raise ConfigError(f"Users file {path} does not exist. Create it (see docs/dashboard.md).")
@@ -176,15 +262,22 @@ class UserDirectory:
             raise ConfigError(f"Users file {path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
         if not isinstance(data, Mapping) or not isinstance(data.get("users"), Mapping) or not data["users"]:
             raise ConfigError(f"Users file {path} must hold a non-empty 'users:' mapping (see docs/dashboard.md).")
-        return cls({str(n): _parse_user(str(n), raw, path) for n, raw in data["users"].items()}, source=str(path))
+        users = {str(n): _parse_user(str(n), raw, path, min_iterations) for n, raw in data["users"].items()}
+        return cls(users, source=str(path))
 
     def get(self, name: str | None) -> User | None:
         return self.users.get(name) if name else None
 
     def authenticate(self, name: str, password: str) -> User | None:
-        """The user if the password matches, else ``None``."""
+        """The user if the password matches, else ``None``.
+
+        An unknown name is verified against a dummy hash of the same cost, so the answer takes
+        as long as for a real user (no user enumeration by timing). Slow by design: call it off
+        the server's event loop.
+        """
         user = self.users.get(name)
-        return user if user is not None and verify_password(password, user.password_hash) else None
+        ok = verify_password(password, user.password_hash if user is not None else self._dummy_hash)
+        return user if user is not None and ok else None
 
 
 def is_local_address(address: str) -> bool:
@@ -203,6 +296,8 @@ def check_bind(address: str, *, users_file: str | None, cookie_secret: str | Non
     Example:
         >>> check_bind("127.0.0.1", users_file=None, cookie_secret=None)  # open on localhost is fine
     """
+    if users_file and cookie_secret:
+        check_cookie_secret(cookie_secret)
     if is_local_address(address):
         if users_file and not cookie_secret:
             raise ConfigError(

@@ -6,10 +6,16 @@ The job itself (per-document statuses, retries, exactly-once writes, progress) i
 its records live in the tenant's own LanceDB directory. This module only queues
 submissions (one at a time: one writer per store) and finds each submission's job
 again by a ticket recorded in the job's settings, so the UI can poll it while it runs.
+
+Uploads: at most :data:`MAX_UPLOAD_BYTES` per upload (all files together). Every accepted
+upload gets a job with one outcome per file (or per JSONL record): a file that cannot be
+read -- invalid UTF-8, JSON nested too deeply, a record whose fields have the wrong types --
+is recorded as failed with its reason and the other files go on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import threading
 import time
@@ -22,6 +28,9 @@ from typing import Any
 
 from ragbench.errors import DatasetError
 from ragbench.tenancy import validate_tenant_id
+
+#: Largest upload (all files of one submission together), stated in the Documents tab.
+MAX_UPLOAD_BYTES = 20 * 2**20
 
 
 @dataclass
@@ -39,19 +48,81 @@ class Submission:
     created: float = field(default_factory=time.time)
 
 
-def upload_items(files: Sequence[tuple[str, bytes]]) -> list:
-    """:class:`~ragbench.ingestion.loaders.Item` s for uploaded ``(filename, bytes)`` pairs.
+def _read_error(key: str, exc: BaseException, read: int) -> str:
+    after = f" after {read} record(s)" if read else ""
+    if isinstance(exc, RecursionError):
+        why = "a JSON value is nested too deeply to parse"
+    elif isinstance(exc, UnicodeDecodeError):
+        why = f"invalid UTF-8 ({exc.reason}, byte {exc.object[exc.start:exc.start + 4]!r})"
+    else:
+        why = f"{type(exc).__name__}: {exc}"
+    return (f"{key}: could not be read{after}: {why}; the rest of this file was not ingested. "
+            "Fix the file (UTF-8 text, one JSON object per line for .jsonl) and upload it again.")
 
-    The content type comes from the file extension; an unsupported one yields an item
-    that fails with a clear reason when the job reads it (the other files go on).
-    """
-    from ragbench.ingestion.loaders import CONTENT_TYPES, iter_stream
 
+def _checked(item):
+    """``item`` whose reader also checks the parsed fields' types, so a bad record fails alone
+    instead of failing the job's write (e.g. ``"language": 5`` in a JSONL record)."""
+    from ragbench.ingestion.loaders import DocumentError
+
+    read = item.reader
+
+    def reader():
+        parsed = read()
+        wrong = [f"{name} must be {want}, got {type(value).__name__} {value!r:.40}"
+                 for name, value, ok, want in (
+                     ("text", parsed.text, isinstance(parsed.text, str), "a string"),
+                     ("title", parsed.title, isinstance(parsed.title, str), "a string"),
+                     ("language", parsed.language, parsed.language is None or isinstance(parsed.language, str),
+                      "a language code string such as 'en'"),
+                     ("metadata", parsed.metadata, isinstance(parsed.metadata, dict), "an object"))
+                 if not ok]
+        if wrong:
+            raise DocumentError(f"{item.key}: {'; '.join(wrong)}. Fix the record and upload it again.")
+        return parsed
+
+    return dataclasses.replace(item, reader=reader)
+
+
+def _file_items(name: str, data: bytes) -> list:
+    from ragbench.ingestion.loaders import CONTENT_TYPES, Item, iter_stream
+
+    key = f"upload:{Path(name).name}"
+    ctype = CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
     items = []
-    for name, data in files:
-        ctype = CONTENT_TYPES.get(Path(name).suffix.lower(), "application/octet-stream")
-        items.extend(iter_stream(io.BytesIO(data), name=f"upload:{Path(name).name}", content_type=ctype))
+    try:
+        for item in iter_stream(io.BytesIO(data), name=key, content_type=ctype):
+            items.append(_checked(item))
+    except Exception as exc:  # noqa: BLE001 - a loader that raises instead of yielding a failing item
+        from ragbench.ingestion.loaders import DocumentError
+
+        message = _read_error(key, exc, len(items))
+
+        def fail():
+            raise DocumentError(message)
+
+        items.append(Item(key=f"{key}#unreadable", source=key, content_type=ctype, size=len(data), reader=fail))
     return items
+
+
+def upload_items(files: Sequence[tuple[str, bytes]]) -> list:
+    """:class:`~ragbench.ingestion.loaders.Item` s for uploaded ``(filename, bytes)`` pairs; never raises.
+
+    The content type comes from the file extension; an unsupported one, or a file that cannot
+    be read, yields an item that fails with a clear reason when the job runs (the other files go on).
+    """
+    return [item for name, data in files for item in _file_items(name, data)]
+
+
+def check_upload_size(files: Sequence[tuple[str, bytes]]) -> None:
+    """Refuse an upload over :data:`MAX_UPLOAD_BYTES` with the sizes and the limit."""
+    total = sum(len(data) for _, data in files)
+    if total > MAX_UPLOAD_BYTES:
+        sizes = ", ".join(f"{Path(n).name} {len(d) / 2**20:.1f} MiB" for n, d in files)
+        raise DatasetError(
+            f"Upload refused: {total / 2**20:.1f} MiB ({sizes}) is over the {MAX_UPLOAD_BYTES / 2**20:.0f} MiB limit "
+            "per upload. Upload fewer or smaller files, or ask an admin to ingest a server folder."
+        )
 
 
 class JobManager:
@@ -79,13 +150,18 @@ class JobManager:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rb-ingest")
 
     def submit_files(self, tenant: str, files: Sequence[tuple[str, bytes]], *, user: str) -> Submission:
-        """Queue uploaded ``(filename, bytes)`` pairs for ``tenant`` (the caller checks access)."""
+        """Queue uploaded ``(filename, bytes)`` pairs for ``tenant`` (the caller checks access).
+
+        Raises:
+            DatasetError: no files, or more than :data:`MAX_UPLOAD_BYTES` together.
+        """
         validate_tenant_id(tenant)
         if not files:
             raise DatasetError("No files to ingest: choose one or more files first.")
+        check_upload_size(files)
         sub = Submission(uuid.uuid4().hex[:12], tenant, user, "upload", [n for n, _ in files])
-        items = upload_items(files)
-        return self._submit(sub, lambda opts: self._run_items(items, tenant, opts))
+        files = list(files)  # parsed on the job's thread, not the caller's (the UI's event loop)
+        return self._submit(sub, lambda opts: self._run_items(upload_items(files), tenant, opts))
 
     def submit_folder(self, tenant: str, folder: str | Path, *, user: str) -> Submission:
         """Queue every file under a server ``folder`` for ``tenant`` (admins only; the caller checks)."""

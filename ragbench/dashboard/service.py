@@ -96,6 +96,10 @@ class DashboardService:
         self._pipelines: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._jobs = None
+        #: Set by :func:`ragbench.dashboard.server.serve`: sign-in parts (users file only) and the
+        #: Host/Origin guard. Without a gate, a dashboard with a users file signs nobody in.
+        self.gate: Any = None
+        self.guard: Any = None
 
     @classmethod
     def from_overrides(

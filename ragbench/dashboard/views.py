@@ -11,38 +11,60 @@ import asyncio
 from typing import Any
 
 from ragbench.dashboard import _html
-from ragbench.dashboard.auth import AccessDeniedError, User, is_local_address
+from ragbench.dashboard.auth import AccessDeniedError, User
+from ragbench.dashboard.gate import is_local_host_header
 from ragbench.dashboard.service import DashboardService, get_service
+
+__all__ = ["AskView", "create_app", "current_user", "is_local_host_header", "run_blocking"]
 
 PAGE_TITLE = "ragbench"
 
 
-def is_local_host_header(host: str) -> bool:
-    """True if an HTTP ``Host`` header names this machine's loopback (``127.0.0.1:5006``, ``[::1]:80``).
-
-    Example:
-        >>> is_local_host_header("localhost:5006"), is_local_host_header("rag.example.org")
-        (True, False)
-    """
-    host = host.strip()
-    name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    return is_local_address(name)
-
-
 def current_user(svc: DashboardService) -> tuple[User | None, str | None]:
-    """The session's user, or ``(None, reason)`` when the session may not use the app."""
+    """The session's user, or ``(None, reason)`` when the session may not use the app.
+
+    With a users file the user comes only from the signed, server-side session cookie
+    (:class:`~ragbench.dashboard.gate.Gate`), never from ``pn.state.user``: Panel turns an
+    unsigned ``is_guest`` cookie into the user "guest".
+    """
     import panel as pn
 
+    ctx = pn.state.curdoc.session_context if pn.state.curdoc else None
+    request = ctx.request if ctx is not None else None
     if svc.open_mode:
-        request = pn.state.curdoc.session_context.request if pn.state.curdoc and pn.state.curdoc.session_context else None
         if not is_local_host_header(request.headers.get("Host", "") if request is not None else "localhost"):
             return None, ("This dashboard runs without authentication and answers only on localhost. "
                           "Start it with --users and --cookie-secret to serve other addresses.")
         return svc.user_for(None), None
-    user = svc.user_for(pn.state.user)
+    if svc.gate is None:
+        return None, ("This dashboard has a users file but no sign-in: serve it with `ragbench dashboard --users ...` "
+                      "(plain `panel serve` cannot check ragbench's sessions).")
+    user = svc.gate.user_from_cookies(request.cookies if request is not None else {})
     if user is None:
-        return None, f"User {pn.state.user!r} is not in the users file {svc.users.source}. Ask an admin to add you."
+        return None, "Your session has ended (signed out, expired or removed from the users file): sign in again at /login."
     return user, None
+
+
+def sign_out_on_revoke(svc: DashboardService) -> None:
+    """Clear this page when its session is revoked (logout elsewhere), so an open websocket dies with it."""
+    import panel as pn
+
+    from ragbench.dashboard.sessions import COOKIE
+
+    doc = pn.state.curdoc
+    request = doc.session_context.request if doc is not None and doc.session_context else None
+    if svc.gate is None or request is None:
+        return
+
+    def signed_out() -> None:
+        from bokeh.models import Div
+
+        doc.clear()
+        doc.add_root(Div(text='<p class="rb-signed-out">You were signed out: <a href="/login">sign in again</a>.</p>'))
+
+    forget = svc.gate.sessions.on_revoke(request.cookies.get(COOKIE),
+                                         lambda: doc.add_next_tick_callback(signed_out))
+    pn.state.on_session_destroyed(lambda ctx: forget())
 
 
 async def run_blocking(svc: DashboardService, fn, *args):
@@ -157,11 +179,16 @@ def create_app() -> Any:
     """The whole page for the current session (called once per browser session)."""
     import panel as pn
 
-    pn.extension(raw_css=[_html.CSS], notifications=False)
+    from ragbench.dashboard.jobs import MAX_UPLOAD_BYTES
+
+    pn.extension(raw_css=[_html.CSS], notifications=True, disconnect_notification=(
+        f"Connection to the server lost. An upload far over the {MAX_UPLOAD_BYTES // 2**20} MiB limit ends the "
+        "connection: reload the page and upload smaller files."))
     svc = get_service()
     user, refusal = current_user(svc)
     if user is None:
         return pn.Column(pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.HTML(f'<p class="rb-refused">{_html.esc(refusal)}</p>'))
+    sign_out_on_revoke(svc)
     from ragbench.dashboard.views_admin import DocumentsView, ExperimentsView, MonitorView
 
     who = f"Signed in as **{user.name}** ({user.role})" + ("" if svc.open_mode else " · [Log out](/logout)")

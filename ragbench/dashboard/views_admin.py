@@ -6,6 +6,7 @@ from typing import Any
 
 from ragbench.dashboard import _html
 from ragbench.dashboard.auth import AccessDeniedError, User, require_access
+from ragbench.dashboard.jobs import MAX_UPLOAD_BYTES, check_upload_size
 from ragbench.dashboard.service import DashboardService
 from ragbench.dashboard.views import run_blocking
 
@@ -24,6 +25,9 @@ class DocumentsView:
         self.tenant = pn.widgets.Select(name="Tenant", options=tenants, value=tenants[0] if tenants else None,
                                         css_classes=["rb-docs-tenant"], width=220)
         self.files = pn.widgets.FileInput(multiple=True, accept=".txt,.md,.markdown,.html,.htm,.pdf,.docx,.jsonl")
+        self.limit = pn.pane.HTML(
+            f'<span class="rb-upload-limit">Up to {MAX_UPLOAD_BYTES // 2**20} MiB per upload '
+            '(txt, md, html, pdf, docx, jsonl).</span>')
         self.upload = pn.widgets.Button(name="Ingest uploaded files", button_type="primary")
         self.folder = pn.widgets.TextInput(name="Server folder (admins)", placeholder="/path/to/folder", width=320)
         self.ingest_folder = pn.widgets.Button(name="Ingest folder")
@@ -31,6 +35,7 @@ class DocumentsView:
         self.status = pn.pane.HTML('<span class="rb-job-status">No job yet.</span>', sizing_mode="stretch_width")
         self.docs = pn.pane.HTML("", sizing_mode="stretch_width")
         self.upload.on_click(self._upload)
+        self.files.param.watch(self._check_size, "value")
         self.ingest_folder.on_click(self._folder)
         self._ticket: str | None = None
         self._poller = None
@@ -40,9 +45,12 @@ class DocumentsView:
 
         folder = [pn.Row(self.folder, self.ingest_folder)] if self.user.is_admin else []
         return pn.Column(
-            pn.Row(self.tenant, self.files, self.upload), *folder,
+            pn.Row(self.tenant, self.files, self.upload), self.limit, *folder,
             pn.Row(self.progress, self.status), self.docs, sizing_mode="stretch_width",
         )
+
+    def _error(self, message: object) -> None:
+        self.status.object = f'<span class="rb-job-status rb-error">{_html.esc(message)}</span>'
 
     def _start(self, submit) -> None:
         from ragbench.errors import RagbenchError
@@ -51,8 +59,9 @@ class DocumentsView:
             tenant = require_access(self.user, self.tenant.value or "")
             sub = submit(tenant)
         except (AccessDeniedError, RagbenchError) as exc:
-            self.status.object = f'<span class="rb-job-status rb-error">{_html.esc(exc)}</span>'
-            return
+            return self._error(exc)
+        except Exception as exc:  # noqa: BLE001 - an unexpected failure is shown, never swallowed
+            return self._error(f"The upload could not be queued: {type(exc).__name__}: {exc}")
         self._ticket = sub.ticket
         self.progress.value = 0
         self.status.object = f'<span class="rb-job-status">Queued ({_html.esc(sub.source)})…</span>'
@@ -62,10 +71,25 @@ class DocumentsView:
 
             self._poller = pn.state.add_periodic_callback(self._poll, period=POLL_MS)
 
-    def _upload(self, event=None) -> None:
+    def _chosen(self) -> list[tuple[str, bytes]]:
         names, data = self.files.filename or [], self.files.value or []
         names, data = ([names], [data]) if isinstance(names, str) else (names, data)
-        self._start(lambda t: self.svc.jobs.submit_files(t, list(zip(names, data)), user=self.user.name))
+        return list(zip(names, data))
+
+    def _check_size(self, event=None) -> None:
+        """Refuse an oversized upload as soon as it arrives (and drop its bytes)."""
+        from ragbench.errors import DatasetError
+
+        try:
+            check_upload_size(self._chosen())
+        except DatasetError as exc:
+            self.files.value, self.files.filename = None, None
+            self.files.clear()
+            self._error(exc)
+
+    def _upload(self, event=None) -> None:
+        files = self._chosen()
+        self._start(lambda t: self.svc.jobs.submit_files(t, files, user=self.user.name))
 
     def _folder(self, event=None) -> None:
         if not self.user.is_admin:  # the button is only shown to admins; check again here
@@ -204,7 +228,10 @@ class MonitorView:
         visible = self.svc.tenants_for(self.user)
         health, counts, jobs = await run_blocking(self.svc, lambda: (
             probe_all(self.svc.parts, generators=self.svc.generators()), tenant_counts(self.svc.parts.store, visible), self.svc.jobs.list(visible)))
-        self.health.object = _html.table([h.to_dict() for h in health], ["service", "state", "detail", "ms"], css="rb-health")
+        rows = [h.to_dict() for h in health]
+        if not self.user.is_admin:  # details name server paths, endpoints and every tenant's totals
+            rows = [{**r, "detail": "details are shown to admins"} for r in rows]
+        self.health.object = _html.table(rows, ["service", "state", "detail", "ms"], css="rb-health")
         self.tenants.object = _html.table(counts, ["tenant", "documents", "chunks"], css="rb-tenants", empty="No tenants.")
         shown = [j.model_dump() for j in jobs if j.status in ("running", "failed", "interrupted") or j.failed]
         self.jobs.object = _html.table(shown, ["job_id", "tenant", "status", "done", "total", "failed", "chunks_created", "error"],

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -21,7 +22,36 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-COOKIE_SECRET = "test-cookie-secret-0123456789abcdef"
+#: A fresh random secret per test process (weak secrets are refused); tests that craft cookies read it.
+COOKIE_SECRET = secrets.token_hex(32)
+
+
+def sign_in(url: str, user: str, password: str, *, timeout: float = 60) -> tuple[int, dict[str, str], dict[str, str]]:
+    """POST the login form as a same-origin browser would; returns (status, cookies set, response headers).
+
+    Example:
+        >>> status, cookies, _ = sign_in("http://127.0.0.1:5006", "alice", "pw")  # doctest: +SKIP
+        >>> status, sorted(cookies)  # doctest: +SKIP
+        (302, ['rb_session'])
+    """
+    import http.client
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+    body = urllib.parse.urlencode({"username": user, "password": password})
+    conn.request("POST", "/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Origin": f"{parts.scheme}://{parts.netloc}"})
+    resp = conn.getresponse()
+    resp.read()
+    cookies = {}
+    for header in resp.headers.get_all("Set-Cookie") or []:
+        name, _, rest = header.partition("=")
+        value = rest.split(";", 1)[0]
+        if value:
+            cookies[name.strip()] = value.strip('"')
+    conn.close()
+    return resp.status, cookies, dict(resp.headers)
 
 
 def free_port() -> int:
@@ -30,10 +60,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_users_file(path: Path, users: Mapping[str, tuple[str, str, Sequence[str]]], *, iterations: int = 20_000) -> Path:
-    """Write a users file from ``{name: (password, role, tenants)}`` (hashes with fewer iterations, for speed)."""
-    from ragbench.dashboard.auth import hash_password
+def write_users_file(path: Path, users: Mapping[str, tuple[str, str, Sequence[str]]], *, iterations: int | None = None) -> Path:
+    """Write a users file from ``{name: (password, role, tenants)}``, hashed at the production cost
+    (:data:`~ragbench.dashboard.auth.KDF_ITERATIONS`, about 0.4 s a hash on 2 cores); a lower
+    ``iterations`` makes a file that ``ragbench dashboard`` refuses (for tests of that refusal)."""
+    from ragbench.dashboard.auth import KDF_ITERATIONS, hash_password
 
+    iterations = iterations or KDF_ITERATIONS
     data = {"users": {
         name: {"password_hash": hash_password(pw, iterations=iterations), "role": role, "tenants": list(tenants)}
         for name, (pw, role, tenants) in users.items()
@@ -62,7 +95,7 @@ def start_dashboard(
         if proc.poll() is not None:
             raise RuntimeError(f"dashboard exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2).close()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{'/login' if users_file else '/'}", timeout=5).close()
             return proc
         except (urllib.error.URLError, OSError):
             time.sleep(0.5)
@@ -83,11 +116,11 @@ def stop_dashboard(proc: subprocess.Popen) -> None:
 
 @contextmanager
 def served_dashboard(home: Path, users_file: Path | None, *, log: Path | None = None,
-                     overrides: Sequence[str] = ("generator=extractive",)) -> Iterator[str]:
-    """A running dashboard's base URL; the server is stopped on exit."""
+                     overrides: Sequence[str] = ("generator=extractive",), extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """A running dashboard's base URL; the server is stopped on exit (``extra_args``: CLI options)."""
     port = free_port()
     proc = start_dashboard(home, users_file, port=port, log=log or Path(home) / "dashboard-server.log",
-                           overrides=overrides)
+                           overrides=overrides, extra_args=extra_args)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -17,6 +17,7 @@ CHROMIUM_ARGS = [
 USERS = {
     "alice": ("alice-pw", "user", ["acme-robotics"]),
     "hank": ("hank-pw", "user", ["harbor-health"]),
+    "carol": ("carol-pw", "user", ["acme-robotics"]),  # takes wrong passwords in test_security.py
     "root": ("root-pw", "admin", []),
 }
 

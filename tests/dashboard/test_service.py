@@ -102,6 +102,44 @@ def test_upload_job_records_each_document_and_goes_on_after_a_bad_one(svc, tmp_p
     assert any(j.job_id == job.job_id for j in svc.jobs.list(["harbor-health"]))
 
 
+def test_upload_of_unreadable_files_gets_a_job_with_per_file_outcomes(svc):
+    """Files a loader cannot read (issue 13) fail alone with their reason; the rest are ingested."""
+    import json
+
+    files = [
+        ("ferry.txt", b"Harbor Health staff ride the harbour ferry for free."),
+        ("records.jsonl", (json.dumps({"id": "r1", "text": "The Harbor Health pharmacy opens at seven."}) + "\n"
+                           + json.dumps({"id": "r2", "text": "Numeric language.", "language": 5}) + "\n").encode()),
+        ("deep.jsonl", b"[" * 200_000 + b"\n"),
+        ("cp1252.jsonl", b'{"id": "c1", "text": "caf\xe9 au lait"}\n'),
+    ]
+    sub = svc.jobs.submit_files("harbor-health", files, user="hank")
+    job = _wait(svc.jobs, sub.ticket)
+    by_key = {d.key: d for d in job.documents}
+    assert sub.state == "finished" and job.status == "completed"
+    assert (job.total, job.completed, job.failed) == (5, 2, 3), {k: (d.status, d.error) for k, d in by_key.items()}
+    assert by_key["upload:ferry.txt"].status == "completed"
+    assert by_key["upload:records.jsonl#r1"].status == "completed"
+
+    def failed(prefix):  # the loaders may fail a record themselves or the dashboard the rest of the file
+        [doc] = [d for k, d in by_key.items() if k.startswith(prefix)]
+        assert doc.status == "failed"
+        return doc.error
+
+    assert "language" in failed("upload:records.jsonl#r2") and "5" in failed("upload:records.jsonl#r2")
+    assert "nested too deeply" in failed("upload:deep.jsonl")
+    assert "invalid UTF-8" in failed("upload:cp1252.jsonl")
+    answer = svc.ask(svc.user_for("hank"), QueryRequest(question="When does the pharmacy open?", tenant="harbor-health"))
+    assert "seven" in answer.answer
+
+
+def test_upload_over_the_limit_is_refused_with_the_limit(svc):
+    from ragbench.errors import DatasetError
+
+    with pytest.raises(DatasetError, match=r"big.txt 20.0 MiB.*over the 20 MiB limit per upload"):
+        svc.jobs.submit_files("harbor-health", [("big.txt", b"x" * (20 * 2**20 + 1))], user="hank")
+
+
 def test_folder_job(svc, tmp_path):
     folder = tmp_path / "docs"
     folder.mkdir()
