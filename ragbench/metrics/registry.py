@@ -97,7 +97,7 @@ register_metric("f1", lambda _k: AnswerMetric("f1", _answer.token_f1))
 register_metric("match", lambda _k: AnswerMetric("match", _answer.match))
 register_metric("rouge_l", lambda _k: AnswerMetric("rouge_l", _text.rouge_l))
 register_metric("bleu", lambda _k: AnswerMetric("bleu", _text.bleu))
-for _name in ("faithfulness", "answer_relevancy", "context_precision", "context_recall"):  # ragas, on a judge
+for _name in ("faithfulness", "answer_relevancy", "context_precision", "context_recall", "answer_accuracy"):  # ragas
     _judged(_name)
 
 

@@ -1,6 +1,8 @@
-"""The demo end to end on real parts: LanceDB on disk, packaged MiniLM, MLflow sqlite."""
+"""The demo end to end on real parts (what `make demo` runs): LanceDB on disk, packaged MiniLM, MLflow sqlite,
+and answers from the real instruct LLM (SmolLM2-135M-Instruct) on the in-process vLLM engine."""
 
 import mlflow
+import pandas as pd
 import pytest
 
 from ragbench.config import build
@@ -12,8 +14,46 @@ def demo_run(tmp_path_factory):
     from ragbench.config import compose
 
     home = tmp_path_factory.mktemp("demo")
-    parts = build(compose([f"home={home}", "progress=false"]))
+    parts = build(compose([f"home={home}", "progress=false"]))  # the default config: make demo
     return parts, run_experiment(parts)
+
+
+@pytest.fixture(scope="module")
+def closed_book_run(demo_run):
+    """The same questions answered closed-book by the same model (the engine is shared in-process)."""
+    from ragbench.config import compose
+
+    parts, _ = demo_run
+    closed = build(compose([f"home={parts.cfg.home}", "progress=false", "experiment=closed_book"]))
+    return closed, run_experiment(closed)
+
+
+def test_demo_answers_with_the_real_model(demo_run):
+    parts, result = demo_run
+    run = mlflow.tracking.MlflowClient(parts.tracker.tracking_uri).get_run(result.run_id)
+    assert run.data.tags["llm.random_weights"] == "false"
+    assert run.data.tags["llm.model"].startswith("smollm2-135m-instruct@")
+    overall = result.report.overall
+    assert overall["answers.failed"] == 0 and overall["match.n"] == overall["questions"]
+    answers = [r.answer.text for r in result.report.results]
+    assert len(set(answers)) > len(answers) // 2  # question-specific answers, not a canned string
+    assert overall["generate.tokens_per_s"] > 0
+
+
+def test_rag_beats_closed_book_on_the_invented_companies(demo_run, closed_book_run):
+    """The demo's companies are invented: closed-book cannot know the answers, retrieval supplies them."""
+    from ragbench.evaluation.compare import compare_tables
+
+    (_, rag), (_, closed) = demo_run, closed_book_run
+    assert all(not r.hits for r in closed.report.results)
+    cmp = compare_tables("closed", pd.DataFrame(closed.report.rows()), "rag", pd.DataFrame(rag.report.rows()),
+                         metrics=["f1", "match"])
+    by = {r.metric: r for r in cmp.results}
+    print("\n" + "\n".join(f"demo RAG - closed-book {m}: {r.mean_b:.3f} - {r.mean_a:.3f} = {r.delta:+.3f} "
+                             f"[{r.low:.3f}, {r.high:.3f}] p={r.p_value:.4f}" for m, r in by.items()))
+    for metric in ("f1", "match"):
+        assert by[metric].n == rag.report.overall["questions"]
+        assert by[metric].delta > 0 and by[metric].low > 0 and by[metric].p_value < 0.05, by[metric]
 
 
 def test_demo_scores_and_isolation(demo_run):
@@ -23,13 +63,14 @@ def test_demo_scores_and_isolation(demo_run):
     assert report.overall["questions"] == len(parts.dataset.samples) >= 44
     assert report.overall["recall@10"] >= 0.9 and report.overall["ndcg@10"] >= 0.8
     assert 0.0 < report.overall["f1"] < 1.0 and report.overall["f1.n"] == report.overall["questions"]
+    assert 0.0 < report.overall["match"] <= 1.0 and "match.ci_low" in report.overall
     assert report.overall["isolation.cross_tenant_hits"] == 0
     own = {t: {d.id for d in parts.dataset.documents_of(t)} for t in parts.dataset.tenants}
     for r in report.results:
         assert r.hits, r.sample.id
         assert {h.doc_id for h in r.hits} <= own[r.sample.tenant], f"{r.sample.id} retrieved another tenant's document"
     table = format_report(report)
-    assert "acme-robotics" in table and "ALL" in table and "ndcg@10" in table
+    assert "acme-robotics" in table and "ALL" in table and "ndcg@10" in table and "match" in table
 
 
 def test_isolation_probes_answer_from_own_tenant(demo_run):

@@ -23,6 +23,8 @@ RAGAS_METRICS = {
     "answer_relevancy": ("AnswerRelevancy", ("user_input", "response")),
     "context_precision": ("ContextPrecisionWithReference", ("user_input", "reference", "retrieved_contexts")),
     "context_recall": ("ContextRecall", ("user_input", "reference", "retrieved_contexts")),
+    # answer correctness against the gold answer: two judge prompts rate 0/2/4, averaged (NVIDIA's metric in ragas)
+    "answer_accuracy": ("AnswerAccuracy", ("user_input", "response", "reference")),
 }
 
 
