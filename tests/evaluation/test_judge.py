@@ -37,7 +37,7 @@ def judge_server(tmp_path_factory):
 
 
 def _overrides(home, server, *extra):
-    return [f"home={home}", "progress=false", "dataset=hotpotqa", "retriever=bm25", f"max_queries={N}", "k=3",
+    return [f"home={home}", "progress=false", "generator=extractive", "dataset=hotpotqa", "retriever=bm25", f"max_queries={N}", "k=3",
             "metrics=ragas", f"judge.base_url={server.base_url}", "judge.max_tokens=160", "judge.max_string_chars=40",
             "judge.max_list_items=3", "judge.timeout_s=120", *extra]
 
