@@ -82,3 +82,33 @@ def test_rag_program_answers_through_the_server_and_bootstraps(demo, vllm_server
     prompt = " ".join(m["content"] for m in compiled.lm.history[-1]["messages"])  # the copy's own LM
     assert demos[0].question in prompt and demos[0].answer in prompt  # the tuned prompt carries the demos
     assert program.generate.demos == []  # the student was not modified
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_optimize_on_a_training_split_scored_on_held_out_questions_with_the_real_model(
+        demo, real_llm_server, monkeypatch):
+    """BootstrapFewShot on the real SmolLM2: trained on one split, both programs scored on the held-out
+    split with CIs and a paired test, logged to MLflow. The effect is reported whatever its sign."""
+    import mlflow
+
+    from ragbench.programs import optimize_rag
+
+    monkeypatch.setenv("RAGBENCH_LLM_BASE_URL", real_llm_server.base_url)
+    monkeypatch.setenv("RAGBENCH_LLM_NAME", "smollm2-135m-instruct")
+    result = optimize_rag(demo, tenant="acme-robotics", metric="match", train=6, heldout=10, max_demos=2)
+    held = {r["question"] for r in result.rows}
+    train_questions = {e.question for e in examples_from_dataset(demo.dataset) if e.id in set(result.train_ids)}
+    assert len(held) == 10 and len(result.train_ids) == 6 and not held & train_questions  # disjoint splits
+    for side in (result.before, result.after):
+        assert side["n"] + side["failed"] == 10
+        if side["score"] is not None:
+            assert side["ci_low"] <= side["score"] <= side["ci_high"]
+    both = sum(1 for r in result.rows if r["before.match"] is not None and r["after.match"] is not None)
+    assert result.paired.n == both
+    assert 1 <= len(result.demos) <= 2 and all(d["question"] in train_questions for d in result.demos)
+    print(f"\nDSPy on SmolLM2 (acme, match): before {result.before}, after {result.after}, "
+          f"delta {result.paired.delta:+.3f} [{result.paired.low:.3f}, {result.paired.high:.3f}] p={result.paired.p_value:.3g}")
+    run = mlflow.tracking.MlflowClient(demo.tracker.tracking_uri).get_run(result.run_id)
+    assert run.data.params["train"] == "6" and run.data.params["heldout"] == "10"
+    assert "before.n" in run.data.metrics and "after.n" in run.data.metrics and "paired_n" in run.data.metrics
