@@ -29,9 +29,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         return cmd_sweep(args)
     from ragbench.config import build, compose
+    from ragbench.errors import MetricFailureRateError
     from ragbench.pipelines.experiment import format_report, run_experiment
 
-    result = run_experiment(build(compose(args.overrides)))
+    try:
+        result = run_experiment(build(compose(args.overrides)))
+    except MetricFailureRateError as exc:  # the table still shows what was measured, then the error
+        if exc.report is not None:
+            print(format_report(exc.report))
+        raise
     print(format_report(result.report))
     for s in result.index_stats:
         print(f"indexed {s.tenant}: {s.chunks} chunks ({s.embedded} embedded, {s.skipped} unchanged, "

@@ -47,7 +47,15 @@ class MetricError(RagbenchError):
 
 
 class MetricFailureRateError(RagbenchError):
-    """Too many items of a run could not be scored: the run's aggregate would not be trustworthy."""
+    """Too many items of a run failed (answers, or scoring): the run's aggregate would not be trustworthy.
+
+    ``report`` is the run's :class:`~ragbench.pipelines.evaluate.EvaluationReport`, so a caller can
+    still show what was measured.
+    """
+
+    def __init__(self, message: str, *, report=None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class MissingDependencyError(RagbenchError, ImportError):
