@@ -12,7 +12,8 @@ may change at any time:
 * ``no_choices``: HTTP 200 event stream with chunks that carry no ``choices``, then ``[DONE]``;
 * ``hang``: reads the request and never answers (until the server is closed).
 
-``delay_s`` makes every chat answer wait first (a slow model). ``posts`` counts chat requests.
+``delay_s`` makes every chat answer wait first (a slow model); ``faults=n`` answers with ``mode``
+only the first ``n`` chat requests, then ``ok`` (a server that recovers). ``posts`` counts chat requests.
 
 Example:
     >>> with FaultyLLMServer("http500") as fake:  # doctest: +SKIP
@@ -43,13 +44,14 @@ class FaultyLLMServer:
         model: The model name ``/v1/models`` lists.
         answer: The text of ``ok`` answers (and the partial text of ``cut`` streams).
         delay_s: Seconds every chat request waits before answering.
+        faults: Answer only this many chat requests with ``mode``, the later ones ``ok`` (None: all).
     """
 
     def __init__(self, mode: str = "ok", *, model: str = "fake", answer: str = "Oslo is the answer.",
-                 delay_s: float = 0.0) -> None:
+                 delay_s: float = 0.0, faults: int | None = None) -> None:
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}: use one of {MODES}.")
-        self.mode, self.model, self.answer, self.delay_s = mode, model, answer, delay_s
+        self.mode, self.model, self.answer, self.delay_s, self.faults = mode, model, answer, delay_s, faults
         self.posts = 0
         self.gets = 0
         self._lock = threading.Lock()
@@ -92,7 +94,7 @@ class FaultyLLMServer:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 with fake._lock:
                     fake.posts += 1
-                mode = fake.mode
+                    mode = fake.mode if fake.faults is None or fake.posts <= fake.faults else "ok"
                 if fake.delay_s:
                     fake._closing.wait(fake.delay_s)
                 if mode == "hang":
