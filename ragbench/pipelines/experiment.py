@@ -98,7 +98,7 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
     """Run the configured evaluation (resuming if ``cfg.resume``), log it, and enforce ``max_failure_rate``."""
     from omegaconf import OmegaConf
 
-    from ragbench.evaluation.checkpoint import Checkpoint, config_fingerprint
+    from ragbench.evaluation.checkpoint import Checkpoint, config_fingerprint, mark_killed_runs
     from ragbench.evaluation.system import system_metrics
 
     start = time.perf_counter()
@@ -107,6 +107,7 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
     fingerprint = config_fingerprint(config)
     runs_dir = Path(cfg.home) / "runs"
     folder = _resume_folder(runs_dir, fingerprint, cfg.get("resume"))
+    mark_killed_runs(runs_dir, tracker=parts.tracker, keep=folder)  # dead runs must not stay RUNNING
     stats = ingest_dataset(parts)
     if hasattr(parts.generator, "warmup"):  # load model weights before any question is timed
         parts.generator.warmup()

@@ -62,6 +62,9 @@ class NullTracker:
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None: ...
 
+    def mark_killed(self, run_id: str, *, reason: str = "") -> bool:
+        return False
+
 
 class MLflowTracker:
     """Log runs to MLflow.
@@ -134,6 +137,20 @@ class MLflowTracker:
             self.client.set_terminated(run_id, status="FINISHED")
         finally:
             self.run_id = previous
+
+    def mark_killed(self, run_id: str, *, reason: str = "") -> bool:
+        """Set a run that is still RUNNING (its process died) to KILLED; False if it is not RUNNING here."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            if self.client.get_run(run_id).info.status != "RUNNING":
+                return False
+        except MlflowException:  # not a run of this tracking backend
+            return False
+        if reason:
+            self.client.set_tag(run_id, "ragbench.killed", reason)
+        self.client.set_terminated(run_id, status="KILLED")
+        return True
 
     def _active(self) -> str:
         if self.run_id is None:
