@@ -101,8 +101,31 @@ class MLflowTracker:
             from mlflow.tracking import MlflowClient
 
             self.root.mkdir(parents=True, exist_ok=True)
+            self._create_db_atomically()
             self._client = MlflowClient(tracking_uri=self.tracking_uri)
         return self._client
+
+    def _create_db_atomically(self) -> None:
+        """Create a new sqlite tracking db under a temporary name, then link it into place.
+
+        MLflow builds its schema in many migration steps; one that fails (a full disk) would leave a
+        half-migrated ``mlflow.db`` that no later run can open. Built aside, a failure leaves nothing,
+        and ``os.link`` never replaces a db another process created meanwhile.
+        """
+        prefix = "sqlite:///"
+        db = Path(self.tracking_uri[len(prefix):]) if self.tracking_uri.startswith(prefix) else None
+        if db is None or db.exists():
+            return
+        from mlflow.tracking import MlflowClient
+
+        tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+        try:
+            MlflowClient(tracking_uri=f"{prefix}{tmp}").search_experiments(max_results=1)  # creates the schema
+            os.link(tmp, db)
+        except FileExistsError:  # another process created it first: use theirs
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def experiment_id(self) -> str:
         if self._experiment_id is None:
@@ -131,7 +154,10 @@ class MLflowTracker:
         try:
             yield run_id
         except BaseException:
-            self.client.set_terminated(run_id, status="FAILED")
+            try:
+                self.client.set_terminated(run_id, status="FAILED")
+            except Exception:  # noqa: BLE001 - e.g. a full disk: the first error is the one to report
+                pass
             raise
         else:
             self.client.set_terminated(run_id, status="FINISHED")
