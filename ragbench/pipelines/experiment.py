@@ -76,16 +76,19 @@ def _resume_folder(runs_dir: Path, fingerprint: str, resume) -> Path | None:
 def _check_failure_rates(report: EvaluationReport, max_rate: float) -> None:
     """Raise :class:`MetricFailureRateError` when failed answers or unscorable items exceed ``max_rate``."""
     rates = dict(report.failure_rates())
-    if report.overall.get("answers.failed"):  # a failed answer is never scored: it counts like a judge failure
+    failed = [r.answer.error for r in report.results if r.answer is not None and not r.answer.ok]
+    if failed:  # a failed answer is never scored: it counts like a judge failure
         rates["answers"] = report.overall["answers.failure_rate"]
     bad = {m: r for m, r in rates.items() if r > max_rate}
     if not bad:
         return
-    failed_answers = [r.answer.error for r in report.results if r.answer is not None and not r.answer.ok]
-    reasons = {m: failed_answers[0] if m == "answers" else next(r.metric_errors[m] for r in report.results
-                                                                if m in r.metric_errors) for m in bad}
-    counts = {"answers": f" ({len(failed_answers)} of {len(report.results)}; e.g."}
-    detail = "; ".join(f"{m}: {rate:.1%} failed{counts.get(m, ' (e.g.')} {reasons[m][:200]!r})" for m, rate in bad.items())
+
+    def example(m: str) -> str:
+        if m == "answers":
+            return f"{len(failed)} of {len(report.results)}; e.g. {failed[0][:200]!r}"
+        return f"e.g. {next(r.metric_errors[m] for r in report.results if m in r.metric_errors)[:200]!r}"
+
+    detail = "; ".join(f"{m}: {rate:.1%} failed ({example(m)})" for m, rate in bad.items())
     fixes = (["Fix the generator (is its server up? base_url, model, timeout_s)"] if "answers" in bad else []) + (
         ["Fix the judge (server, model, timeout)"] if set(bad) - {"answers"} else [])
     raise MetricFailureRateError(
