@@ -177,20 +177,27 @@ def _jsonl_file_items(path: Path, max_bytes: int) -> Iterator[Item]:
         yield from iter_jsonl(_jsonl.bounded_lines(fh, max_bytes), source=str(path), max_bytes=max_bytes)
 
 
-def _walk(root: Path) -> list[Path]:
-    """Regular files and symbolic links under ``root`` (hidden names skipped), sorted; links are
-    listed as links, never followed (no descent into a linked folder). Other kinds are skipped."""
-    out, folders = [], [root]
+def _walk(root: Path) -> list[tuple[Path, str | None]]:
+    """``(path, None)`` for regular files and symbolic links under ``root`` (hidden names skipped),
+    ``(folder, reason)`` for a folder that cannot be listed; sorted. Links are listed as links,
+    never followed (no descent into a linked folder). Other kinds (FIFOs, sockets) are skipped."""
+    out: list[tuple[Path, str | None]] = []
+    folders = [root]
     while folders:
-        with os.scandir(folders.pop()) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_symlink() or entry.is_file(follow_symlinks=False):
-                    out.append(Path(entry.path))
-                elif entry.is_dir(follow_symlinks=False):
-                    folders.append(Path(entry.path))
-    return sorted(out)
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_symlink() or entry.is_file(follow_symlinks=False):
+                        out.append((Path(entry.path), None))
+                    elif entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+        except OSError as exc:
+            out.append((folder, f"{folder}: folder cannot be listed ({exc.strerror or exc}); its files were "
+                                "not ingested. Give this user read access to it."))
+    return sorted(out, key=lambda pair: pair[0])
 
 
 def _link_item(link: Path, root: Path) -> Item | None:
@@ -204,12 +211,14 @@ def _link_item(link: Path, root: Path) -> Item | None:
 
 
 def _files(root: Path) -> Iterator[Path | Item]:
-    """What :func:`iter_path` reads: ``root`` itself, or the files and refused links under it."""
+    """What :func:`iter_path` reads: ``root`` itself, or the files, refused links and unreadable folders under it."""
     if not root.is_dir():
         yield root
         return
-    for path in _walk(root):
-        if path.is_symlink():
+    for path, problem in _walk(root):
+        if problem is not None:
+            yield Item(f"{path}/", str(path), "inode/directory", 0, failing(problem))
+        elif path.is_symlink():
             if (item := _link_item(path, root)) is not None:
                 yield item
         else:

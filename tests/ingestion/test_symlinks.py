@@ -6,9 +6,12 @@ folder are skipped (their targets are ingested under their own paths, once)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from ragbench.data.chunking import SentenceChunker
 from ragbench.ingestion.jobs import get_job, ingest_path
@@ -58,3 +61,33 @@ def test_ragbench_ingest_reports_the_refused_link(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "2 ingested" in proc.stdout and "5 failed" in proc.stdout
     assert f"failed {corpus / 'leak.txt'}: {corpus / 'leak.txt'}: symbolic link to /etc/passwd" in proc.stdout
+
+
+def test_a_folder_that_cannot_be_listed_fails_alone(tmp_path):
+    """The walk goes on past a folder it may not read (as a plain `rglob` did). Root reads anything, so as
+    root the check runs in a user namespace without a uid mapping, where file permissions apply."""
+    corpus = tmp_path / "docs"
+    (corpus / "locked").mkdir(parents=True)
+    (corpus / "locked" / "x.txt").write_text("Hidden by permissions.", encoding="utf-8")
+    (corpus / "ok.txt").write_text("Readable text.", encoding="utf-8")
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("unshare") is None or subprocess.run(["unshare", "--user", "true"]).returncode:
+            pytest.skip("running as root needs `unshare --user` to drop the permission override")
+        prefix = ["unshare", "--user"]
+    code = ("from ragbench.ingestion.loaders import iter_path\n"
+            "for i in iter_path('" + str(corpus) + "'):\n"
+            "    try:\n        i.reader(); print('ok', i.key)\n"
+            "    except Exception as e:\n        print('failed', i.key, e)\n")
+    (corpus / "locked").chmod(0)
+    try:
+        proc = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ))
+    finally:
+        (corpus / "locked").chmod(0o755)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines() == [
+        f"failed {corpus / 'locked'}/ {corpus / 'locked'}: folder cannot be listed (Permission denied); its files "
+        "were not ingested. Give this user read access to it.",
+        f"ok {corpus / 'ok.txt'}",
+    ]
