@@ -107,11 +107,12 @@ class Judge:
             self._client = OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout_s, max_retries=0)
         return self._client
 
-    def _guarded(self, request):
-        """``request()`` through retries and the breaker; every failure becomes a :class:`JudgeError`."""
+    def _guarded(self, request, *, chat: bool = True):
+        """``request()`` through retries and the breaker; every failure becomes a :class:`JudgeError`.
+        ``calls`` counts the chat requests sent (each attempt), not model discovery."""
 
         def attempt():
-            self.calls += 1
+            self.calls += chat
             try:
                 return request()
             except Exception as exc:
@@ -132,7 +133,7 @@ class Judge:
         """The served model name (asked from the server once when not configured)."""
         if self.model is None:
             try:
-                self.model = self._guarded(lambda: self.client.models.list().data[0].id)
+                self.model = self._guarded(lambda: self.client.models.list().data[0].id, chat=False)
             except JudgeError as exc:
                 raise JudgeError(f"judge server {self.base_url} did not list its models: {exc}") from exc
         return self.model
