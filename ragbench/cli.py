@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from ragbench.errors import ConfigError, RagbenchError
+from ragbench.errors import ConfigError, DiskError, RagbenchError
 
 # Modules that add subcommands: each defines ``register(subparsers)`` and imports heavy
 # libraries only inside its handlers.
@@ -29,10 +29,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         return cmd_sweep(args)
     from ragbench.config import build, compose
+    from ragbench.errors import MetricFailureRateError
     from ragbench.pipelines.experiment import format_report, run_experiment
 
     parts = build(compose(args.overrides))
-    result = run_experiment(parts)
+    try:
+        result = run_experiment(parts)
+    except MetricFailureRateError as exc:  # the table still shows what was measured, then the error
+        if exc.report is not None:
+            print(format_report(exc.report))
+        raise
     print(format_report(result.report))
     if getattr(parts.generator, "random_weights", False):
         print("WARNING: answers came from a RANDOM-WEIGHT test model: answer metrics above are noise.")
@@ -126,13 +132,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RagbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # pydantic validation of a request is a user error too
+    except Exception as exc:  # pydantic validation of a request is a user error too, and so is a full disk
         from pydantic import ValidationError
 
         if isinstance(exc, ValidationError):
             print(f"error: invalid request: {exc}", file=sys.stderr)
             return 2
+        disk = DiskError.from_exception(exc, what=f"ragbench {args.command}", where=_home(args))
+        if disk is not None:
+            print(f"error: {disk}", file=sys.stderr)
+            return 2
         raise
+
+
+def _home(args: argparse.Namespace) -> str:
+    """The ragbench home of this command's config (where it writes), for error messages."""
+    try:
+        from ragbench.config import compose
+
+        return str(compose(list(getattr(args, "overrides", None) or [])).home)
+    except Exception:  # noqa: BLE001 - only used to word an error
+        return "the ragbench home (home=...)"
 
 
 if __name__ == "__main__":

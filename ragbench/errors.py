@@ -7,7 +7,8 @@ Every error says what was received, what is valid and how to fix it. Catch
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import errno
+from collections.abc import Iterable, Iterator
 
 
 class RagbenchError(Exception):
@@ -47,7 +48,69 @@ class MetricError(RagbenchError):
 
 
 class MetricFailureRateError(RagbenchError):
-    """Too many items of a run could not be scored: the run's aggregate would not be trustworthy."""
+    """Too many items of a run failed (answers, or scoring): the run's aggregate would not be trustworthy.
+
+    ``report`` is the run's :class:`~ragbench.pipelines.evaluate.EvaluationReport`, so a caller can
+    still show what was measured.
+    """
+
+    def __init__(self, message: str, *, report=None) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class DiskError(RagbenchError):
+    """Writing to disk failed in a way no retry can fix: the disk is full, or the folder is read-only
+    or not writable. Build it with :meth:`from_exception`; the message says what failed, where, and
+    what to do. What was committed before stays; nothing half-written is ever read back."""
+
+    @classmethod
+    def from_exception(cls, exc: BaseException, *, what: str, where: str) -> DiskError | None:
+        """A :class:`DiskError` for ``exc`` (or an exception it came from), or ``None`` if it is no disk error.
+
+        Example:
+            >>> str(DiskError.from_exception(OSError(28, "No space left on device"), what="ragbench ingest",
+            ...                              where="/data/home"))[:68]
+            'ragbench ingest could not write to /data/home: no space left on the '
+        """
+        found = disk_problem(exc)
+        if found is None:
+            return None
+        cause, fix, path = found
+        return cls(f"{what} could not write to {path or where}: {cause}. {fix}, then run the same command again "
+                   "(what was committed is kept, nothing half-written is used; the re-run does the rest).")
+
+
+# (errnos, message fragments that only disk errors contain, the cause in words, what to do)
+_DISK_PROBLEMS = (
+    ({errno.ENOSPC, errno.EDQUOT}, ("no space left on device", "os error 28", "database or disk is full",
+                                    "disk quota exceeded", "os error 122"),
+     "no space left on the disk", "Free space on that disk (or set home= / RAGBENCH_HOME to a folder on a bigger one)"),
+    ({errno.EROFS}, ("read-only file system", "os error 30", "readonly database"),
+     "the file system is read-only", "Set home= (or RAGBENCH_HOME) to a writable folder, or make this one writable"),
+    ({errno.EACCES, errno.EPERM}, ("os error 13", "unable to open database file"),
+     "permission denied", "Give this user write access to it, or set home= (or RAGBENCH_HOME) to a writable folder"),
+)
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        yield exc
+        exc = exc.__cause__ or exc.__context__
+
+
+def disk_problem(exc: BaseException) -> tuple[str, str, str | None] | None:
+    """``(cause, what to do, path or None)`` if ``exc`` or an exception in its chain is a disk error
+    (by errno for ``OSError``; by the texts LanceDB, SQLite and MLflow use for the others)."""
+    for err in _chain(exc):
+        text = str(err).lower()
+        for codes, phrases, cause, fix in _DISK_PROBLEMS:
+            if (isinstance(err, OSError) and err.errno in codes) or any(p in text for p in phrases):
+                path = next((str(e.filename) for e in _chain(exc) if isinstance(e, OSError) and e.filename), None)
+                return cause, fix, path
+    return None
 
 
 class MissingDependencyError(RagbenchError, ImportError):

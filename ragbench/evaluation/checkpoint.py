@@ -1,20 +1,25 @@
 """Per-question checkpoints: each result is appended to a JSONL file as soon as it is scored.
 
 A run's folder is ``<home>/runs/<run id>/`` and holds ``results.jsonl`` (one line per
-finished question, flushed and fsynced), ``config.json`` with the config fingerprint, and
-``DONE`` once the run has completed. An interrupted run (even ``kill -9``) loses at most
-the question being answered; a torn last line is ignored on load.
+finished question, flushed and fsynced), ``config.json`` with the config fingerprint and the
+process running it (pid, host), and ``DONE`` once the run has completed. An interrupted run
+(even ``kill -9``) loses at most the question being answered; a torn last line is ignored on load.
+A later run that finds a folder without ``DONE`` whose process is gone marks it killed
+(:func:`mark_killed_runs`: ``KILLED`` in the folder, status KILLED in MLflow) and says how to resume it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ragbench._process import owner_dead, process_owner
 from ragbench.errors import ConfigError
 from ragbench.types import Answer, Hit, QuestionResult, Sample, content_hash
 
@@ -91,9 +96,14 @@ class Checkpoint:
                     f"(fingerprint {meta.get('fingerprint')!r} vs {self.fingerprint!r}). Resume with the "
                     "same overrides the run was started with, or start a new run without resume."
                 )
-        else:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            meta_path.write_text(json.dumps({"fingerprint": self.fingerprint, "run_id": run_id or self.run_id}))
+            run_id = meta.get("run_id")
+            (self.folder / "KILLED").unlink(missing_ok=True)  # it runs again
+        self.folder.mkdir(parents=True, exist_ok=True)
+        meta = {"fingerprint": self.fingerprint, "run_id": run_id or self.run_id, **process_owner(),
+                "started_at": time.time()}
+        tmp = meta_path.with_name(f".config.json.{os.getpid()}")
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, meta_path)  # atomic: a kill never leaves a torn config (the run stays resumable)
         return self
 
     def load(self) -> dict[str, QuestionResult]:
@@ -148,3 +158,48 @@ def find_resumable(runs_dir: str | Path, fingerprint: str) -> Path | None:
             if json.loads(meta.read_text()).get("fingerprint") == fingerprint:
                 candidates.append((meta.stat().st_mtime, folder))
     return max(candidates)[1] if candidates else None
+
+
+def _killed(folder: Path) -> dict | None:
+    """The folder's ``config.json`` if it is an unfinished, unmarked run whose process is gone."""
+    meta_path = folder / "config.json"
+    if not folder.is_dir() or not meta_path.exists() or (folder / "DONE").exists() or (folder / "KILLED").exists():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        return None
+    return meta if owner_dead(meta) else None
+
+
+def mark_killed_runs(runs_dir: str | Path, *, tracker=None, keep: Path | None = None) -> list[str]:
+    """Mark unfinished runs under ``runs_dir`` whose process died (``kill -9``, OOM, power loss).
+
+    Each gets a ``KILLED`` file in its folder and, when ``tracker`` knows the run and it is still
+    RUNNING there, the MLflow status KILLED; a notice saying how to resume it is printed to stderr
+    and returned. ``keep`` (the run being resumed now) is left alone. Runs of live processes, of
+    other hosts, or recorded before pids were kept are never touched.
+
+    Example:
+        >>> mark_killed_runs(".ragbench/runs", tracker=tracker)  # doctest: +SKIP
+        ['ragbench: run 3f2a... was killed (process 4121 on vm is gone; 12 questions finished) ...']
+    """
+    runs = Path(runs_dir)
+    notices = []
+    for folder in sorted(runs.iterdir()) if runs.is_dir() else []:
+        if (keep is not None and folder.resolve() == Path(keep).resolve()) or (meta := _killed(folder)) is None:
+            continue
+        run_id = meta.get("run_id") or folder.name
+        mark = getattr(tracker, "mark_killed", None)
+        marked = bool(mark(run_id, reason=f"process {meta['pid']} on {meta['host']} is gone")) if mark else False
+        path = folder / "results.jsonl"
+        finished = path.read_bytes().count(b"\n") if path.exists() else 0
+        notice = (
+            f"ragbench: run {run_id} was killed (process {meta['pid']} on {meta['host']} is gone; {finished} questions "
+            f"finished{'; marked KILLED in MLflow' if marked else ''}). Resume it with the overrides it was started "
+            f"with plus resume={run_id} (e.g. `ragbench run <overrides> resume={run_id}`), or resume=true."
+        )
+        (folder / "KILLED").write_text(notice + "\n")
+        print(notice, file=sys.stderr)
+        notices.append(notice)
+    return notices

@@ -17,6 +17,7 @@ from typing import Any
 
 from ragbench.errors import ConfigError, GenerationError, ModelError
 from ragbench.generators._base import Sampling, build_answer, cache_salt, failed
+from ragbench.generators._wire import parse_full, read_stream
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError, estimate_tokens
 from ragbench.resilience import (
     CircuitBreaker,
@@ -131,6 +132,13 @@ class OpenAIGenerator:
         self.model = self.model or card["id"]
         self.max_model_len = self.max_model_len or int(card.get("max_model_len") or 4096)
 
+    async def _server_facts(self, client) -> None:
+        """Discover the model once (retried, through the breaker). Once known, nothing is sent and
+        the breaker is not touched: only generation requests count for or against the endpoint, so
+        a known model can never reset the count of failing answers (it did, once per question)."""
+        if not (self.model and self.max_model_len):
+            await self.guard.retry.acall(self.guard.breaker.acall, self._discover, client)
+
     def count_tokens(self, messages: list[dict]) -> int:
         """Prompt tokens of ``messages``: exact with a local tokenizer, else a conservative estimate."""
         if self.tokenizer_path:
@@ -206,12 +214,12 @@ class OpenAIGenerator:
         body = self._body(messages, tenant)
         if not self.stream:
             data = await self._call_json(client, "POST", "/chat/completions", json=body)
-            return _parse_full(data, self.base_url)
+            return parse_full(data, self.base_url)
         async with client.stream("POST", "/chat/completions", json=body) as resp:
             if resp.status_code != 200:
                 text = (await resp.aread()).decode("utf-8", errors="replace")
                 self._check_status(resp, "/chat/completions", text)
-            return await _read_stream(resp, start, self.base_url, on_delta)
+            return await read_stream(resp, start, self.base_url, on_delta)
 
     async def _one(self, client, sem, query: Query, hits: Sequence[Hit], on_delta: Callable | None = None) -> Answer:
         start = time.perf_counter()
@@ -260,7 +268,7 @@ class OpenAIGenerator:
             raise ValueError(f"{len(queries)} queries but {len(contexts)} contexts: pass one context list per query.")
         async with self._client() as client:
             try:
-                await self.guard.breaker.acall(self._discover, client)
+                await self._server_facts(client)
             except Exception as exc:  # noqa: BLE001 - no server facts: every item fails with the reason
                 return [failed(f"{type(exc).__name__}: {exc}") for _ in queries]
             sem = asyncio.Semaphore(self.concurrency)
@@ -299,7 +307,7 @@ class OpenAIGenerator:
         async def _go() -> Answer:
             async with self._client() as client:
                 try:
-                    await self.guard.breaker.acall(self._discover, client)
+                    await self._server_facts(client)
                 except Exception as exc:  # noqa: BLE001 - reported on the final answer
                     return failed(f"{type(exc).__name__}: {exc}")
                 return await self._one(client, asyncio.Semaphore(1), query, hits, on_delta=pieces.put)
@@ -340,54 +348,3 @@ def run_sync(coro):
     if "error" in box:
         raise box["error"]
     return box["value"]
-
-
-def _token_logprobs(choice: Mapping) -> list[float]:
-    content = (choice.get("logprobs") or {}).get("content") or []
-    return [float(t["logprob"]) for t in content if t.get("logprob") is not None]
-
-
-def _parse_full(data: Any, url: str) -> dict:
-    try:
-        choice = data["choices"][0]
-        text = choice["message"].get("content") or ""
-        usage = data.get("usage") or {}
-        return {
-            "text": text, "logprobs": _token_logprobs(choice), "ttft_ms": None,
-            "prompt_tokens": int(usage.get("prompt_tokens", 0)), "completion_tokens": int(usage.get("completion_tokens", 0)),
-        }
-    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
-        raise MalformedResponseError(
-            f"{url} answered JSON without choices[0].message ({type(exc).__name__}: {exc}): {str(data)[:120]!r}"
-        ) from exc
-
-
-async def _read_stream(resp, start: float, url: str, on_delta: Callable | None = None) -> dict:
-    text, logprobs, usage, ttft = [], [], {}, None
-    async for line in resp.aiter_lines():
-        if not line.startswith("data:"):
-            continue
-        payload = line[5:].strip()
-        if payload == "[DONE]":
-            break
-        try:
-            chunk = json.loads(payload)
-            choices = chunk.get("choices") or []
-            usage = chunk.get("usage") or usage
-        except (ValueError, AttributeError) as exc:
-            raise MalformedResponseError(f"{url} streamed a malformed chunk ({exc}): {payload[:120]!r}") from exc
-        for choice in choices:
-            delta = choice.get("delta") or {}
-            lps = _token_logprobs(choice)
-            if ttft is None and (delta.get("content") or lps):
-                ttft = (time.perf_counter() - start) * 1000
-            piece = delta.get("content") or ""
-            text.append(piece)
-            logprobs.extend(lps)
-            if piece and on_delta is not None:
-                on_delta(piece)
-    return {
-        "text": "".join(text), "logprobs": logprobs, "ttft_ms": ttft,
-        "prompt_tokens": int(usage.get("prompt_tokens", 0)),
-        "completion_tokens": int(usage.get("completion_tokens", len(logprobs))),
-    }

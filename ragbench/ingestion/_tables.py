@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any, TypeVar
 
+from ragbench.errors import disk_problem
+
 T = TypeVar("T")
 
 KEYS = {"documents": "key", "jobs": "job_id", "job_items": "item_id"}
@@ -43,7 +45,8 @@ def _schemas():
 
 
 def retrying(fn: Callable[[], T], *, attempts: int = 12, base_s: float = 0.05) -> T:
-    """Call ``fn``; on a LanceDB commit conflict (another writer won) back off and retry."""
+    """Call ``fn``; on a LanceDB commit conflict (another writer won) back off and retry (never on
+    a disk error: full, read-only or not writable)."""
     for attempt in range(attempts):
         try:
             return fn()
@@ -51,7 +54,7 @@ def retrying(fn: Callable[[], T], *, attempts: int = 12, base_s: float = 0.05) -
             text = str(exc).lower()
             transient = any(w in text for w in ("conflict", "commit", "retry", "concurrent", "already exists",
                                                "was not found"))  # created by another writer right now
-            if not transient or attempt == attempts - 1:
+            if not transient or attempt == attempts - 1 or disk_problem(exc) is not None:  # a full disk stays full
                 raise
             time.sleep(base_s * (2 ** min(attempt, 5)) * (0.5 + random.random()))
     raise AssertionError("unreachable")  # pragma: no cover
@@ -73,9 +76,16 @@ def _migrate(table, name: str):
 
 
 def open_table(db, name: str, *, create: bool = True):
-    """Open (creating empty, race-safely, when ``create``) one bookkeeping table; ``None`` if absent."""
+    """Open (creating empty, race-safely, when ``create``) one bookkeeping table; ``None`` if absent.
+
+    A table folder without a committed version (a create that failed, e.g. on a full disk) counts
+    as absent, so a re-run creates it instead of being blocked by it."""
     if name in db.list_tables().tables:
-        return _migrate(db.open_table(name), name)
+        try:
+            return _migrate(db.open_table(name), name)
+        except ValueError as exc:
+            if "not found" not in str(exc).lower():
+                raise
     if not create:
         return None
     try:

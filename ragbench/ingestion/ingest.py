@@ -13,7 +13,9 @@ How a crash (even ``kill -9``) can never lose or duplicate chunks:
    process dies before that, the next run sees the chunks present and only fixes statuses.
 
 A failing document is retried up to ``max_attempts`` times (input errors such as invalid
-UTF-8 are permanent and fail at once); it is recorded as failed and the job goes on.
+UTF-8 are permanent and fail at once); it is recorded as failed and the job goes on. A disk
+error (full, read-only, not writable) is no document's fault: the job stops at once with a
+:class:`~ragbench.errors.DiskError` saying where and what to do; a re-run finishes it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from itertools import islice
 from dataclasses import dataclass, field
 
+from ragbench.errors import DiskError, disk_problem
 from ragbench.ingestion import _tables
 from ragbench.ingestion.jobs import DocumentStatus, JobStatus, create_job, save_job
 from ragbench.ingestion.language import detect_language, detect_languages
@@ -133,6 +136,8 @@ class _Runner:
                 self._fail(work, _reason(exc), attempt)
                 return False
             except Exception as exc:  # noqa: BLE001 - recorded, retried, then failed
+                if disk_problem(exc) is not None:  # the disk, not this document: stop the job
+                    raise
                 if attempt == self.max_attempts:
                     self._fail(work, _reason(exc), attempt)
                     return False
@@ -278,8 +283,9 @@ class _Runner:
         try:
             self._store(works, vectors)
             return
-        except Exception:  # noqa: BLE001 - fall back to one document at a time, with retries
-            pass
+        except Exception as exc:  # noqa: BLE001 - fall back to one document at a time, with retries
+            if disk_problem(exc) is not None:
+                raise
         offset = 0
         for w in works:
             part = _rows(vectors, offset, offset + len(w.chunks))
@@ -441,7 +447,14 @@ def ingest_items(
             pass
         job.status, job.error = "failed", _reason(exc)
         job.seconds = time.perf_counter() - start
-        save_job(store, job)
+        try:
+            save_job(store, job)
+        except Exception:  # noqa: BLE001 - e.g. the disk is full: the row stays 'running', read as interrupted
+            pass
+        disk = DiskError.from_exception(exc, what=f"Ingesting into tenant {tenant!r}",
+                                        where=str(getattr(store, "uri", "the store")))
+        if disk is not None:
+            raise disk from exc
         raise
     finally:
         if bar is not None:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ragbench._process import pid_alive
 from ragbench.errors import RagbenchError
 from ragbench.ingestion import _tables
 from ragbench.tenancy import validate_tenant_id
@@ -88,21 +89,11 @@ class JobStatus(BaseModel):
         return self.status in ("completed", "failed", "interrupted")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _status(row: dict) -> JobStatus:
     row = dict(row)
     row["settings"] = json.loads(row.get("settings") or "{}")
     job = JobStatus(**row)
-    if job.status == "running" and job.host == socket.gethostname() and not _pid_alive(job.pid):
+    if job.status == "running" and job.host == socket.gethostname() and not pid_alive(job.pid):
         job.status = "interrupted"  # its process died (e.g. kill -9); re-run the ingest to finish
     return job
 

@@ -8,8 +8,14 @@ input; the job records that item as failed and goes on with the rest.
 
 Rules for bad input: empty or whitespace-only text, binary content (a NUL byte in a
 text format), invalid UTF-8, files above ``max_bytes`` (default 20 MiB), a JSONL line
-that is not a JSON object with a ``text`` field, and unsupported extensions all fail
-with a reason. Nothing is decoded lossily.
+that is not valid UTF-8 or a JSON object with a string ``text`` and correctly typed fields
+(see :mod:`ragbench.ingestion._jsonl`), and unsupported extensions all fail with a reason,
+each alone. Nothing is decoded lossily.
+
+Symbolic links inside a folder are never followed: a link whose target lies outside the
+folder fails with a reason (it could expose any file the process can read, e.g.
+``/etc/passwd``); a link to something inside the folder is skipped, since its target is
+ingested under its own path. A path given explicitly (the folder or file itself) may be a link.
 
 Document ids come from a content hash: ``content_hash(key, text)`` where ``key`` names
 the source (path, or ``path#record-id``). Re-ingesting unchanged content gives the same
@@ -19,15 +25,17 @@ id; a changed file gives a new id and replaces the old document's chunks.
 from __future__ import annotations
 
 import io
-import json
+import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from ragbench.errors import DatasetError
-from ragbench.ingestion.language import detect_language
-from ragbench.types import Document, content_hash
+from ragbench.ingestion import _jsonl
+from ragbench.ingestion._items import DocumentError, Item, Parsed, failing
+
+__all__ = ["CONTENT_TYPES", "MAX_BYTES", "DocumentError", "Item", "Parsed", "count_items", "decode_text",
+           "iter_jsonl", "iter_path", "iter_stream"]
 
 MAX_BYTES = 20 * 1024 * 1024
 
@@ -37,70 +45,6 @@ CONTENT_TYPES = {
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".jsonl": "application/jsonl",
 }
-
-
-class DocumentError(DatasetError):
-    """One input document cannot be ingested (the rest of the job goes on)."""
-
-
-@dataclass(frozen=True)
-class Parsed:
-    """What a loader extracted from an item."""
-
-    text: str
-    title: str = ""
-    language: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Item:
-    """One unit of input that becomes one document.
-
-    Attributes:
-        key: Stable identity of the source (a path, or ``path#record-id``).
-        source: Where it came from (the file path or stream name).
-        content_type: MIME type of the source.
-        size: Size in bytes of the raw input.
-        reader: Zero-argument callable returning :class:`Parsed` or raising :class:`DocumentError`.
-    """
-
-    key: str
-    source: str
-    content_type: str
-    size: int
-    reader: Callable[[], Parsed] = field(repr=False, compare=False)
-    doc_id: str | None = None
-
-    def load(self, tenant: str, *, language: Callable[[str], str | None] | None = detect_language) -> Document:
-        """Parse the item into a :class:`Document` of ``tenant`` (language detected unless given).
-
-        The document id is ``doc_id`` when the item has one (a dataset's own ids, which its
-        qrels refer to), else the content hash of key and text.
-        """
-        parsed = self.reader()
-        text = parsed.text.strip()
-        if not text:
-            raise DocumentError(f"{self.key}: no text to ingest (empty or whitespace only). Remove the file or add text.")
-        lang = parsed.language or (language(text) if language else None)
-        meta = {"key": self.key, "content_type": self.content_type, "size": self.size, **parsed.metadata}
-        return Document(
-            id=self.doc_id or content_hash(self.key, text), tenant=tenant, text=text, title=parsed.title,
-            source=self.source, language=lang, metadata=meta,
-        )
-
-    @classmethod
-    def from_document(cls, doc: Document) -> Item:
-        """An item for an already-parsed document (a dataset's), keeping its id, title and language.
-
-        Example:
-            >>> item = Item.from_document(Document(id="d1", tenant="acme", text="Hello.", source="demo"))
-            >>> item.key, item.load("acme", language=None).id
-            ('doc:d1', 'd1')
-        """
-        parsed = Parsed(doc.text, title=doc.title, language=doc.language, metadata=dict(doc.metadata))
-        return cls(key=f"doc:{doc.id}", source=doc.source or "dataset", content_type="text/plain",
-                   size=len(doc.text.encode("utf-8")), reader=lambda: parsed, doc_id=doc.id)
 
 
 # ----------------------------------------------------------------------- decoding
@@ -120,14 +64,24 @@ def decode_text(data: bytes, where: str) -> str:
         ) from exc
 
 
+def _open_nofollow(path: Path) -> IO[bytes]:
+    """Open for reading without following a link (a file swapped for a link after the walk fails)."""
+    try:
+        return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
+    except OSError as exc:
+        raise DocumentError(f"{path}: cannot be read ({exc.strerror or exc}); it was moved, replaced by a link, "
+                            "or is not readable by this user.") from exc
+
+
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DocumentError(
-            f"{path}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit for one document. "
-            "Split the file, or raise the limit (max_bytes / --max-bytes)."
-        )
-    return path.read_bytes()
+    with _open_nofollow(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > max_bytes:
+            raise DocumentError(
+                f"{path}: {size / 2**20:.1f} MiB is over the {max_bytes / 2**20:.0f} MiB limit for one document. "
+                "Split the file, or raise the limit (max_bytes / --max-bytes)."
+            )
+        return fh.read()
 
 
 def _parse_text(data: bytes, where: str, title: str) -> Parsed:
@@ -185,21 +139,17 @@ PARSERS: dict[str, Callable[[bytes, str, str], Parsed]] = {
 }
 
 
-def _failing(message: str) -> Callable[[], Parsed]:
-    def reader() -> Parsed:
-        raise DocumentError(message)
-
-    return reader
-
-
 def _file_item(path: Path, max_bytes: int) -> Item:
     suffix = path.suffix.lower()
     content_type = CONTENT_TYPES.get(suffix, "application/octet-stream")
-    size = path.stat().st_size
+    try:
+        size = path.lstat().st_size
+    except OSError:  # gone since the walk: reading it fails with the reason
+        size = 0
     parser = PARSERS.get(content_type)
     if parser is None:
         supported = ", ".join(sorted(CONTENT_TYPES))
-        reader = _failing(f"{path}: unsupported extension {suffix or '(none)'!r}. Supported: {supported}. "
+        reader = failing(f"{path}: unsupported extension {suffix or '(none)'!r}. Supported: {supported}. "
                           "Convert the file or rename it if it is plain text.")
     else:
         def reader() -> Parsed:
@@ -207,64 +157,76 @@ def _file_item(path: Path, max_bytes: int) -> Item:
     return Item(key=str(path), source=str(path), content_type=content_type, size=size, reader=reader)
 
 
-def _record_item(line: str, lineno: int, source: str, max_bytes: int) -> Item:
-    where = f"{source}:{lineno}"
-    size = len(line.encode("utf-8"))
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        reader = _failing(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}). "
-                          'Each line must be one JSON object such as {"id": "a1", "text": "..."}.')
-        return Item(f"{source}#line-{lineno}", source, "application/json", size, reader)
-    rid = record.get("id", record.get("_id")) if isinstance(record, dict) else None
-    key = f"{source}#{rid}" if rid is not None else f"{source}#line-{lineno}"
+def iter_jsonl(lines, *, source: str, max_bytes: int = MAX_BYTES) -> Iterator[Item]:
+    """One item per non-blank JSONL line (read lazily; lines as ``str`` or ``bytes``), each validated alone.
 
-    def reader() -> Parsed:
-        if not isinstance(record, dict):
-            raise DocumentError(f"{where}: expected a JSON object, got {type(record).__name__}.")
-        text = record.get("text", record.get("content"))
-        if not isinstance(text, str):
-            raise DocumentError(f"{where}: a record needs a string 'text' (or 'content') field; "
-                                f"got keys {sorted(record)}.")
-        if size > max_bytes:
-            raise DocumentError(f"{where}: record of {size} bytes is over the {max_bytes}-byte limit.")
-        meta = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
-        if rid is not None:
-            meta = {**meta, "record_id": str(rid)}
-        return Parsed(text, title=str(record.get("title") or ""), language=record.get("language") or None,
-                      metadata=meta)
-
-    return Item(key, source, "application/json", size, reader)
-
-
-def iter_jsonl(stream: IO[str], *, source: str, max_bytes: int = MAX_BYTES) -> Iterator[Item]:
-    """One item per non-blank line of a JSONL text stream (read lazily)."""
-    for lineno, line in enumerate(stream, start=1):
-        if line.strip():
-            yield _record_item(line, lineno, source, max_bytes)
+    Example:
+        >>> [i.key for i in iter_jsonl(['{"id": "a", "text": "Hi."}', '{"text": 5}'], source="s")]
+        ['s#a', 's#line-2']
+    """
+    return _jsonl.iter_jsonl(lines, source=source, max_bytes=max_bytes)
 
 
 def _jsonl_file_items(path: Path, max_bytes: int) -> Iterator[Item]:
     try:
-        with path.open(encoding="utf-8") as fh:
-            yield from iter_jsonl(fh, source=str(path), max_bytes=max_bytes)
-    except UnicodeDecodeError as exc:
-        reader = _failing(f"{path}: invalid UTF-8 ({exc.reason}); records after that point were not read. "
-                          "Re-save the file as UTF-8.")
-        yield Item(f"{path}#decode-error", str(path), "application/jsonl", path.stat().st_size, reader)
-
-
-def _files(path: Path) -> Iterator[Path]:
-    if path.is_file():
-        yield path
+        fh = _open_nofollow(path)
+    except DocumentError as exc:
+        yield Item(f"{path}#unreadable", str(path), "application/jsonl", 0, failing(str(exc)))
         return
-    for child in sorted(path.rglob("*")):
-        if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
-            yield child
+    with fh:
+        yield from iter_jsonl(_jsonl.bounded_lines(fh, max_bytes), source=str(path), max_bytes=max_bytes)
+
+
+def _walk(root: Path) -> list[tuple[Path, str | None]]:
+    """``(path, None)`` for regular files and symbolic links under ``root`` (hidden names skipped),
+    ``(folder, reason)`` for a folder that cannot be listed; sorted. Links are listed as links,
+    never followed (no descent into a linked folder). Other kinds (FIFOs, sockets) are skipped."""
+    out: list[tuple[Path, str | None]] = []
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if entry.name.startswith("."):
+                        continue
+                    if entry.is_symlink() or entry.is_file(follow_symlinks=False):
+                        out.append((Path(entry.path), None))
+                    elif entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+        except OSError as exc:
+            out.append((folder, f"{folder}: folder cannot be listed ({exc.strerror or exc}); its files were "
+                                "not ingested. Give this user read access to it."))
+    return sorted(out, key=lambda pair: pair[0])
+
+
+def _link_item(link: Path, root: Path) -> Item | None:
+    """The failing item of a link out of ``root``; ``None`` for a link inside it (skipped)."""
+    target = Path(os.path.realpath(link))
+    if target == root or target.is_relative_to(root):
+        return None
+    return Item(str(link), str(link), "inode/symlink", 0, failing(
+        f"{link}: symbolic link to {target}, outside {root}: not followed (a link out of the ingested folder "
+        "could expose any file this process can read). Copy the file into the folder to ingest it."))
+
+
+def _files(root: Path) -> Iterator[Path | Item]:
+    """What :func:`iter_path` reads: ``root`` itself, or the files, refused links and unreadable folders under it."""
+    if not root.is_dir():
+        yield root
+        return
+    for path, problem in _walk(root):
+        if problem is not None:
+            yield Item(f"{path}/", str(path), "inode/directory", 0, failing(problem))
+        elif path.is_symlink():
+            if (item := _link_item(path, root)) is not None:
+                yield item
+        else:
+            yield path
 
 
 def iter_path(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Iterator[Item]:
-    """Items of a file or (recursively, hidden files skipped) a folder, in a stable order.
+    """Items of a file or (recursively, hidden files skipped, links not followed) a folder, in a stable order.
 
     Example:
         >>> [item.content_type for item in iter_path("notes.md")]  # doctest: +SKIP
@@ -274,7 +236,9 @@ def iter_path(path: str | Path, *, max_bytes: int = MAX_BYTES) -> Iterator[Item]
     if not root.exists():
         raise DatasetError(f"Input path {str(root)!r} does not exist: give a file or a folder to ingest.")
     for file in _files(root.resolve()):
-        if file.suffix.lower() == ".jsonl":
+        if isinstance(file, Item):
+            yield file
+        elif file.suffix.lower() == ".jsonl":
             yield from _jsonl_file_items(file, max_bytes)
         else:
             yield _file_item(file, max_bytes)
@@ -290,15 +254,15 @@ def iter_stream(
         >>> items[0].key
         's#1'
     """
-    if content_type in ("application/jsonl", "application/x-ndjson"):
-        yield from iter_jsonl(io.TextIOWrapper(stream, encoding="utf-8"), source=name, max_bytes=max_bytes)
+    if content_type in ("application/jsonl", "application/x-ndjson"):  # each line decoded alone
+        yield from iter_jsonl(_jsonl.bounded_lines(stream, max_bytes), source=name, max_bytes=max_bytes)
         return
     parser = PARSERS.get(content_type)
     data = stream.read(max_bytes + 1)
     if parser is None:
-        reader = _failing(f"{name}: unsupported content type {content_type!r}. Supported: {', '.join(PARSERS)}.")
+        reader = failing(f"{name}: unsupported content type {content_type!r}. Supported: {', '.join(PARSERS)}.")
     elif len(data) > max_bytes:
-        reader = _failing(f"{name}: stream is over the {max_bytes}-byte limit for one document.")
+        reader = failing(f"{name}: stream is over the {max_bytes}-byte limit for one document.")
     else:
         def reader() -> Parsed:
             return parser(data, name, name)
@@ -307,12 +271,14 @@ def iter_stream(
 
 def count_items(path: str | Path) -> int:
     """How many items :func:`iter_path` yields, counted cheaply (JSONL lines are not parsed)."""
-    root = Path(path).expanduser()
     total = 0
-    for file in _files(root.resolve()):
-        if file.suffix.lower() == ".jsonl":
-            with file.open("rb") as fh:
-                total += sum(1 for line in fh if line.strip())
+    for file in _files(Path(path).expanduser().resolve()):
+        if isinstance(file, Path) and file.suffix.lower() == ".jsonl":
+            try:
+                with _open_nofollow(file) as fh:
+                    total += sum(1 for line in _jsonl.bounded_lines(fh, MAX_BYTES) if line.strip())
+            except DocumentError:
+                total += 1
         else:
             total += 1
     return total

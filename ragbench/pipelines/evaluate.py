@@ -70,14 +70,16 @@ def aggregate(results: Sequence[QuestionResult], metric_names: Sequence[str]) ->
 
     Keys: ``<metric>``, ``<metric>.ci_low/.ci_high``, ``<metric>.n`` (items scored),
     ``<metric>.failed``/``.failure_rate`` (items whose scoring failed), ``questions``,
-    ``answers.failed``, ``answers.cached`` (read from the generation cache), ``isolation.cross_tenant_hits``,
-    ``latency.<stage>.p50/p95/p99`` and ``generate.tokens_per_s`` (answers generated in this run only).
+    ``answers.failed``/``.failure_rate``, ``answers.cached`` (read from the generation cache),
+    ``isolation.cross_tenant_hits``, ``latency.<stage>.p50/p95/p99`` and ``generate.tokens_per_s`` (answers
+    generated in this run only).
     """
     out: dict[str, float] = {"questions": float(len(results))}
     for name in metric_names:
         out.update(_metric_summary(name, results))
     out["answers.failed"] = float(sum(1 for r in results if r.answer is not None and not r.answer.ok))
     out["answers.cached"] = float(sum(1 for r in results if r.answer is not None and r.answer.cached))
+    out["answers.failure_rate"] = out["answers.failed"] / len(results) if results else 0.0
     out["isolation.cross_tenant_hits"] = float(
         sum(1 for r in results for h in r.hits if h.tenant != r.sample.tenant)
     )

@@ -87,14 +87,26 @@ def _resume_folder(runs_dir: Path, fingerprint: str, resume) -> Path | None:
 
 
 def _check_failure_rates(report: EvaluationReport, max_rate: float) -> None:
-    bad = {m: r for m, r in report.failure_rates().items() if r > max_rate}
+    """Raise :class:`MetricFailureRateError` when failed answers or unscorable items exceed ``max_rate``."""
+    rates = dict(report.failure_rates())
+    failed = [r.answer.error for r in report.results if r.answer is not None and not r.answer.ok]
+    if failed:  # a failed answer is never scored: it counts like a judge failure
+        rates["answers"] = report.overall["answers.failure_rate"]
+    bad = {m: r for m, r in rates.items() if r > max_rate}
     if not bad:
         return
-    reasons = {m: next(r.metric_errors[m] for r in report.results if m in r.metric_errors) for m in bad}
-    detail = "; ".join(f"{m}: {rate:.1%} failed (e.g. {reasons[m][:200]!r})" for m, rate in bad.items())
+
+    def example(m: str) -> str:
+        if m == "answers":
+            return f"{len(failed)} of {len(report.results)}; e.g. {failed[0][:200]!r}"
+        return f"e.g. {next(r.metric_errors[m] for r in report.results if m in r.metric_errors)[:200]!r}"
+
+    detail = "; ".join(f"{m}: {rate:.1%} failed ({example(m)})" for m, rate in bad.items())
+    fixes = (["Fix the generator (is its server up? base_url, model, timeout_s)"] if "answers" in bad else []) + (
+        ["Fix the judge (server, model, timeout)"] if set(bad) - {"answers"} else [])
     raise MetricFailureRateError(
-        f"Too many items could not be scored (allowed: {max_rate:.1%}): {detail}. Per-item reasons are in the "
-        "per-question table (metric_errors). Fix the judge (server, model, timeout) or raise max_failure_rate."
+        f"Too many items failed (allowed: {max_rate:.1%}): {detail}. Per-item reasons are in the per-question "
+        f"table (error, metric_errors). {'; '.join(fixes)}, or raise max_failure_rate.", report=report,
     )
 
 
@@ -114,7 +126,7 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
 def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) -> RunResult:
     from omegaconf import OmegaConf
 
-    from ragbench.evaluation.checkpoint import Checkpoint, config_fingerprint
+    from ragbench.evaluation.checkpoint import Checkpoint, config_fingerprint, mark_killed_runs
     from ragbench.evaluation.system import system_metrics
     from ragbench.telemetry import JsonSink
 
@@ -124,6 +136,7 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
     fingerprint = config_fingerprint(config)
     runs_dir = Path(cfg.home) / "runs"
     folder = _resume_folder(runs_dir, fingerprint, cfg.get("resume"))
+    mark_killed_runs(runs_dir, tracker=parts.tracker, keep=folder)  # dead runs must not stay RUNNING
     stats = ingest_dataset(parts)
     if hasattr(parts.generator, "warmup"):  # load model weights before any question is timed
         parts.generator.warmup()
@@ -175,12 +188,14 @@ def _cell(values: dict, metric: str) -> str:
 
 
 def format_report(report: EvaluationReport) -> str:
-    """A plain-text table: one row per tenant and one overall; metric means with 95% CIs, latency columns."""
+    """A plain-text table: one row per tenant and one overall; failed answers, metric means with 95% CIs,
+    latency columns."""
     cols = [*report.metric_names, "latency.total_ms.p50", "latency.total_ms.p95", "latency.total_ms.p99"]
-    header = ["tenant", "questions", *[c.replace("latency.total_ms.", "total_ms.") for c in cols], "cross_tenant_hits"]
+    header = ["tenant", "questions", "failed_answers", *[c.replace("latency.total_ms.", "total_ms.") for c in cols],
+              "cross_tenant_hits"]
     rows = []
     for name, values in [*report.per_tenant.items(), ("ALL", report.overall)]:
-        cells = [name, f"{int(values['questions'])}"]
+        cells = [name, f"{int(values['questions'])}", f"{int(values.get('answers.failed', 0))}"]
         cells += [_cell(values, c) if not c.startswith("latency") else (f"{values[c]:.1f}" if c in values else "-")
                   for c in cols]
         cells.append(f"{int(values['isolation.cross_tenant_hits'])}")

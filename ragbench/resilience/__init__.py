@@ -8,6 +8,7 @@ from ragbench.resilience.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from ragbench.resilience.errors import (
     CircuitOpenError,
     EndpointUnreachableError,
+    IncompleteResponseError,
     MalformedResponseError,
     RateLimitError,
     TransientError,
@@ -20,6 +21,6 @@ from ragbench.resilience.retry import RetryPolicy
 __all__ = [
     "CLOSED", "HALF_OPEN", "OPEN", "UP", "DEGRADED", "DOWN",
     "CircuitBreaker", "CircuitOpenError", "EndpointHealth", "EndpointUnreachableError", "Guard",
-    "MalformedResponseError", "RateLimitError", "RetryPolicy", "TenantRateLimiter", "TokenBucket",
+    "IncompleteResponseError", "MalformedResponseError", "RateLimitError", "RetryPolicy", "TenantRateLimiter", "TokenBucket",
     "TransientError", "check_endpoint",
 ]

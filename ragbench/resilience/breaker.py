@@ -61,6 +61,7 @@ class CircuitBreaker:
         self._failures = 0
         self._opened_at = 0.0
         self._probing = False
+        self._last_error = ""
         self.stats = {"calls": 0, "failures": 0, "rejected": 0, "opened": 0}
 
     @property
@@ -94,8 +95,9 @@ class CircuitBreaker:
                 return
             self.stats["rejected"] += 1
             wait = max(0.0, self.reset_timeout_s - (self._clock() - self._opened_at))
+            last = f" (last: {self._last_error})" if self._last_error else ""
         raise CircuitOpenError(
-            f"Circuit {self.name!r} is {state}: {self._failures} consecutive failures; calls are refused "
+            f"Circuit {self.name!r} is {state}: {self._failures} consecutive failures{last}; calls are refused "
             f"for another {wait:.1f} s, then one probe is let through. Check that the endpoint is up."
         )
 
@@ -103,8 +105,11 @@ class CircuitBreaker:
         with self._lock:
             self._state, self._failures, self._probing = CLOSED, 0, False
 
-    def record_failure(self) -> None:
+    def record_failure(self, exc: BaseException | None = None) -> None:
+        """Count one failure (``exc``, when given, is quoted by later :class:`CircuitOpenError` messages)."""
         with self._lock:
+            if exc is not None:
+                self._last_error = f"{type(exc).__name__}: {exc}"[:200]
             self.stats["failures"] += 1
             self._failures += 1
             if self._state == HALF_OPEN or self._failures >= self.failure_threshold:
@@ -119,7 +124,7 @@ class CircuitBreaker:
             with self._lock:
                 self._probing = False
         elif isinstance(exc, self.count):
-            self.record_failure()
+            self.record_failure(exc)
         else:  # the endpoint answered: it is up, though the answer was unusable
             self.record_success()
 

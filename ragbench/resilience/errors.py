@@ -13,6 +13,11 @@ class EndpointUnreachableError(TransientError):
     """The endpoint could not be reached (refused, timed out, DNS)."""
 
 
+class IncompleteResponseError(TransientError):
+    """The endpoint's answer ended early (a stream closed before ``data: [DONE]``): the server may
+    have died mid-answer, so it is retried; what arrived is never used as an answer."""
+
+
 class MalformedResponseError(ModelError):
     """The endpoint answered with something that is not the expected JSON; retrying will not help."""
 

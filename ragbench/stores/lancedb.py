@@ -199,12 +199,10 @@ class LanceDBStore:
             raise StoreError(f"Got {len(chunks)} chunks but {len(vectors)} vectors: they must match.")
         rows = self._rows(tenant, chunks, vectors)
         db = self._db(tenant)
-        if not self.has_tenant(tenant):
+        existing = self._existing_table(tenant)
+        if existing is None:  # absent, or the folder of a create that failed (e.g. disk full): create it
             db.create_table(self.table_name, data=rows, exist_ok=True)
-            existing = None
         else:
-            existing = db.open_table(self.table_name)
-        if existing is not None:
             (existing.merge_insert("chunk_id").when_matched_update_all()
              .when_not_matched_insert_all().execute(rows))
         self._fts_ready.discard(tenant)
@@ -229,15 +227,15 @@ class LanceDBStore:
         validate_tenant_id(tenant)
         rows = self._rows(tenant, chunks, vectors) if chunks else []
         db = self._db(tenant)
-        if not self.has_tenant(tenant):
+        if self._existing_table(tenant) is None:  # also a folder left by a create that failed (e.g. disk full)
             if not rows:
                 return 0
             try:
                 db.create_table(self.table_name, data=rows)
                 self._fts_ready.discard(tenant)
                 return len(rows)
-            except (ValueError, OSError, RuntimeError):  # created meanwhile by another writer
-                if not self.has_tenant(tenant):
+            except (ValueError, OSError, RuntimeError):  # created meanwhile by another writer?
+                if self._existing_table(tenant) is None:  # no: a real failure (disk full, ...)
                     raise
         table = db.open_table(self.table_name)
         builder = table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()

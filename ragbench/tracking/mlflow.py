@@ -68,6 +68,9 @@ class NullTracker:
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None: ...
 
+    def mark_killed(self, run_id: str, *, reason: str = "") -> bool:
+        return False
+
 
 class MLflowTracker:
     """Log runs to MLflow.
@@ -104,8 +107,31 @@ class MLflowTracker:
             from mlflow.tracking import MlflowClient
 
             self.root.mkdir(parents=True, exist_ok=True)
+            self._create_db_atomically()
             self._client = MlflowClient(tracking_uri=self.tracking_uri)
         return self._client
+
+    def _create_db_atomically(self) -> None:
+        """Create a new sqlite tracking db under a temporary name, then link it into place.
+
+        MLflow builds its schema in many migration steps; one that fails (a full disk) would leave a
+        half-migrated ``mlflow.db`` that no later run can open. Built aside, a failure leaves nothing,
+        and ``os.link`` never replaces a db another process created meanwhile.
+        """
+        prefix = "sqlite:///"
+        db = Path(self.tracking_uri[len(prefix):]) if self.tracking_uri.startswith(prefix) else None
+        if db is None or db.exists():
+            return
+        from mlflow.tracking import MlflowClient
+
+        tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+        try:
+            MlflowClient(tracking_uri=f"{prefix}{tmp}").search_experiments(max_results=1)  # creates the schema
+            os.link(tmp, db)
+        except FileExistsError:  # another process created it first: use theirs
+            pass
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def experiment_id(self) -> str:
         if self._experiment_id is None:
@@ -134,12 +160,29 @@ class MLflowTracker:
         try:
             yield run_id
         except BaseException:
-            self.client.set_terminated(run_id, status="FAILED")
+            try:
+                self.client.set_terminated(run_id, status="FAILED")
+            except Exception:  # noqa: BLE001 - e.g. a full disk: the first error is the one to report
+                pass
             raise
         else:
             self.client.set_terminated(run_id, status="FINISHED")
         finally:
             self.run_id = previous
+
+    def mark_killed(self, run_id: str, *, reason: str = "") -> bool:
+        """Set a run that is still RUNNING (its process died) to KILLED; False if it is not RUNNING here."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            if self.client.get_run(run_id).info.status != "RUNNING":
+                return False
+        except MlflowException:  # not a run of this tracking backend
+            return False
+        if reason:
+            self.client.set_tag(run_id, "ragbench.killed", reason)
+        self.client.set_terminated(run_id, status="KILLED")
+        return True
 
     def _active(self) -> str:
         if self.run_id is None:

@@ -162,8 +162,8 @@ def test_ragbench_run_with_openai_server_logs_tokens_per_s_and_ttft_to_mlflow(vl
     from ragbench.cli import main
 
     home = tmp_path / "home"
-    assert main(["run", "generator=openai", f"generator.base_url={vllm_server.base_url}", "generator.max_tokens=16",
-                 "retriever=bm25", "max_queries=4", f"home={home}", "progress=false"]) == 0
+    assert main(["run", "generator=openai", f"generator.base_url={vllm_server.base_url}", "generator.model=tiny-qwen2",
+                 "generator.max_tokens=16", "retriever=bm25", "max_queries=4", f"home={home}", "progress=false"]) == 0
     assert "MLflow run id" in capsys.readouterr().out
     import mlflow
 

@@ -18,15 +18,25 @@ def check_file(path: str | Path, what: str) -> Path:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """``(line number, object)`` for each non-empty line; a bad line raises naming it."""
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    """``(line number, object)`` for each non-empty line; a bad line (invalid UTF-8, not JSON, nested
+    too deeply, not an object) raises :class:`DatasetError` naming it: a dataset is all or nothing,
+    since its qrels refer to every record."""
+    with path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DatasetError(f"{path}:{lineno}: invalid UTF-8 at byte {exc.start} of the line. "
+                                   "Re-save the file as UTF-8.") from exc
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DatasetError(f"{path}:{lineno}: not valid JSON ({exc.msg}). Each line must be one JSON object.") from exc
+            except RecursionError as exc:
+                raise DatasetError(f"{path}:{lineno}: not valid JSON (nested too deeply to parse). "
+                                   "Each line must be one JSON object.") from exc
             if not isinstance(record, dict):
                 raise DatasetError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}.")
             yield lineno, record
@@ -34,7 +44,10 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
 
 def iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
     """``(line number where it starts, element)`` for each element of a top-level JSON list."""
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: invalid UTF-8 at byte {exc.start}. Re-save the file as UTF-8.") from exc
     decoder = json.JSONDecoder()
 
     def line_of(pos: int) -> int:
@@ -56,6 +69,8 @@ def iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
             element, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}, column {exc.colno}).") from exc
+        except RecursionError as exc:
+            raise DatasetError(f"{path}:{line_of(pos)}: not valid JSON (nested too deeply to parse).") from exc
         yield line_of(pos), element
         pos = skip(end)
         if text.startswith("]", pos):

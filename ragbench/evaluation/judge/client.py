@@ -5,6 +5,11 @@ costs nothing and gives the same numbers. Output is constrained to the expected 
 (``response_format: json_schema``, which vLLM enforces) where the server supports it.
 Failures raise :class:`JudgeError` with the reason (timeout, connection, HTTP status,
 unparsable output); the metric layer records them per item instead of averaging them in.
+
+Calls have the generator's resilience (:mod:`ragbench.resilience`): transient failures
+(connection, timeout, HTTP 5xx/429) are retried with exponential backoff, and a circuit breaker
+opens after ``failure_threshold`` consecutive ones, so a dead judge fails every later item at once
+(``circuit open: ... (last: <reason>)``) instead of each waiting its full timeout.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ragbench.errors import ConfigError, MetricError
+from ragbench.resilience import CircuitBreaker, CircuitOpenError, Guard, RetryPolicy, TransientError
 
 RESPONSE_FORMATS = ("json_schema", "json_object", "none")
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S)
@@ -36,7 +42,10 @@ class Judge:
         response_format: ``json_schema`` (constrained decoding), ``json_object`` or ``none``.
         cache_dir: Folder of the call cache (``None``: no cache).
         samples: Judge each item this many times (seeds ``seed + i``) to measure judge variance.
-        max_retries: Client retries on connection errors and 5xx before the item fails.
+        max_retries: Retries of a transient failure (connection, timeout, HTTP 5xx/429) before the
+            item fails; ``backoff_s`` is the first wait (doubles, with jitter).
+        failure_threshold, reset_timeout_s: Circuit breaker: consecutive transient failures that open
+            it, and seconds before one probe call is let through (defaults 5 and 60 s).
         max_string_chars: Bound every JSON string the judge may write (``maxLength``) and every list
             to ``max_list_items``; keeps a weak judge from rambling until ``max_tokens`` (None: no bound).
         max_list_items: List bound used with ``max_string_chars``.
@@ -52,8 +61,8 @@ class Judge:
         self, base_url: str = "http://127.0.0.1:8000/v1", *, model: str | None = None, api_key: str = "EMPTY",
         temperature: float = 0.0, max_tokens: int = 512, seed: int = 0, timeout_s: float = 60.0,
         response_format: str = "json_schema", cache_dir: str | Path | None = None, samples: int = 1,
-        max_retries: int = 0, max_string_chars: int | None = None, max_list_items: int = 8,
-        max_integer: int = 1,
+        max_retries: int = 2, max_string_chars: int | None = None, max_list_items: int = 8,
+        max_integer: int = 1, backoff_s: float = 0.5, failure_threshold: int = 5, reset_timeout_s: float = 60.0,
     ) -> None:
         if response_format not in RESPONSE_FORMATS:
             raise ConfigError(f"response_format {response_format!r} is not one of {', '.join(RESPONSE_FORMATS)}.")
@@ -71,6 +80,12 @@ class Judge:
         self.max_list_items = max_list_items
         self.max_integer = max_integer
         self.cache_dir = cache_dir
+        self.guard = Guard(
+            retry=RetryPolicy(attempts=max_retries + 1, initial_s=backoff_s, max_s=8 * max(backoff_s, 0.1),
+                              jitter_s=backoff_s),
+            breaker=CircuitBreaker(failure_threshold=failure_threshold, reset_timeout_s=reset_timeout_s,
+                                   name=f"judge {self.base_url}"),
+        )
         self._cache = None
         self._client = None
         self.calls = 0  # requests actually sent to the server
@@ -88,17 +103,39 @@ class Judge:
         if self._client is None:
             from openai import OpenAI
 
-            self._client = OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout_s,
-                                  max_retries=self.max_retries)
+            # retries are the guard's (counted by the breaker), not the client's
+            self._client = OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout_s, max_retries=0)
         return self._client
+
+    def _guarded(self, request, *, chat: bool = True):
+        """``request()`` through retries and the breaker; every failure becomes a :class:`JudgeError`.
+        ``calls`` counts the chat requests sent (each attempt), not model discovery."""
+
+        def attempt():
+            self.calls += chat
+            try:
+                return request()
+            except Exception as exc:
+                if _transient(exc):
+                    raise TransientError(_reason(exc)) from exc
+                raise
+
+        try:
+            return self.guard.call("judge", attempt)
+        except CircuitOpenError as exc:
+            raise JudgeError(f"circuit open: {exc}") from exc
+        except TransientError as exc:
+            raise JudgeError(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded per-item reason
+            raise JudgeError(_reason(exc)) from exc
 
     def model_name(self) -> str:
         """The served model name (asked from the server once when not configured)."""
         if self.model is None:
             try:
-                self.model = self.client.models.list().data[0].id
-            except Exception as exc:  # noqa: BLE001 - any failure here is the server's
-                raise JudgeError(f"judge server {self.base_url} did not list its models: {_reason(exc)}") from exc
+                self.model = self._guarded(lambda: self.client.models.list().data[0].id, chat=False)
+            except JudgeError as exc:
+                raise JudgeError(f"judge server {self.base_url} did not list its models: {exc}") from exc
         return self.model
 
     def complete(self, prompt: str, schema: dict[str, Any] | None = None, *, sample: int = 0, occurrence: int = 0) -> str:
@@ -130,13 +167,9 @@ class Judge:
         fmt = self._response_format(schema)
         if fmt is not None:
             kwargs["response_format"] = fmt
-        self.calls += 1
-        try:
-            response = self.client.chat.completions.create(
-                model=model, messages=[{"role": "user", "content": prompt}], **kwargs)
-            text = response.choices[0].message.content
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded per-item reason
-            raise JudgeError(_reason(exc)) from exc
+        messages = [{"role": "user", "content": prompt}]
+        text = self._guarded(
+            lambda: self.client.chat.completions.create(model=model, messages=messages, **kwargs).choices[0].message.content)
         if not text:
             raise JudgeError("judge returned an empty answer")
         return text
@@ -160,6 +193,14 @@ def _bounded(schema, max_chars: int, max_items: int, max_int: int):
     if out.get("type") == "array":
         out.setdefault("maxItems", max_items)
     return out
+
+
+def _transient(exc: Exception) -> bool:
+    """A failure worth retrying (and counting against the endpoint): connection, timeout, HTTP 5xx/429."""
+    from openai import APIConnectionError  # also APITimeoutError
+
+    status = getattr(exc, "status_code", None)
+    return isinstance(exc, APIConnectionError) or (isinstance(status, int) and (status == 429 or status >= 500))
 
 
 def _reason(exc: Exception) -> str:

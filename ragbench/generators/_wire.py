@@ -1,0 +1,95 @@
+"""Reading OpenAI-compatible chat answers off the wire: a JSON body or an event stream.
+
+Only a complete answer is an answer. A body without ``choices[0].message``, a 200 whose body is
+not an event stream (an HTML error page), a stream with no ``choices`` at all, or a stream that
+ends before ``data: [DONE]`` raises with the reason; what arrived is never returned as text.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ragbench.resilience import IncompleteResponseError, MalformedResponseError
+
+
+def token_logprobs(choice: Mapping) -> list[float]:
+    content = (choice.get("logprobs") or {}).get("content") or []
+    return [float(t["logprob"]) for t in content if t.get("logprob") is not None]
+
+
+def parse_full(data: Any, url: str) -> dict:
+    """``{"text", "logprobs", "ttft_ms", "prompt_tokens", "completion_tokens"}`` of a JSON answer."""
+    try:
+        choice = data["choices"][0]
+        text = choice["message"].get("content") or ""
+        usage = data.get("usage") or {}
+        return {
+            "text": text, "logprobs": token_logprobs(choice), "ttft_ms": None,
+            "prompt_tokens": int(usage.get("prompt_tokens", 0)), "completion_tokens": int(usage.get("completion_tokens", 0)),
+        }
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        raise MalformedResponseError(
+            f"{url} answered JSON without choices[0].message ({type(exc).__name__}: {exc}): {str(data)[:120]!r}"
+        ) from exc
+
+
+def _check_complete(url: str, resp, *, done: bool, chunks: int, choices: int, text: str, other: list[str]) -> None:
+    """Raise unless the stream was a whole answer (see the module doc)."""
+    where = f"{url}/chat/completions"
+    if not chunks and not done:
+        kind = resp.headers.get("content-type") or "no content type"
+        raise MalformedResponseError(
+            f"{where} answered HTTP 200 with {kind}, not an event stream: {' '.join(other)[:160]!r}. "
+            "Is base_url an OpenAI-compatible server (and not a proxy's error or login page)?"
+        )
+    if not done:
+        raise IncompleteResponseError(
+            f"{where}: the stream ended before 'data: [DONE]' after {chunks} chunks (partial text {text[:80]!r} "
+            "discarded): the server closed the connection mid-answer. Check the server's log (crash, OOM, timeout)."
+        )
+    if not choices:
+        raise MalformedResponseError(
+            f"{where} streamed {chunks} chunks and [DONE] but no choices: there is no answer to use."
+        )
+
+
+async def read_stream(resp, start: float, url: str, on_delta: Callable | None = None) -> dict:
+    """Read a streamed chat answer (``on_delta(text)`` gets each piece as it arrives); see :func:`parse_full`."""
+    text, logprobs, usage, ttft = [], [], {}, None
+    done, chunks, with_choices, other = False, 0, 0, []
+    async for line in resp.aiter_lines():
+        if not line.startswith("data:"):
+            if line.strip() and len(other) < 3:  # SSE comments are allowed; kept to quote a non-stream body
+                other.append(line.strip())
+            continue
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            done = True
+            break
+        chunks += 1
+        try:
+            chunk = json.loads(payload)
+            choices = chunk.get("choices") or []
+            usage = chunk.get("usage") or usage
+        except (ValueError, AttributeError) as exc:
+            raise MalformedResponseError(f"{url} streamed a malformed chunk ({exc}): {payload[:120]!r}") from exc
+        with_choices += bool(choices)
+        for choice in choices:
+            delta = choice.get("delta") or {}
+            lps = token_logprobs(choice)
+            if ttft is None and (delta.get("content") or lps):
+                ttft = (time.perf_counter() - start) * 1000
+            piece = delta.get("content") or ""
+            text.append(piece)
+            logprobs.extend(lps)
+            if piece and on_delta is not None:
+                on_delta(piece)
+    _check_complete(url, resp, done=done, chunks=chunks, choices=with_choices, text="".join(text), other=other)
+    return {
+        "text": "".join(text), "logprobs": logprobs, "ttft_ms": ttft,
+        "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+        "completion_tokens": int(usage.get("completion_tokens", len(logprobs))),
+    }
