@@ -12,7 +12,10 @@ read tenant B's rows whatever its filters say. Filters are built with
 
 Indexes: a native full-text (BM25) index on ``content`` (title and text), and a
 vector index once a table reaches ``index_min_rows`` rows (below that, exact
-search is faster than building an index).
+search is faster than building an index). The full-text index reads text by the
+tenant's languages (:mod:`ragbench.stores.text_analysis`): from its record
+(``tenant.json``: ``settings.languages``, else ``detected_languages``) when
+``text_analysis="auto"``. An index built with another analysis is rebuilt before use.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
 from ragbench.stores._filters import build_filter
-from ragbench.tenancy import validate_tenant_id
+from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
+from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
 from ragbench.types import Chunk, Hit, content_hash
 
 _VECTOR_INDEXES = ("auto", "none", "ivf_pq", "ivf_hnsw_sq")
@@ -50,9 +54,10 @@ class LanceDBStore:
         vector_index: ``"auto"`` (IVF_PQ from ``index_min_rows`` rows), ``"none"``,
             ``"ivf_pq"`` or ``"ivf_hnsw_sq"``.
         index_min_rows: Row count from which ``"auto"`` builds a vector index.
-        fts_language: Stemmer / stop-word language of the full-text index.
-        fts_stem: Stem words in the full-text index.
-        fts_remove_stop_words: Drop stop words from the full-text index.
+        text_analysis: How the full-text index reads text: ``"auto"`` (per tenant, from the
+            languages in its record; see :mod:`ragbench.stores.text_analysis`) or ISO 639-1
+            code(s) that every tenant is read as (``"en"``: English stemming for all, as before).
+        default_language: The language of a tenant whose record names none (``"auto"`` only).
         index_params: Vector index parameters, e.g. ``{num_partitions: 64, num_sub_vectors: 16}``
             for IVF_PQ or ``{m: 16, ef_construction: 150}`` for HNSW (see
             :mod:`ragbench.stores.index_quality`).
@@ -76,9 +81,8 @@ class LanceDBStore:
         space: str = "lexical",
         vector_index: str = "auto",
         index_min_rows: int = 100_000,
-        fts_language: str = "English",
-        fts_stem: bool = True,
-        fts_remove_stop_words: bool = True,
+        text_analysis: str = "auto",
+        default_language: str = "en",
         index_params: Mapping[str, Any] | None = None,
         search_params: Mapping[str, Any] | None = None,
         recall_sample: int = 0,
@@ -97,9 +101,9 @@ class LanceDBStore:
         self.table_name = f"chunks__{space_slug(space)}"
         self.vector_index = vector_index
         self.index_min_rows = index_min_rows
-        self.fts_options = {
-            "language": fts_language, "stem": fts_stem, "remove_stop_words": fts_remove_stop_words,
-        }
+        self.text_analysis = "auto" if text_analysis == "auto" else ",".join(
+            check_languages(text_analysis, what="store.text_analysis (or 'auto')"))
+        self.default_language = check_languages([default_language], what="store.default_language")[0]
         self._dbs: dict[str, Any] = {}
         self._fts_ready: set[str] = set()
         self.index_params = dict(index_params or {})
@@ -287,14 +291,9 @@ class LanceDBStore:
         Returns timings and settings to log with a run: ``fts_build_s``,
         ``vector_index_build_s`` (0 when none is built) and ``rows``.
         """
-        from lancedb.index import FTS
-
         table = self._table(tenant)
         rows = table.count_rows()
-        start = time.perf_counter()
-        table.create_index("content", config=FTS(**self.fts_options), replace=True)
-        self._fts_ready.add(tenant)
-        stats = {"rows": float(rows), "fts_build_s": time.perf_counter() - start, "vector_index_build_s": 0.0}
+        stats = {"rows": float(rows), "fts_build_s": self._build_fts(tenant, table), "vector_index_build_s": 0.0}
         kind = self.vector_index
         if kind == "auto":
             kind = "ivf_pq" if rows >= self.index_min_rows else "none"
@@ -312,11 +311,45 @@ class LanceDBStore:
             stats.update(ann_recall(table, k=10, sample=self.recall_sample, search_params=self.search_params))
         return stats
 
+    def languages_of(self, tenant: str) -> list[str]:
+        """The languages the tenant's text is read as: forced by ``text_analysis``, else its record's
+        (``settings.languages``, else ``detected_languages``), else ``[default_language]``."""
+        if self.text_analysis != "auto":
+            return self.text_analysis.split(",")
+        path = self._tenant_dir(tenant) / TENANT_RECORD
+        record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        return record_languages(record) or [self.default_language]
+
+    def text_analysis_for(self, tenant: str) -> TextAnalysis:
+        """The full-text analysis of ``tenant`` (:func:`~ragbench.stores.text_analysis.analysis_for` of its languages)."""
+        return analysis_for(self.languages_of(tenant))
+
+    def _build_fts(self, tenant: str, table) -> float:
+        start = time.perf_counter()
+        table.create_index("content", config=self.text_analysis_for(tenant).fts_config(), replace=True)
+        self._fts_ready.add(tenant)
+        return time.perf_counter() - start
+
+    def rebuild_text_index(self, tenant: str) -> bool:
+        """Rebuild the tenant's full-text index if its analysis changed; True if it was rebuilt."""
+        table = self._existing_table(tenant)
+        self._fts_ready.discard(tenant)
+        if table is None or self._fts_current(tenant, table):
+            return False
+        self._build_fts(tenant, table)
+        return True
+
+    def _fts_current(self, tenant: str, table) -> bool:
+        wanted = self.text_analysis_for(tenant)
+        return any(idx.columns == ["content"] and wanted.matches(idx.index_details or {}) for idx in table.list_indices())
+
     def _ensure_fts(self, tenant: str, table) -> None:
         if tenant in self._fts_ready:
             return
         if not any(idx.columns == ["content"] for idx in table.list_indices()):
             self.build_indexes(tenant)
+        elif not self._fts_current(tenant, table):  # built with another analysis (languages changed)
+            self._build_fts(tenant, table)
         self._fts_ready.add(tenant)
 
     # ------------------------------------------------------------------ search
