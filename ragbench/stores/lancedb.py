@@ -105,7 +105,7 @@ class LanceDBStore:
             check_languages(text_analysis, what="store.text_analysis (or 'auto')"))
         self.default_language = check_languages([default_language], what="store.default_language")[0]
         self._dbs: dict[str, Any] = {}
-        self._fts_ready: set[str] = set()
+        self._fts_ready: dict[str, int] = {}  # tenant -> table version whose FTS index was checked
         self.index_params = dict(index_params or {})
         self.search_params = check_search_params(search_params)
         self.recall_sample = int(recall_sample)
@@ -154,7 +154,7 @@ class LanceDBStore:
         """Remove every table of ``tenant`` (all spaces)."""
         path = self._tenant_dir(tenant)
         self._dbs.pop(tenant, None)
-        self._fts_ready.discard(tenant)
+        self._fts_ready.pop(tenant, None)
         if path.exists():
             shutil.rmtree(path)
 
@@ -211,7 +211,7 @@ class LanceDBStore:
         if existing is not None:
             (existing.merge_insert("chunk_id").when_matched_update_all()
              .when_not_matched_insert_all().execute(rows))
-        self._fts_ready.discard(tenant)
+        self._fts_ready.pop(tenant, None)
         return len(rows)
 
     def delete_chunks(self, tenant: str, chunk_ids: Sequence[str]) -> None:
@@ -219,7 +219,7 @@ class LanceDBStore:
         if chunk_ids and self.has_tenant(tenant):
             expr = build_filter({"chunk_id": list(chunk_ids)})
             self._table(tenant).delete(expr)
-            self._fts_ready.discard(tenant)
+            self._fts_ready.pop(tenant, None)
 
     def replace_documents(
         self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None = None,
@@ -238,7 +238,7 @@ class LanceDBStore:
                 return 0
             try:
                 db.create_table(self.table_name, data=rows)
-                self._fts_ready.discard(tenant)
+                self._fts_ready.pop(tenant, None)
                 return len(rows)
             except (ValueError, OSError, RuntimeError):  # created meanwhile by another writer
                 if not self.has_tenant(tenant):
@@ -251,7 +251,7 @@ class LanceDBStore:
             builder.execute(rows)
         elif drop_doc_ids:
             table.delete(build_filter({"doc_id": list(drop_doc_ids)}))
-        self._fts_ready.discard(tenant)
+        self._fts_ready.pop(tenant, None)
         return len(rows)
 
     def _existing_table(self, tenant: str):
@@ -327,13 +327,13 @@ class LanceDBStore:
     def _build_fts(self, tenant: str, table) -> float:
         start = time.perf_counter()
         table.create_index("content", config=self.text_analysis_for(tenant).fts_config(), replace=True)
-        self._fts_ready.add(tenant)
+        self._fts_ready.pop(tenant, None)  # the next search checks the new version once
         return time.perf_counter() - start
 
     def rebuild_text_index(self, tenant: str) -> bool:
         """Rebuild the tenant's full-text index if its analysis changed; True if it was rebuilt."""
         table = self._existing_table(tenant)
-        self._fts_ready.discard(tenant)
+        self._fts_ready.pop(tenant, None)
         if table is None or self._fts_current(tenant, table):
             return False
         self._build_fts(tenant, table)
@@ -343,14 +343,19 @@ class LanceDBStore:
         wanted = self.text_analysis_for(tenant)
         return any(idx.columns == ["content"] and wanted.matches(idx.index_details or {}) for idx in table.list_indices())
 
-    def _ensure_fts(self, tenant: str, table) -> None:
-        if tenant in self._fts_ready:
-            return
+    def _ensure_fts(self, tenant: str, table):
+        """The table to search, its full-text index built if missing or built with another analysis
+        (checked once per table version, so a rebuild or a write by another process is noticed)."""
+        if self._fts_ready.get(tenant) == table.version:
+            return table
         if not any(idx.columns == ["content"] for idx in table.list_indices()):
             self.build_indexes(tenant)
+            table = self._table(tenant)
         elif not self._fts_current(tenant, table):  # built with another analysis (languages changed)
             self._build_fts(tenant, table)
-        self._fts_ready.add(tenant)
+            table = self._table(tenant)
+        self._fts_ready[tenant] = table.version
+        return table
 
     # ------------------------------------------------------------------ search
     @staticmethod
@@ -389,8 +394,7 @@ class LanceDBStore:
         self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None
     ) -> list[Hit]:
         """Top-``k`` chunks by BM25 over title and text (LanceDB native full-text index)."""
-        table = self._table(tenant)
-        self._ensure_fts(tenant, table)
+        table = self._ensure_fts(tenant, self._table(tenant))
         query = table.search(text, query_type="fts", fts_columns="content")
         query = query.select([*self._COLUMNS, "_score"]).limit(k)
         expr = build_filter(filters)
