@@ -100,7 +100,8 @@ def _checked(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def update_settings(store, tenant: str, **settings: Any) -> dict:
-    """Merge ``settings`` into the tenant's settings (e.g. ``default_pipeline="retriever=bm25"``).
+    """Merge ``settings`` into the tenant's settings (e.g. ``default_pipeline="retriever=bm25"``); a
+    ``None`` value removes that setting.
 
     ``languages=["hr"]`` (or ``"en,hr"``) sets the tenant's languages and ``languages=None`` goes back
     to the detected ones; the full-text index is rebuilt when that changes its analysis.
