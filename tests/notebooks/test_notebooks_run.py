@@ -142,7 +142,9 @@ def test_multitenant_outputs(smoke):
     assert len(same) >= 6
     assert same["acme-robotics: sources"].str.startswith("acme-").all()
     assert same["harbor-health: sources"].str.startswith("harbor-").all()
-    assert same["lastavica-logistika: sources"].str.startswith("lastavica-").all()
+    # asked in English, the Croatian tenant's BM25 finds its own documents or none (no shared words), never others'
+    hr_sources = same["lastavica-logistika: sources"].fillna("").str.split(", ")
+    assert hr_sources.map(lambda ids: all(d.startswith("lastavica-") for d in ids if d)).all()
 
 
 def test_nbval_lax_validates_the_executed_notebooks(smoke):
