@@ -83,7 +83,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
         mark = "*" if src.cited else " "
         print(f" {mark}[{src.rank + 1}] {src.doc_id}  {src.score:.4f}  {src.title}")
     t = response.timings
-    print(f"retrieve {t.retrieve_ms:.1f} ms, generate {t.generate_ms:.1f} ms, total {t.total_ms:.1f} ms")
+    print(f"retrieve {t.retrieve_ms:.1f} ms, generate {t.generate_ms:.1f} ms, total {t.total_ms:.1f} ms; "
+          f"question language: {response.detected_language or 'not detected'}")
     return 0
 
 
@@ -112,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--tenant", required=True, help="Tenant id, e.g. acme-robotics.")
     p.add_argument("-k", type=int, default=5, help="Chunks to retrieve (default 5).")
-    p.add_argument("--language", default=None, help="Answer language (ISO 639-1).")
+    p.add_argument("--language", default=None, help="Answer language (ISO 639-1); default: the question's, detected.")
     p.add_argument("--json", action="store_true", help="Print the QueryResponse as JSON.")
     p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
     p.set_defaults(func=_cmd_query)

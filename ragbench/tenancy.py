@@ -1,4 +1,4 @@
-"""Tenant ids: the one place they are validated.
+"""Tenant ids: the one place they are validated; and the tenant record's file name and languages.
 
 A tenant id names a directory and tables in the store, so it is restricted to a
 safe alphabet: lowercase letters, digits, ``-`` and ``_``, starting with a letter
@@ -35,3 +35,18 @@ def validate_tenant_id(tenant: object) -> str:
             f"(pattern {TENANT_ID_PATTERN}). Example: 'acme-robotics'."
         )
     return tenant
+
+
+TENANT_RECORD = "tenant.json"  # <store uri>/tenants/<tenant>/tenant.json (see ragbench.ingestion.tenants)
+
+
+def record_languages(record: dict) -> list[str]:
+    """A tenant record's languages: the ones set in its settings, else the ones detected in its documents.
+
+    Example:
+        >>> record_languages({"settings": {}, "detected_languages": ["hr"]})
+        ['hr']
+        >>> record_languages({"settings": {"languages": ["en", "hr"]}, "detected_languages": ["hr"]})
+        ['en', 'hr']
+    """
+    return list((record.get("settings") or {}).get("languages") or record.get("detected_languages") or [])

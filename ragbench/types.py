@@ -130,6 +130,12 @@ class QuestionResult:
     metrics: dict[str, float] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
     metric_errors: dict[str, str] = field(default_factory=dict)  # metric -> why it could not be scored
+    detected_language: str | None = None  # of the question, by ragbench.ingestion.language (None: too short)
+
+    @property
+    def language(self) -> str | None:
+        """The question's language: the dataset's, else the detected one."""
+        return self.sample.language or self.detected_language
 
     @property
     def ranked_doc_ids(self) -> list[str]:
@@ -146,6 +152,7 @@ class QuestionResult:
             "question_id": self.sample.id,
             "tenant": self.sample.tenant,
             "language": self.sample.language,
+            "detected_language": self.detected_language,
             "question": self.sample.question,
             "retrieved_ids": self.ranked_doc_ids,
             "retrieved_scores": [round(h.score, 6) for h in self.hits],

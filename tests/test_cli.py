@@ -23,7 +23,7 @@ def ragbench(*args, home, check=True):
 def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("cli")
     out = ragbench("ingest", home=home).stdout
-    assert "acme-robotics: 35 documents" in out and "harbor-health" in out
+    assert "acme-robotics: 35 documents" in out and "harbor-health" in out and "lastavica-logistika: 20 documents" in out
     return home
 
 
@@ -47,6 +47,21 @@ def test_query_answers_from_the_tenant(home):
     assert response["sources"] and all(s["doc_id"].startswith("acme-") for s in response["sources"])
     assert any(s["cited"] for s in response["sources"])
     assert response["timings"]["total_ms"] >= response["timings"]["retrieve_ms"] > 0
+
+
+def test_query_in_croatian_reports_the_language_and_answers_from_croatian_sources(home):
+    from ragbench.ingestion.language import detect_languages
+
+    proc = ragbench("query", "--tenant", "lastavica-logistika", "--json", "Koliko se često moraju mijenjati lozinke?",
+                    home=home)
+    response = json.loads(proc.stdout)
+    assert response["detected_language"] == "hr"
+    assert response["sources"][0]["doc_id"] == "lastavica-008"  # Lozinke i dvofaktorska prijava
+    assert all(s["doc_id"].startswith("lastavica-") for s in response["sources"])
+    assert set(detect_languages([s["text"] for s in response["sources"]])) == {"hr"}
+    assert "svakih 120 dana" in response["answer"]
+    plain = ragbench("query", "--tenant", "acme-robotics", "How often do passwords have to be changed?", home=home).stdout
+    assert "question language: en" in plain and "acme-013" in plain  # Password and MFA Policy
 
 
 def test_query_unknown_tenant_is_a_clear_error(home):

@@ -21,6 +21,7 @@ from typing import Any
 from ragbench.dashboard.auth import LOCAL_ADMIN, User, UserDirectory, require_access
 from ragbench.dashboard.history import ConversationStore, Turn, contextualize
 from ragbench.errors import ConfigError, suggest
+from ragbench.ingestion.language import detect_language
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
 from ragbench.types import Answer, Hit, Query
 
@@ -168,15 +169,17 @@ class DashboardService:
         preset = preset or next(iter(self.presets))
         pipe = self.pipeline(preset)
         history = self.history.turns(user.name, request.tenant, limit=5) if remember else []
-        query = Query(text=contextualize(request.question, history), tenant=request.tenant, language=request.language)
+        detected = detect_language(request.question)  # same detector and rule as ingestion (None: < 3 words)
+        language = request.language or detected
+        query = Query(text=contextualize(request.question, history), tenant=request.tenant, language=language)
         t0 = time.perf_counter()
         [hits] = pipe.retriever.retrieve([query], request.k)
         t1 = time.perf_counter()
         yield AskEvent("retrieved", hits=hits, ms=(t1 - t0) * 1000)
-        answer = yield from _generate(pipe.generator, Query(request.question, request.tenant, language=request.language), hits)
+        answer = yield from _generate(pipe.generator, Query(request.question, request.tenant, language=language), hits)
         t2 = time.perf_counter()
         timings = StageTimings(retrieve_ms=(t1 - t0) * 1000, generate_ms=(t2 - t1) * 1000, total_ms=(t2 - t0) * 1000)
-        response = QueryResponse.build(request, hits, answer, timings)
+        response = QueryResponse.build(request, hits, answer, timings, detected_language=detected)
         if remember:
             self.history.append(Turn(
                 user=user.name, tenant=request.tenant, question=request.question, answer=response.answer,

@@ -6,7 +6,8 @@ qrels refer to) and summarises the job as :class:`IndexStats`. So ``ragbench run
 the same guarantees as ``ragbench ingest``: unchanged documents are skipped (no
 re-embedding), a changed one's chunks are replaced atomically, an interrupted run
 finishes on the next one, and the job with per-document statuses is recorded for the
-dashboard.
+dashboard. Documents without a language get the detected one, as files do, so the tenant's
+record gets its languages and its full-text index reads them (see ``ragbench.ingestion.tenants``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def index_documents(
     """
     from ragbench.ingestion.ingest import ingest_items
     from ragbench.ingestion.jobs import get_job
+    from ragbench.ingestion.language import detect_language
     from ragbench.ingestion.loaders import Item
 
     start = time.perf_counter()
@@ -59,7 +61,7 @@ def index_documents(
     job = ingest_items(
         (Item.from_document(d) for d in documents), tenant=tenant, store=store, embedder=embedder,
         chunker=chunker, batch_size=batch_size, commit_seconds=commit_seconds, total=len(documents),
-        progress=progress, language=None, settings={"source": "dataset"}, index_stats=index,
+        progress=progress, language=detect_language, settings={"source": "dataset"}, index_stats=index,
     )
     statuses = get_job(store, tenant, job.job_id).documents
     return IndexStats(

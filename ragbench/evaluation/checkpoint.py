@@ -36,6 +36,7 @@ def result_to_json(result: QuestionResult) -> dict[str, Any]:
         "metrics": result.metrics,
         "metric_errors": result.metric_errors,
         "timings_ms": result.timings_ms,
+        "detected_language": result.detected_language,
     }
 
 
@@ -53,6 +54,7 @@ def result_from_json(data: Mapping[str, Any]) -> QuestionResult:
         metrics=dict(data.get("metrics") or {}),
         timings_ms=dict(data.get("timings_ms") or {}),
         metric_errors=dict(data.get("metric_errors") or {}),
+        detected_language=data.get("detected_language"),
     )
 
 

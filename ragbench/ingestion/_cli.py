@@ -23,6 +23,8 @@ def _create(args: argparse.Namespace) -> int:
     settings = dict(kv.split("=", 1) for kv in args.set or [])
     if args.default_pipeline:
         settings["default_pipeline"] = args.default_pipeline
+    if args.languages:
+        settings["languages"] = args.languages
     record = create_tenant(_store(args.overrides), args.tenant, settings=settings, exist_ok=args.exist_ok)
     print(json.dumps(record, indent=2, sort_keys=True))
     return 0
@@ -66,6 +68,9 @@ def register(subparsers) -> None:
     p = sub.add_parser("create", help="Create a tenant with settings.")
     p.add_argument("tenant")
     p.add_argument("--default-pipeline", default=None, help="Overrides of the tenant's default pipeline.")
+    p.add_argument("--languages", default=None, metavar="CODES",
+                   help="The tenant's languages, ISO 639-1, e.g. hr or en,hr (default: detected from its documents); "
+                        "they choose its full-text analysis. With --exist-ok, changing them rebuilds the index.")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="Another setting (repeatable).")
     p.add_argument("--exist-ok", action="store_true", help="Merge settings into an existing tenant.")
     p.set_defaults(func=_create)

@@ -33,6 +33,7 @@ from ragbench.ingestion import _tables
 from ragbench.ingestion.jobs import DocumentStatus, JobStatus, create_job, save_job
 from ragbench.ingestion.language import detect_language, detect_languages
 from ragbench.ingestion.loaders import DocumentError, Item
+from ragbench.ingestion.tenants import record_detected_languages
 from ragbench.memory import release_free_memory
 from ragbench.tenancy import validate_tenant_id
 from ragbench.types import Chunk, Document, content_hash
@@ -436,10 +437,14 @@ def ingest_items(
         runner.close()
         if bar is not None:
             bar.update(job.done - done)
+        if job.done:
+            record_detected_languages(store, tenant)  # the full-text index reads text by them
         if runner.wrote:
             built = _tables.retrying(lambda: store.build_indexes(tenant))
             if index_stats is not None:
                 index_stats.update(built)
+        elif job.done:
+            _tables.retrying(lambda: store.rebuild_text_index(tenant))  # only if the languages changed
     except BaseException as exc:
         try:
             runner.close()  # let the batch in flight finish its commit and statuses

@@ -1,9 +1,15 @@
-"""Tenants: create, list, describe and delete, with per-tenant settings.
+"""Tenants: create, list, describe and delete, with per-tenant settings and languages.
 
 A tenant is a directory ``<store uri>/tenants/<tenant>/`` holding its LanceDB tables
 (chunks per embedding space, ``documents``, ``jobs``, ``job_items``) and ``tenant.json``
-with its settings (e.g. ``default_pipeline``). Ids are checked by
-:func:`ragbench.tenancy.validate_tenant_id`.
+with its settings (e.g. ``default_pipeline``, ``languages``) and ``detected_languages``.
+Ids are checked by :func:`ragbench.tenancy.validate_tenant_id`.
+
+Languages: ``settings.languages`` (set by people: ``ragbench tenants create T --languages hr``)
+wins; otherwise every ingestion job records ``detected_languages``: the languages of at least
+:data:`LANGUAGE_SHARE` of the tenant's documents, most frequent first. The store reads the
+tenant's full-text index by them (:mod:`ragbench.stores.text_analysis`); changing a tenant's
+languages rebuilds its full-text index when that changes its analysis.
 
 Example:
     >>> create_tenant(store, "acme", settings={"default_pipeline": "retriever=hybrid"})  # doctest: +SKIP
@@ -20,11 +26,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ragbench.errors import TenantError, TenantNotFoundError, suggest
+from ragbench.errors import ConfigError, TenantError, TenantNotFoundError, suggest
 from ragbench.ingestion import _tables
-from ragbench.tenancy import validate_tenant_id
+from ragbench.stores.text_analysis import check_languages
+from ragbench.tenancy import TENANT_RECORD, validate_tenant_id
 
-SETTINGS_FILE = "tenant.json"
+SETTINGS_FILE = TENANT_RECORD
+LANGUAGE_SHARE = 0.1  # a language counts for the tenant from this share of its documents
 
 
 def _dir(store, tenant: str) -> Path:
@@ -67,8 +75,9 @@ def create_tenant(store, tenant: str, *, settings: dict[str, Any] | None = None,
                               f"(`ragbench tenants delete {tenant}`).")
         return update_settings(store, tenant, **(settings or {}))
     path.mkdir(parents=True, exist_ok=True)
-    record = {"tenant": tenant, "created_at": time.time(), "settings": dict(settings or {})}
+    record = {"tenant": tenant, "created_at": time.time(), "settings": _checked(settings or {})}
     _write_settings(path, record)
+    store.rebuild_text_index(tenant)  # ingested before it had a record: its analysis may change
     return record
 
 
@@ -80,12 +89,43 @@ def tenant_settings_record(store, tenant: str) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _checked(settings: dict[str, Any]) -> dict[str, Any]:
+    out = dict(settings)
+    if out.get("languages") is not None:
+        try:
+            out["languages"] = check_languages(out["languages"], what="The tenant's languages")
+        except ConfigError as exc:
+            raise TenantError(f"{exc} Set them with `ragbench tenants create T --exist-ok --languages hr`.") from exc
+    return out
+
+
 def update_settings(store, tenant: str, **settings: Any) -> dict:
-    """Merge ``settings`` into the tenant's settings (e.g. ``default_pipeline="retriever=bm25"``)."""
+    """Merge ``settings`` into the tenant's settings (e.g. ``default_pipeline="retriever=bm25"``); a
+    ``None`` value removes that setting.
+
+    ``languages=["hr"]`` (or ``"en,hr"``) sets the tenant's languages and ``languages=None`` goes back
+    to the detected ones; the full-text index is rebuilt when that changes its analysis.
+    """
     record = tenant_settings_record(store, tenant)
-    record["settings"] = {**record["settings"], **settings}
+    record["settings"] = {k: v for k, v in {**record["settings"], **_checked(settings)}.items() if v is not None}
     _write_settings(_dir(store, tenant), record)
+    if "languages" in settings:
+        store.rebuild_text_index(tenant)
     return record
+
+
+def record_detected_languages(store, tenant: str) -> list[str]:
+    """Write the languages of at least :data:`LANGUAGE_SHARE` of the tenant's documents (most frequent
+    first) to its record as ``detected_languages``; returns them. Run after every ingestion job."""
+    docs = _tables.select(store.tenant_db(tenant), "documents")
+    counts = Counter(d["language"] for d in docs if d["status"] in ("completed", "skipped") and d["language"])
+    total = sum(counts.values())
+    found = [lang for lang, n in counts.most_common() if n >= LANGUAGE_SHARE * total]
+    record = tenant_settings_record(store, tenant)
+    if record.get("detected_languages") != found:
+        record["detected_languages"] = found
+        _write_settings(_dir(store, tenant), record)
+    return found
 
 
 def describe_tenant(store, tenant: str) -> dict[str, Any]:
@@ -96,6 +136,7 @@ def describe_tenant(store, tenant: str) -> dict[str, Any]:
     jobs = _tables.select(db, "jobs")
     return {
         **record,
+        "text_analysis": {"languages": store.languages_of(tenant), **store.text_analysis_for(tenant).as_dict()},
         "chunks": {name: db.open_table(name).count_rows() for name in db.list_tables().tables
                    if name.startswith("chunks__")},
         "documents": sum(1 for d in docs if d["status"] in ("completed", "skipped")),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from ragbench.errors import ConfigError, MetricError, RagbenchError, UnknownNameError, suggest
 from ragbench.metrics import answer as _answer
@@ -16,7 +17,7 @@ from ragbench.metrics import text as _text
 from ragbench.types import QuestionResult, Sample
 
 RankFn = Callable[[Sequence[str], Mapping[str, int], int], float]
-AnswerFn = Callable[[str, Sequence[str]], float]
+AnswerFn = Callable[..., float]  # (prediction, golds) -> score; language-aware ones also take language=
 
 
 @dataclass(frozen=True)
@@ -40,16 +41,24 @@ class RetrievalMetric:
 
 @dataclass(frozen=True)
 class AnswerMetric:
-    """An answer metric against the gold answers; skipped for failed answers and missing gold."""
+    """An answer metric against the gold answers; skipped for failed answers and missing gold.
+
+    With ``uses_language`` the function also gets ``language=``: the sample's language, else
+    the language detected from its question (e.g. to drop the right articles in EM/F1).
+    """
 
     name: str
     fn: AnswerFn
     higher_is_better: bool = True
+    uses_language: bool = False
 
     def __call__(self, sample: Sample, result: QuestionResult) -> dict[str, float]:
         answer = result.answer
         if not sample.answers or answer is None or not answer.ok:
             return {}
+        if self.uses_language:
+            language = sample.language or result.detected_language
+            return {self.name: self.fn(answer.text, sample.answers, language=language)}
         return {self.name: self.fn(answer.text, sample.answers)}
 
 
@@ -92,11 +101,16 @@ _rank("mrr", _retrieval.mrr_at_k)
 _rank("ndcg", _retrieval.ndcg_at_k)
 _rank("map", _retrieval.average_precision_at_k)
 _rank("hit_rate", _retrieval.hit_rate_at_k)
-register_metric("em", lambda _k: AnswerMetric("em", _answer.exact_match))
-register_metric("f1", lambda _k: AnswerMetric("f1", _answer.token_f1))
-register_metric("match", lambda _k: AnswerMetric("match", _answer.match))
+register_metric("em", lambda _k: AnswerMetric("em", _answer.exact_match, uses_language=True))
+register_metric("f1", lambda _k: AnswerMetric("f1", _answer.token_f1, uses_language=True))
+register_metric("match", lambda _k: AnswerMetric("match", _answer.match, uses_language=True))
 register_metric("rouge_l", lambda _k: AnswerMetric("rouge_l", _text.rouge_l))
 register_metric("bleu", lambda _k: AnswerMetric("bleu", _text.bleu))
+# The English references by name (ASCII-only tokenisation; comparable with published English figures).
+register_metric("em_squad", lambda _k: AnswerMetric("em_squad", partial(_answer.exact_match, tokenizer="squad")))
+register_metric("f1_squad", lambda _k: AnswerMetric("f1_squad", partial(_answer.token_f1, tokenizer="squad")))
+register_metric("rouge_l_ascii", lambda _k: AnswerMetric("rouge_l_ascii", partial(_text.rouge_l, tokenizer="ascii")))
+register_metric("bleu_13a", lambda _k: AnswerMetric("bleu_13a", partial(_text.bleu, tokenizer="13a")))
 for _name in ("faithfulness", "answer_relevancy", "context_precision", "context_recall", "answer_accuracy"):  # ragas
     _judged(_name)
 

@@ -3,6 +3,13 @@
 Both are re-implemented in plain Python so scoring needs no heavy import; the tests
 check them against ``rouge_score.rouge_scorer`` and ``sacrebleu.sentence_bleu``.
 Values are in [0, 1] (sacrebleu reports BLEU in [0, 100]; divide by 100 to compare).
+
+Tokenisation: ``tokenizer="unicode"`` (the default) reads every script
+(:func:`ragbench.metrics.tokens.word_tokens`: NFKC, case folding, letters, marks and digits).
+The English references stay available by name: ``rouge_l(..., tokenizer="ascii")`` is
+``rouge_score``'s default tokenizer (lower-case ASCII letters and digits only: "Београд"
+has no token at all) and ``bleu(..., tokenizer="13a")`` is sacrebleu's default (case kept).
+On ASCII text ``"unicode"`` and ``"ascii"`` give the same tokens.
 """
 
 from __future__ import annotations
@@ -10,7 +17,10 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from ragbench.errors import ConfigError, suggest
+from ragbench.metrics.tokens import word_tokens
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 _BLEU_RULES = (
@@ -41,8 +51,13 @@ def _lcs(a: Sequence[str], b: Sequence[str]) -> int:
     return prev[-1]
 
 
-def _rouge_l(prediction: str, gold: str) -> float:
-    pred, ref = rouge_tokens(prediction), rouge_tokens(gold)
+def _tokenizer(name: str, named: dict[str, Callable[[str], list[str]]]) -> Callable[[str], list[str]]:
+    if name not in named:
+        raise ConfigError(f"Unknown tokenizer {name!r}.{suggest(name, named)} Valid: {', '.join(named)}.")
+    return named[name]
+
+
+def _rouge_l(pred: list[str], ref: list[str]) -> float:
     if not pred or not ref:
         return 0.0
     lcs = _lcs(ref, pred)
@@ -52,14 +67,23 @@ def _rouge_l(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def rouge_l(prediction: str, golds: Sequence[str]) -> float:
+def rouge_l(prediction: str, golds: Sequence[str], *, tokenizer: str = "unicode") -> float:
     """Best ROUGE-L F-measure of the prediction against any gold answer.
+
+    Args:
+        prediction: The generated answer.
+        golds: Gold answers.
+        tokenizer: ``"unicode"`` (any script) or ``"ascii"`` (``rouge_score``'s English-only default).
 
     Example:
         >>> round(rouge_l("the cat sat on the mat", ["a cat sat on a mat"]), 4)
         0.6667
+        >>> rouge_l("Београд", ["Београд"]), rouge_l("Београд", ["Београд"], tokenizer="ascii")
+        (1.0, 0.0)
     """
-    return max((_rouge_l(prediction, g) for g in golds), default=0.0)
+    tokens = _tokenizer(tokenizer, {"unicode": word_tokens, "ascii": rouge_tokens})
+    pred = tokens(prediction)
+    return max((_rouge_l(pred, tokens(g)) for g in golds), default=0.0)
 
 
 def bleu_tokens(text: str) -> list[str]:
@@ -86,22 +110,32 @@ def _closest_ref_len(hyp_len: int, ref_lens: Sequence[int]) -> int:
     return min(ref_lens, key=lambda r: (abs(r - hyp_len), r))
 
 
-def bleu(prediction: str, golds: Sequence[str], *, max_order: int = 4) -> float:
-    """Sentence BLEU in [0, 1]: sacrebleu's defaults (13a, ``exp`` smoothing, effective order).
+def bleu(prediction: str, golds: Sequence[str], *, max_order: int = 4, tokenizer: str = "unicode") -> float:
+    """Sentence BLEU in [0, 1]: sacrebleu's smoothing (``exp``) and effective order.
 
     Several gold answers act as multiple references (clipped counts, closest length).
 
+    Args:
+        prediction: The generated answer.
+        golds: Gold answers.
+        max_order: Longest n-gram.
+        tokenizer: ``"unicode"`` (any script, case-folded) or ``"13a"`` (sacrebleu's default: exactly
+            ``sacrebleu.sentence_bleu``).
+
     Example:
-        >>> bleu("the cat is on the mat", ["the cat is on the mat"])
+        >>> round(bleu("the cat is on the mat", ["the cat is on the mat"]), 6)
         1.0
+        >>> round(bleu("Grad Čakovec", ["grad čakovec"]), 6), bleu("Grad Čakovec", ["grad čakovec"], tokenizer="13a")
+        (1.0, 0.0)
     """
     if not golds:
         return 0.0
-    hyp = bleu_tokens(prediction)
+    tokenize = _tokenizer(tokenizer, {"unicode": word_tokens, "13a": bleu_tokens})
+    hyp = tokenize(prediction)
     ref_counts: Counter = Counter()
     ref_lens = []
     for gold in golds:
-        tokens = bleu_tokens(gold)
+        tokens = tokenize(gold)
         ref_lens.append(len(tokens))
         for gram, count in _ngrams(tokens, max_order).items():
             ref_counts[gram] = max(ref_counts[gram], count)

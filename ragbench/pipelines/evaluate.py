@@ -1,5 +1,8 @@
 """Evaluate a pipeline on a dataset: per-question results and aggregate metrics.
 
+Each question's language is detected as ingestion detects documents' (recorded per question as
+``detected_language``); per-language aggregates use it when the dataset gives no language.
+
 Every mean comes with a 95% bootstrap interval (``<metric>.ci_low``/``.ci_high``); metrics
 that can fail per item (LLM judges) report ``<metric>.failed`` and ``.failure_rate`` next to
 the mean over valid items only. With a :class:`~ragbench.evaluation.checkpoint.Checkpoint`
@@ -13,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ragbench.data.dataset import Dataset
+from ragbench.ingestion.language import detect_languages
 from ragbench.metrics.latency import stage_latencies
 from ragbench.pipelines.rag import RAGPipeline
 from ragbench.types import QuestionResult, Sample
@@ -105,13 +109,15 @@ def score(metrics: MetricFn, sample: Sample, result: QuestionResult) -> None:
 def _answer_batches(pipeline, samples, batch_size, metrics, sink):
     for i in range(0, len(samples), batch_size):
         batch = samples[i : i + batch_size]
+        languages = detect_languages([s.question for s in batch])  # the ingestion detector and rule
         outputs = pipeline.run([s.to_query() for s in batch])
-        for sample, (hits, answer, timing) in zip(batch, outputs, strict=True):
+        for sample, language, (hits, answer, timing) in zip(batch, languages, outputs, strict=True):
             if answer is not None and not answer.cached:  # generator timings (ttft_ms, its own total_ms) get
                 # percentiles too; a cached answer's timings are those of the run that generated it
                 own = {k: v for k, v in answer.timings.items() if k != "load_ms"}
                 timing = {**timing, **{(f"answer_{k}" if k in timing else k): v for k, v in own.items()}}
-            result = QuestionResult(sample=sample, hits=hits, answer=answer, timings_ms=timing)
+            result = QuestionResult(sample=sample, hits=hits, answer=answer, timings_ms=timing,
+                                    detected_language=language)
             score(metrics, sample, result)
             sink(result)
 
@@ -157,12 +163,16 @@ def evaluate(
 
 
 def build_report(results: list[QuestionResult], metric_names: Sequence[str]) -> EvaluationReport:
-    """Aggregate finished results overall, per tenant and per language."""
+    """Aggregate finished results overall, per tenant and per language.
+
+    A question's language is the dataset's (``Sample.language``), else the one detected from
+    its text (``QuestionResult.detected_language``); questions with neither are in no language row.
+    """
     names = list(metric_names)
     per_tenant = {
         t: aggregate([r for r in results if r.sample.tenant == t], names)
         for t in sorted({r.sample.tenant for r in results})
     }
-    languages = sorted({r.sample.language for r in results if r.sample.language})
-    per_language = {lang: aggregate([r for r in results if r.sample.language == lang], names) for lang in languages}
+    languages = sorted({r.language for r in results if r.language})  # the dataset's, else the detected one
+    per_language = {lang: aggregate([r for r in results if r.language == lang], names) for lang in languages}
     return EvaluationReport(results, aggregate(results, names), per_tenant, names, per_language)

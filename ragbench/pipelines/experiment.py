@@ -188,13 +188,14 @@ def _cell(values: dict, metric: str) -> str:
 
 
 def format_report(report: EvaluationReport) -> str:
-    """A plain-text table: one row per tenant and one overall; failed answers, metric means with 95% CIs,
-    latency columns."""
+    """A plain-text table: one row per tenant, one per language (when there are several) and one overall;
+    failed answers, metric means with 95% CIs, latency columns."""
     cols = [*report.metric_names, "latency.total_ms.p50", "latency.total_ms.p95", "latency.total_ms.p99"]
-    header = ["tenant", "questions", "failed_answers", *[c.replace("latency.total_ms.", "total_ms.") for c in cols],
-              "cross_tenant_hits"]
+    header = ["tenant / language", "questions", "failed_answers",
+              *[c.replace("latency.total_ms.", "total_ms.") for c in cols], "cross_tenant_hits"]
+    languages = [(f"language {lang}", v) for lang, v in report.per_language.items()] if len(report.per_language) > 1 else []
     rows = []
-    for name, values in [*report.per_tenant.items(), ("ALL", report.overall)]:
+    for name, values in [*report.per_tenant.items(), *languages, ("ALL", report.overall)]:
         cells = [name, f"{int(values['questions'])}", f"{int(values.get('answers.failed', 0))}"]
         cells += [_cell(values, c) if not c.startswith("latency") else (f"{values[c]:.1f}" if c in values else "-")
                   for c in cols]

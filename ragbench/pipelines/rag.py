@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 
 from ragbench.errors import ConfigError
+from ragbench.ingestion.language import detect_language
 from ragbench.protocols import Generator, Retriever
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
 from ragbench.types import Answer, Hit, Query
@@ -58,8 +59,15 @@ class RAGPipeline:
         return [(hits, answer, dict(timing)) for hits, answer in zip(contexts, answers, strict=True)]
 
     def ask(self, request: QueryRequest, *, detected_language: str | None = None) -> QueryResponse:
-        """Answer one validated API request."""
-        query = Query(text=request.question, tenant=request.tenant, language=request.language)
+        """Answer one validated API request.
+
+        The question's language is detected (:func:`ragbench.ingestion.language.detect_language`,
+        ``None`` for fewer than 3 words) unless ``detected_language`` is passed; it is reported
+        as ``detected_language`` and is the answer language when the request gives none.
+        """
+        if detected_language is None:
+            detected_language = detect_language(request.question)
+        query = Query(text=request.question, tenant=request.tenant, language=request.language or detected_language)
         [(hits, answer, timing)] = self.run([query], k=request.k)
         return QueryResponse.build(
             request, hits, answer,

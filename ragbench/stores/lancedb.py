@@ -12,7 +12,10 @@ read tenant B's rows whatever its filters say. Filters are built with
 
 Indexes: a native full-text (BM25) index on ``content`` (title and text), and a
 vector index once a table reaches ``index_min_rows`` rows (below that, exact
-search is faster than building an index).
+search is faster than building an index). The full-text index reads text by the
+tenant's languages (:mod:`ragbench.stores.text_analysis`): from its record
+(``tenant.json``: ``settings.languages``, else ``detected_languages``) when
+``text_analysis="auto"``. An index built with another analysis is rebuilt before use.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
 from ragbench.stores._filters import build_filter
-from ragbench.tenancy import validate_tenant_id
+from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
+from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
 from ragbench.types import Chunk, Hit, content_hash
 
 _VECTOR_INDEXES = ("auto", "none", "ivf_pq", "ivf_hnsw_sq")
@@ -50,9 +54,10 @@ class LanceDBStore:
         vector_index: ``"auto"`` (IVF_PQ from ``index_min_rows`` rows), ``"none"``,
             ``"ivf_pq"`` or ``"ivf_hnsw_sq"``.
         index_min_rows: Row count from which ``"auto"`` builds a vector index.
-        fts_language: Stemmer / stop-word language of the full-text index.
-        fts_stem: Stem words in the full-text index.
-        fts_remove_stop_words: Drop stop words from the full-text index.
+        text_analysis: How the full-text index reads text: ``"auto"`` (per tenant, from the
+            languages in its record; see :mod:`ragbench.stores.text_analysis`) or ISO 639-1
+            code(s) that every tenant is read as (``"en"``: English stemming for all, as before).
+        default_language: The language of a tenant whose record names none (``"auto"`` only).
         index_params: Vector index parameters, e.g. ``{num_partitions: 64, num_sub_vectors: 16}``
             for IVF_PQ or ``{m: 16, ef_construction: 150}`` for HNSW (see
             :mod:`ragbench.stores.index_quality`).
@@ -76,9 +81,8 @@ class LanceDBStore:
         space: str = "lexical",
         vector_index: str = "auto",
         index_min_rows: int = 100_000,
-        fts_language: str = "English",
-        fts_stem: bool = True,
-        fts_remove_stop_words: bool = True,
+        text_analysis: str = "auto",
+        default_language: str = "en",
         index_params: Mapping[str, Any] | None = None,
         search_params: Mapping[str, Any] | None = None,
         recall_sample: int = 0,
@@ -97,11 +101,11 @@ class LanceDBStore:
         self.table_name = f"chunks__{space_slug(space)}"
         self.vector_index = vector_index
         self.index_min_rows = index_min_rows
-        self.fts_options = {
-            "language": fts_language, "stem": fts_stem, "remove_stop_words": fts_remove_stop_words,
-        }
+        self.text_analysis = "auto" if text_analysis == "auto" else ",".join(
+            check_languages(text_analysis, what="store.text_analysis (or 'auto')"))
+        self.default_language = check_languages([default_language], what="store.default_language")[0]
         self._dbs: dict[str, Any] = {}
-        self._fts_ready: set[str] = set()
+        self._fts_ready: dict[str, int] = {}  # tenant -> table version whose FTS index was checked
         self.index_params = dict(index_params or {})
         self.search_params = check_search_params(search_params)
         self.recall_sample = int(recall_sample)
@@ -150,7 +154,7 @@ class LanceDBStore:
         """Remove every table of ``tenant`` (all spaces)."""
         path = self._tenant_dir(tenant)
         self._dbs.pop(tenant, None)
-        self._fts_ready.discard(tenant)
+        self._fts_ready.pop(tenant, None)
         if path.exists():
             shutil.rmtree(path)
 
@@ -205,7 +209,7 @@ class LanceDBStore:
         else:
             (existing.merge_insert("chunk_id").when_matched_update_all()
              .when_not_matched_insert_all().execute(rows))
-        self._fts_ready.discard(tenant)
+        self._fts_ready.pop(tenant, None)
         return len(rows)
 
     def delete_chunks(self, tenant: str, chunk_ids: Sequence[str]) -> None:
@@ -213,7 +217,7 @@ class LanceDBStore:
         if chunk_ids and self.has_tenant(tenant):
             expr = build_filter({"chunk_id": list(chunk_ids)})
             self._table(tenant).delete(expr)
-            self._fts_ready.discard(tenant)
+            self._fts_ready.pop(tenant, None)
 
     def replace_documents(
         self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None = None,
@@ -232,7 +236,7 @@ class LanceDBStore:
                 return 0
             try:
                 db.create_table(self.table_name, data=rows)
-                self._fts_ready.discard(tenant)
+                self._fts_ready.pop(tenant, None)
                 return len(rows)
             except (ValueError, OSError, RuntimeError):  # created meanwhile by another writer?
                 if self._existing_table(tenant) is None:  # no: a real failure (disk full, ...)
@@ -245,7 +249,7 @@ class LanceDBStore:
             builder.execute(rows)
         elif drop_doc_ids:
             table.delete(build_filter({"doc_id": list(drop_doc_ids)}))
-        self._fts_ready.discard(tenant)
+        self._fts_ready.pop(tenant, None)
         return len(rows)
 
     def _existing_table(self, tenant: str):
@@ -285,14 +289,9 @@ class LanceDBStore:
         Returns timings and settings to log with a run: ``fts_build_s``,
         ``vector_index_build_s`` (0 when none is built) and ``rows``.
         """
-        from lancedb.index import FTS
-
         table = self._table(tenant)
         rows = table.count_rows()
-        start = time.perf_counter()
-        table.create_index("content", config=FTS(**self.fts_options), replace=True)
-        self._fts_ready.add(tenant)
-        stats = {"rows": float(rows), "fts_build_s": time.perf_counter() - start, "vector_index_build_s": 0.0}
+        stats = {"rows": float(rows), "fts_build_s": self._build_fts(tenant, table), "vector_index_build_s": 0.0}
         kind = self.vector_index
         if kind == "auto":
             kind = "ivf_pq" if rows >= self.index_min_rows else "none"
@@ -310,12 +309,51 @@ class LanceDBStore:
             stats.update(ann_recall(table, k=10, sample=self.recall_sample, search_params=self.search_params))
         return stats
 
-    def _ensure_fts(self, tenant: str, table) -> None:
-        if tenant in self._fts_ready:
-            return
+    def languages_of(self, tenant: str) -> list[str]:
+        """The languages the tenant's text is read as: forced by ``text_analysis``, else its record's
+        (``settings.languages``, else ``detected_languages``), else ``[default_language]``."""
+        if self.text_analysis != "auto":
+            return self.text_analysis.split(",")
+        path = self._tenant_dir(tenant) / TENANT_RECORD
+        record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        return record_languages(record) or [self.default_language]
+
+    def text_analysis_for(self, tenant: str) -> TextAnalysis:
+        """The full-text analysis of ``tenant`` (:func:`~ragbench.stores.text_analysis.analysis_for` of its languages)."""
+        return analysis_for(self.languages_of(tenant))
+
+    def _build_fts(self, tenant: str, table) -> float:
+        start = time.perf_counter()
+        table.create_index("content", config=self.text_analysis_for(tenant).fts_config(), replace=True)
+        self._fts_ready.pop(tenant, None)  # the next search checks the new version once
+        return time.perf_counter() - start
+
+    def rebuild_text_index(self, tenant: str) -> bool:
+        """Rebuild the tenant's full-text index if its analysis changed; True if it was rebuilt."""
+        table = self._existing_table(tenant)
+        self._fts_ready.pop(tenant, None)
+        if table is None or self._fts_current(tenant, table):
+            return False
+        self._build_fts(tenant, table)
+        return True
+
+    def _fts_current(self, tenant: str, table) -> bool:
+        wanted = self.text_analysis_for(tenant)
+        return any(idx.columns == ["content"] and wanted.matches(idx.index_details or {}) for idx in table.list_indices())
+
+    def _ensure_fts(self, tenant: str, table):
+        """The table to search, its full-text index built if missing or built with another analysis
+        (checked once per table version, so a rebuild or a write by another process is noticed)."""
+        if self._fts_ready.get(tenant) == table.version:
+            return table
         if not any(idx.columns == ["content"] for idx in table.list_indices()):
             self.build_indexes(tenant)
-        self._fts_ready.add(tenant)
+            table = self._table(tenant)
+        elif not self._fts_current(tenant, table):  # built with another analysis (languages changed)
+            self._build_fts(tenant, table)
+            table = self._table(tenant)
+        self._fts_ready[tenant] = table.version
+        return table
 
     # ------------------------------------------------------------------ search
     @staticmethod
@@ -354,8 +392,7 @@ class LanceDBStore:
         self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None
     ) -> list[Hit]:
         """Top-``k`` chunks by BM25 over title and text (LanceDB native full-text index)."""
-        table = self._table(tenant)
-        self._ensure_fts(tenant, table)
+        table = self._ensure_fts(tenant, self._table(tenant))
         query = table.search(text, query_type="fts", fts_columns="content")
         query = query.select([*self._COLUMNS, "_score"]).limit(k)
         expr = build_filter(filters)

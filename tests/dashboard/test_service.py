@@ -26,7 +26,7 @@ def svc(dashboard_home, users_file):
 def test_tenants_follow_the_users_file(svc):
     assert svc.tenants_for(svc.user_for("alice")) == ["acme-robotics"]
     assert svc.tenants_for(svc.user_for("hank")) == ["harbor-health"]
-    assert svc.tenants_for(svc.user_for("root")) == ["acme-robotics", "harbor-health"]
+    assert svc.tenants_for(svc.user_for("root")) == ["acme-robotics", "harbor-health", "lastavica-logistika"]
     assert svc.user_for("mallory") is None and svc.tenants_for(None) == []
     assert not svc.open_mode
 
@@ -37,12 +37,21 @@ def test_ask_answers_from_the_users_tenant_only(svc):
     assert "Margit Olessen" in response.answer
     assert response.sources and all(s.doc_id.startswith("acme-") for s in response.sources)
     assert any(s.cited for s in response.sources)
-    assert response.timings.total_ms >= response.timings.retrieve_ms > 0
+    assert response.timings.total_ms >= response.timings.retrieve_ms > 0 and response.detected_language == "en"
     hank = svc.user_for("hank")
     harbor = svc.ask(hank, QueryRequest(question=FOUNDERS, tenant="harbor-health"), preset="bm25")
     assert "founded in 2006" in harbor.answer and all(s.doc_id.startswith("harbor-") for s in harbor.sources)
     [turn] = [t for t in svc.history.turns("alice", "acme-robotics") if t.question == FOUNDERS][-1:]
     assert turn.answer == response.answer and turn.payload["preset"] == "default"
+
+
+def test_ask_in_croatian_reports_the_questions_language(svc):
+    root = svc.user_for("root")
+    question = "Koliko se često moraju mijenjati lozinke?"
+    response = svc.ask(root, QueryRequest(question=question, tenant="lastavica-logistika"), preset="bm25")
+    assert response.detected_language == "hr" and "svakih 120 dana" in response.answer
+    assert response.sources[0].doc_id == "lastavica-008" and all(s.doc_id.startswith("lastavica-") for s in response.sources)
+    assert svc.ask(root, QueryRequest(question="Tko?", tenant="lastavica-logistika")).detected_language is None  # < 3 words
 
 
 def test_ask_for_another_tenant_is_refused_before_retrieval(svc):

@@ -21,17 +21,21 @@ def test_hotpotqa_answers_from_metadata():
     assert all(len(s.relevant) == 2 for s in ds.samples)
 
 
-def test_demo_has_two_tenants_with_gold():
+def test_demo_has_three_tenants_with_gold():
     from ragbench.config import project_root
 
     ds = load_tenant_folders(project_root() / "datasets" / "demo")
-    assert ds.tenants == ["acme-robotics", "harbor-health"]
-    for tenant, counts in ds.summary().items():
-        assert counts["documents"] >= 30 and counts["questions"] >= 20, tenant
+    assert ds.tenants == ["acme-robotics", "harbor-health", "lastavica-logistika"]
+    assert ds.summary() == {"acme-robotics": {"documents": 35, "questions": 26},
+                            "harbor-health": {"documents": 35, "questions": 26},
+                            "lastavica-logistika": {"documents": 20, "questions": 20}}  # Croatian, kept small
     assert all(s.answers and s.relevant for s in ds.samples)
+    docs = {d.id: d for d in ds.documents}
     for s in ds.samples:
         own = {d.id for d in ds.documents_of(s.tenant)}
         assert set(s.relevant) <= own
+        text = " ".join(f"{docs[d].title} {docs[d].text}" for d in s.relevant).lower()
+        assert s.answers[0].lower() in text, s.id  # the first gold answer is a span of a relevant document
 
 
 def _write_beir(root, corpus, queries, qrels):

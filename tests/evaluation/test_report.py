@@ -45,6 +45,49 @@ def test_breakdowns_failures_and_percentiles():
     assert "(3 failed)" in format_report(report)
 
 
+def test_detected_language_fills_the_breakdown_when_the_dataset_has_none():
+    results = [_result(i, "acme", None, f1=0.5) for i in range(4)] + [_result(4, "acme", "sr", f1=1.0)]
+    for r, lang in zip(results, ["hr", "hr", "en", None, "hr"], strict=True):
+        r.detected_language = lang  # the last one's dataset language (sr) wins over the detected one
+    report = build_report(results, ["f1"])
+    assert {k: v["questions"] for k, v in report.per_language.items()} == {"en": 1, "hr": 2, "sr": 1}
+    table = format_report(report)
+    assert "language hr" in table and "language sr" in table and "language en" in table
+    assert "language" not in format_report(build_report(results[:2], ["f1"])).split("\n", 2)[2]  # one language: no rows
+    from ragbench.evaluation.checkpoint import result_from_json, result_to_json
+
+    assert result_from_json(result_to_json(results[0])).detected_language == "hr"
+    assert results[0].to_row()["detected_language"] == "hr" and results[0].to_row()["language"] is None
+
+
+def test_evaluation_detects_each_questions_language(tmp_path):
+    """A real BM25 run over Croatian and English documents of one tenant: no language in the dataset,
+    each question's language detected, recorded and used for the breakdown and for EM's articles."""
+    from ragbench.data.dataset import Dataset
+    from ragbench.generators.extractive import ExtractiveGenerator
+    from ragbench.metrics import MetricSuite
+    from ragbench.pipelines.evaluate import evaluate
+    from ragbench.pipelines.rag import RAGPipeline
+    from ragbench.retrievers.bm25 import BM25Retriever
+    from ragbench.stores.lancedb import LanceDBStore
+    from ragbench.types import Chunk
+
+    store = LanceDBStore(tmp_path / "db")
+    texts = ["Lozinke se mijenjaju svakih 120 dana.", "Passwords are changed every 90 days.",
+             "Plaća se isplaćuje 10. u mjesecu.", "Salaries are paid on the 25th."]
+    store.upsert("t", [Chunk(f"d{i}#0", f"d{i}", "t", text) for i, text in enumerate(texts)])
+    samples = [Sample("q1", "Koliko se često mijenjaju lozinke?", "t", answers=("svakih 120 dana",), relevant={"d0": 1}),
+               Sample("q2", "How often are passwords changed?", "t", answers=("every 90 days",), relevant={"d1": 1}),
+               Sample("q3", "Kada se isplaćuje plaća?", "t", answers=("10. u mjesecu",), relevant={"d2": 1}),
+               Sample("q4", "Plaća?", "t", answers=("10",), relevant={"d2": 1})]
+    names = ["ndcg@10", "em", "match"]
+    report = evaluate(Dataset("mixed", [], samples), RAGPipeline(BM25Retriever(store), ExtractiveGenerator(), k=2),
+                      MetricSuite(names), metric_names=names)
+    assert [r.detected_language for r in report.results] == ["hr", "en", "hr", None]  # q4: under 3 words
+    assert {k: v["questions"] for k, v in report.per_language.items()} == {"en": 1, "hr": 2}
+    assert report.overall["questions"] == 4 and report.per_language["hr"]["match"] == 1.0
+
+
 @pytest.mark.integration
 def test_real_run_logs_cis_breakdowns_and_system_metrics(compose_cfg):
     require_shared("hotpotqa_sample100")

@@ -38,6 +38,19 @@ def test_answer_language_modes(mode, lang, expected):
     assert expected in msgs[1]["content"] and "(no sources were found)" in msgs[1]["content"]
 
 
+@pytest.mark.parametrize("question,given,expected", [
+    ("Koliko se često moraju mijenjati lozinke?", None, "Answer in Croatian."),
+    ("Колико дана годишњег одмора имају запослени?", None, "Answer in Serbian."),
+    ("How often do passwords have to be changed?", None, "Answer in English."),
+    ("Koliko dana?", None, "Answer in the language of the question."),  # < 3 words: not detected
+    ("Koliko se često moraju mijenjati lozinke?", "en", "Answer in English."),  # a given language wins
+])
+def test_detect_mode_answers_in_the_questions_language(question, given, expected):
+    """answer_language=detect (every prompt in configs/prompt/) uses ingestion's detector and rule."""
+    msgs = PromptTemplate(answer_language="detect").messages(Query(question, "acme", language=given), [])
+    assert msgs[1]["content"].endswith(f"{expected} Cite sources as [n].")
+
+
 def test_bad_prompt_settings_are_refused():
     with pytest.raises(ConfigError, match="answer_language 'klingon' is not valid.*auto"):
         PromptTemplate(answer_language="klingon")

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from ragbench.ingestion.language import MAX_CHARS, detect_language, detect_languages, script_of
+from ragbench.ingestion.language import MAX_CHARS, MIN_WORDS, detect_language, detect_languages, script_of
 from tests.conftest import require_shared
 
 
@@ -57,3 +57,38 @@ def test_parallel_detection_gives_the_serial_answers():
              "The quick brown fox jumps over the lazy dog.", "12345 !!!", ""]
     assert detect_languages(texts) == [detect_language(t) for t in texts]
     assert detect_languages([]) == []
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("Koliko dana?", None),  # fewer than MIN_WORDS words: None, never a guess
+    ("Београд?", None),
+    ("Who founded?", None),
+    ("Tko je osnovao tvrtku?", "hr"),
+    ("Ко је основао фирму?", "sr"),
+    ("Who founded the company?", "en"),
+])
+def test_short_questions_follow_the_stated_rule(text, code):
+    assert MIN_WORDS == 3
+    assert detect_language(text) == code
+
+
+def _lines(path):
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def test_questions_are_detected_as_measured():
+    """Whole questions: EXAMS hr and sr stems, the demo's English and Croatian questions (figures in
+    the module docstring and docs/ingestion.md)."""
+    from ragbench.config import project_root
+
+    root = require_shared("exams_south_slavic") / "with_paragraphs"
+    hr = detect_languages([q["question"]["stem"] for q in _lines(root / "dev_hr_with_para.jsonl")])
+    assert len(hr) == 538 and hr.count("hr") == 537  # one chemistry formula question reads as Slovenian
+    sr_stems = [q["question"]["stem"] for q in _lines(root / "dev_sr_with_para.jsonl")]
+    sr = Counter((script_of(s), lang) for s, lang in zip(sr_stems, detect_languages(sr_stems), strict=True))
+    assert sr == Counter({("cyrillic", "sr"): 281, ("latin", "hr"): 32, ("cyrillic", "mk"): 1})
+    demo = project_root() / "datasets" / "demo"
+    for tenant, code in (("acme-robotics", "en"), ("harbor-health", "en"), ("lastavica-logistika", "hr")):
+        questions = [q["text"] for q in _lines(demo / tenant / "queries.jsonl")]
+        assert detect_languages(questions) == [code] * len(questions), tenant

@@ -59,8 +59,8 @@ def test_rag_beats_closed_book_on_the_invented_companies(demo_run, closed_book_r
 def test_demo_scores_and_isolation(demo_run):
     parts, result = demo_run
     report = result.report
-    assert set(report.per_tenant) == {"acme-robotics", "harbor-health"}
-    assert report.overall["questions"] == len(parts.dataset.samples) >= 44
+    assert set(report.per_tenant) == {"acme-robotics", "harbor-health", "lastavica-logistika"}
+    assert report.overall["questions"] == len(parts.dataset.samples) == 72
     assert report.overall["recall@10"] >= 0.9 and report.overall["ndcg@10"] >= 0.8
     assert 0.0 < report.overall["f1"] < 1.0 and report.overall["f1.n"] == report.overall["questions"]
     assert 0.0 < report.overall["match"] <= 1.0 and "match.ci_low" in report.overall
@@ -73,18 +73,35 @@ def test_demo_scores_and_isolation(demo_run):
     assert "acme-robotics" in table and "ALL" in table and "ndcg@10" in table and "match" in table
 
 
+def test_demo_reports_english_and_croatian(demo_run):
+    """The demo gives no languages: each question's detected language makes the per-language rows."""
+    parts, result = demo_run
+    report = result.report
+    assert {r.detected_language for r in report.results if r.sample.tenant == "lastavica-logistika"} == {"hr"}
+    assert {r.detected_language for r in report.results if r.sample.tenant != "lastavica-logistika"} == {"en"}
+    assert report.per_language["hr"]["questions"] == 20 and report.per_language["en"]["questions"] == 52
+    hr = report.per_language["hr"]
+    assert hr["f1"] == pytest.approx(report.per_tenant["lastavica-logistika"]["f1"]) and hr["recall@10"] >= 0.9
+    lines = {line.split("  ")[0].strip(): line for line in format_report(report).splitlines()}
+    assert {"language en", "language hr", "lastavica-logistika", "ALL"} <= set(lines)
+    assert parts.store.text_analysis_for("lastavica-logistika").stem is False  # read as Croatian
+    assert parts.store.text_analysis_for("acme-robotics").stem is True  # English stemming, as before
+
+
 def test_isolation_probes_answer_from_own_tenant(demo_run):
-    """Questions worded identically in both tenants get each tenant's own answer."""
+    """The same question in all three tenants (identical wording in the English ones, its Croatian wording in
+    lastavica-logistika) gets each tenant's own documents and a different gold answer."""
     _, result = demo_run
     probes = [r for r in result.report.results if r.sample.metadata.get("isolation_probe")]
     by_text = {}
     for r in probes:
-        by_text.setdefault(r.sample.question, []).append(r)
-    shared = [rs for rs in by_text.values() if len(rs) == 2]
-    assert len(shared) >= 6
-    for pair in shared:
-        assert {r.sample.tenant for r in pair} == {"acme-robotics", "harbor-health"}
-        for r in pair:
+        by_text.setdefault(r.sample.metadata.get("probe_en", r.sample.question), []).append(r)
+    shared = [rs for rs in by_text.values() if len(rs) == 3]
+    assert len(shared) >= 12
+    for group in shared:
+        assert {r.sample.tenant for r in group} == {"acme-robotics", "harbor-health", "lastavica-logistika"}
+        assert len({r.sample.answers[0] for r in group}) == 3
+        for r in group:
             assert r.hits[0].tenant == r.sample.tenant
 
 
@@ -96,13 +113,15 @@ def test_mlflow_run_has_params_metrics_and_per_question_table(demo_run):
     assert run.data.params["retriever._target_"] == "ragbench.retrievers.HybridRetriever"
     assert run.data.params["k"] == "10"
     assert run.data.metrics["ndcg_at_10"] == pytest.approx(result.report.overall["ndcg@10"])
-    assert "tenant.acme-robotics.recall_at_10" in run.data.metrics
+    assert "tenant.acme-robotics.recall_at_10" in run.data.metrics and "language.hr.f1" in run.data.metrics
     assert "latency.total_ms.p95" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"config.yaml", "config.json", "per_question.json"} <= artifacts
     table = parts.tracker.load_table(result.run_id, "per_question")
     assert len(table) == result.report.overall["questions"]
-    assert {"question", "retrieved_ids", "retrieved_scores", "answer", "gold_answers", "metric.f1", "time_ms.total_ms"} <= set(table.columns)
+    assert {"question", "retrieved_ids", "retrieved_scores", "answer", "gold_answers", "metric.f1", "time_ms.total_ms",
+            "detected_language"} <= set(table.columns)
+    assert set(table["detected_language"]) == {"en", "hr"}
 
 
 def test_second_run_reuses_the_index(demo_run):
