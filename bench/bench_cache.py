@@ -19,7 +19,7 @@ from pathlib import Path
 
 def _run(overrides: list[str]) -> tuple[float, object, int]:
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import run_experiment
+    from ragbench.evaluation.run import run_experiment
 
     parts = build(compose(overrides))
     t0 = time.perf_counter()

@@ -122,7 +122,7 @@ def login_flood(url: str, cookie: str, *, user: str = "bench", seconds: float = 
 def prepare_home(home: Path) -> Path:
     """Ingest the demo dataset under ``home`` and write a users file with an admin; returns its path."""
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import ingest_dataset
+    from ragbench.evaluation.run import ingest_dataset
     from ragbench.testing.dashboard import write_users_file
 
     ingest_dataset(build(compose([f"home={home}", "progress=false"])))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 def _run(overrides: list[str]):
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import run_experiment
+    from ragbench.evaluation.run import run_experiment
 
     parts = build(compose(overrides))
     start = time.perf_counter()

@@ -34,7 +34,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _corpus(tmp: Path, n: int) -> Path:
-    from ragbench.config import shared_data_dir
+    from ragbench.paths import shared_data_dir
 
     src = shared_data_dir() / "beir_scifact" / "corpus.jsonl"
     out = tmp / "scifact.jsonl"
@@ -51,7 +51,7 @@ def _ingest(path: Path, store_dir: Path, embedder, chunker, *, language=True, li
     from itertools import islice
 
     from ragbench.ingestion.ingest import ingest_items
-    from ragbench.ingestion.language import detect_language
+    from ragbench.language import detect_language
     from ragbench.ingestion.loaders import iter_path
     from ragbench.stores.lancedb import LanceDBStore
 
@@ -75,7 +75,7 @@ def _embedder(name: str):
 def throughput(tmp: Path, n_docs: int, llama_python: str | None, embedder_name: str = "minilm") -> None:
     """ragbench's ingest job against the raw embedder and LlamaIndex, on the same corpus and model."""
     from ragbench.data.chunking import SentenceChunker
-    from ragbench.ingestion.language import detect_language
+    from ragbench.language import detect_language
     from ragbench.ingestion.loaders import iter_path
 
     path = _corpus(tmp, n_docs)

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ragbench.config import shared_data_dir
+from ragbench.paths import shared_data_dir
 
 SOURCES = ["beir_scifact/corpus.jsonl", "hotpotqa_sample100/beir/corpus.jsonl",
            "musique_sample100/beir/corpus.jsonl", "flashrag_quickstart/corpus/sample_data.jsonl"]
@@ -92,7 +92,7 @@ def side_by_side(ours, raw, inputs) -> tuple[list[float], list[float]]:
 def setup(work: Path, texts: list[str]):
     """Tiny BGE-M3, a store with IVF_PQ, and the corpus ingested through ragbench's indexing path."""
     from ragbench.data.chunking import WholeDocumentChunker
-    from ragbench.data.ingest import index_documents
+    from ragbench.ingestion.datasets import index_documents
     from ragbench.embedders.bge_m3 import BGEM3Embedder
     from ragbench.stores import LanceDBStore
     from ragbench.testing.tiny_bge_m3 import build

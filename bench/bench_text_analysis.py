@@ -36,17 +36,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ragbench.config import project_root, shared_data_dir  # noqa: E402
+from ragbench.paths import project_root, shared_data_dir  # noqa: E402
 from ragbench.data.chunking import WholeDocumentChunker  # noqa: E402
 from ragbench.data.dataset import Dataset  # noqa: E402
-from ragbench.data.ingest import index_documents  # noqa: E402
+from ragbench.ingestion.datasets import index_documents  # noqa: E402
 from ragbench.evaluation.stats import paired_comparison  # noqa: E402
 from ragbench.generators.extractive import ExtractiveGenerator  # noqa: E402
 from ragbench.ingestion.ingest import ingest_items  # noqa: E402
-from ragbench.ingestion.jobs import get_job  # noqa: E402
+from ragbench.ingestion.jobs import get_job# noqa: E402
 from ragbench.ingestion.loaders import iter_jsonl  # noqa: E402
 from ragbench.metrics import MetricSuite  # noqa: E402
-from ragbench.pipelines.evaluate import evaluate  # noqa: E402
+from ragbench.evaluation.evaluate import evaluate  # noqa: E402
 from ragbench.pipelines.rag import RAGPipeline  # noqa: E402
 from ragbench.retrievers.bm25 import BM25Retriever  # noqa: E402
 from ragbench.stores.lancedb import LanceDBStore  # noqa: E402

@@ -39,8 +39,8 @@ def _server(args):
 
 
 def _judge_scores(pairs, base_url, model, args):
-    from ragbench.evaluation.judge import Judge, JudgeError
-    from ragbench.evaluation.judge.ragas_metrics import RagasJudgeMetric
+    from ragbench.judge import Judge, JudgeError
+    from ragbench.judge.ragas_metrics import RagasJudgeMetric
     from ragbench.types import Answer, QuestionResult, Sample
 
     def one(pair):
@@ -82,7 +82,7 @@ def main() -> None:
     parser.add_argument("--markdown", default=None, help="Write the table as Markdown here.")
     args = parser.parse_args()
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
-    from ragbench.config import shared_data_dir
+    from ragbench.paths import shared_data_dir
     from ragbench.evaluation.meta import agreement, load_human_pairs, markdown, score_pairs
     from ragbench.metrics.answer import token_f1
     from ragbench.metrics.text import rouge_l

@@ -3,7 +3,7 @@
 SQLite in WAL mode: safe for concurrent readers and writers (processes included), survives
 ``kill -9`` (an entry exists only once its transaction committed). Only successful answers are
 stored, so a failure (timeout, refused connection) is retried on the next run. The judge
-(:mod:`ragbench.evaluation.judge`) and the LLM generators (:mod:`ragbench.generators.cache`)
+(:mod:`ragbench.judge`) and the LLM generators (:mod:`ragbench.generators.cache`)
 both keep their calls here, each in its own file.
 """
 

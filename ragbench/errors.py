@@ -50,7 +50,7 @@ class MetricError(RagbenchError):
 class MetricFailureRateError(RagbenchError):
     """Too many items of a run failed (answers, or scoring): the run's aggregate would not be trustworthy.
 
-    ``report`` is the run's :class:`~ragbench.pipelines.evaluate.EvaluationReport`, so a caller can
+    ``report`` is the run's :class:`~ragbench.evaluation.evaluate.EvaluationReport`, so a caller can
     still show what was measured.
     """
 

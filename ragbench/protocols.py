@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ragbench.types import Answer, Chunk, Hit, Query, QuestionResult, Sample
+from ragbench.types import Answer, Chunk, Embeddings, Hit, Query, QuestionResult, Sample
 
 
 @runtime_checkable
@@ -25,6 +25,17 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class ColumnEmbedder(Embedder, Protocol):
+    """An embedder with more per-document outputs than a dense vector (BGE-M3: sparse and ColBERT).
+
+    Ingestion asks it for :meth:`embed_document_columns`, whose extra columns the store writes
+    next to ``vector``; everything else uses the plain :class:`Embedder` methods.
+    """
+
+    def embed_document_columns(self, texts: Sequence[str]) -> Embeddings: ...
 
 
 @runtime_checkable

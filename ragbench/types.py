@@ -7,8 +7,12 @@ dicts (``dataclasses.asdict``) for tables and JSON.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def content_hash(*parts: str, length: int = 16) -> str:
@@ -130,7 +134,7 @@ class QuestionResult:
     metrics: dict[str, float] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
     metric_errors: dict[str, str] = field(default_factory=dict)  # metric -> why it could not be scored
-    detected_language: str | None = None  # of the question, by ragbench.ingestion.language (None: too short)
+    detected_language: str | None = None  # of the question, by ragbench.language (None: too short)
 
     @property
     def language(self) -> str | None:
@@ -168,3 +172,46 @@ class QuestionResult:
             "metric_errors": dict(self.metric_errors),
             **{f"time_ms.{k}": v for k, v in self.timings_ms.items()},
         }
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    """Document embeddings on their way from an embedder to a store: dense vectors plus named
+    per-row extra columns (BGE-M3: ``sparse_ids``, ``sparse_weights``, ``colbert``).
+
+    Example:
+        >>> import numpy as np
+        >>> e = Embeddings(np.ones((2, 3), np.float32), {"sparse_ids": [[1], [2, 3]]})
+        >>> len(e), e.rows(1, 2).extras
+        (2, {'sparse_ids': [[2, 3]]})
+    """
+
+    dense: np.ndarray
+    extras: Mapping[str, Sequence[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, values in self.extras.items():
+            if len(values) != len(self.dense):
+                raise ValueError(f"Extra column {name!r} has {len(values)} rows for {len(self.dense)} vectors.")
+
+    def __len__(self) -> int:
+        return len(self.dense)
+
+    def rows(self, start: int, stop: int) -> Embeddings:
+        """Rows ``start:stop``, extra columns included."""
+        return Embeddings(self.dense[start:stop], {k: list(v[start:stop]) for k, v in self.extras.items()})
+
+    @classmethod
+    def concat(cls, parts: Sequence[Embeddings]) -> Embeddings:
+        """Stack batches row-aligned; every part must carry the same extra columns."""
+        import numpy as np
+
+        names = set(parts[0].extras) if parts else set()
+        if any(set(p.extras) != names for p in parts):
+            raise ValueError("Cannot stack embeddings with different extra columns.")
+        return cls(np.concatenate([p.dense for p in parts]), {n: [v for p in parts for v in p.extras[n]] for n in names})
+
+    @classmethod
+    def of(cls, vectors: np.ndarray | Embeddings) -> Embeddings:
+        """``vectors`` as :class:`Embeddings` (plain dense arrays get no extra columns)."""
+        return vectors if isinstance(vectors, Embeddings) else cls(vectors)

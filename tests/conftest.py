@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ragbench.config import shared_data_dir
+from ragbench.paths import shared_data_dir
 from ragbench.models import default_models_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -77,7 +77,7 @@ def scifact_runs(tmp_path_factory):
     """Real SciFact runs (BM25 and dense, MLflow in one home), made once per session and shared by the
     SciFact integration tests and the `ragbench compare` tests, so CI embeds SciFact only once."""
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import run_experiment
+    from ragbench.evaluation.run import run_experiment
 
     require_shared("beir_scifact")
     home = tmp_path_factory.mktemp("scifact")

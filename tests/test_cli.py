@@ -50,7 +50,7 @@ def test_query_answers_from_the_tenant(home):
 
 
 def test_query_in_croatian_reports_the_language_and_answers_from_croatian_sources(home):
-    from ragbench.ingestion.language import detect_languages
+    from ragbench.language import detect_languages
 
     proc = ragbench("query", "--tenant", "lastavica-logistika", "--json", "Koliko se često moraju mijenjati lozinke?",
                     home=home)

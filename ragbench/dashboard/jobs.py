@@ -2,7 +2,7 @@
 :mod:`ragbench.ingestion` jobs on a background thread.
 
 The job itself (per-document statuses, retries, exactly-once writes, progress) is
-:func:`ragbench.ingestion.jobs.run_job` / :func:`~ragbench.ingestion.jobs.ingest_path`;
+:func:`ragbench.ingestion.ingest.ingest_items` / :func:`~ragbench.ingestion.ingest.ingest_path`;
 its records live in the tenant's own LanceDB directory. This module only queues
 submissions (one at a time: one writer per store) and finds each submission's job
 again by a ticket recorded in the job's settings, so the UI can poll it while it runs.
@@ -165,7 +165,7 @@ class JobManager:
 
     def submit_folder(self, tenant: str, folder: str | Path, *, user: str) -> Submission:
         """Queue every file under a server ``folder`` for ``tenant`` (admins only; the caller checks)."""
-        from ragbench.ingestion.jobs import ingest_path
+        from ragbench.ingestion.ingest import ingest_path
 
         validate_tenant_id(tenant)
         root = Path(folder).expanduser().resolve()
@@ -181,9 +181,9 @@ class JobManager:
         return self._submit(sub, run)
 
     def _run_items(self, items: list, tenant: str, opts: dict):
-        from ragbench.ingestion.jobs import run_job
+        from ragbench.ingestion.ingest import ingest_items
 
-        return run_job(items, tenant=tenant, store=self.parts.store, embedder=self.parts.embedder,
+        return ingest_items(items, tenant=tenant, store=self.parts.store, embedder=self.parts.embedder,
                        chunker=self.chunker, total=len(items), **opts)
 
     def _submit(self, sub: Submission, run) -> Submission:

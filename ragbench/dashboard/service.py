@@ -21,7 +21,7 @@ from typing import Any
 from ragbench.dashboard.auth import LOCAL_ADMIN, User, UserDirectory, require_access
 from ragbench.dashboard.history import ConversationStore, Turn, contextualize
 from ragbench.errors import ConfigError, suggest
-from ragbench.ingestion.language import detect_language
+from ragbench.language import detect_language
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
 from ragbench.types import Answer, Hit, Query
 
@@ -118,6 +118,12 @@ class DashboardService:
             presets=presets or default_presets(), base_overrides=overrides,
         )
 
+    async def run_blocking(self, fn, *args):
+        """Run ``fn(*args)`` on the service's threads, keeping the server's event loop free."""
+        import asyncio
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+
     # ------------------------------------------------------------------ users
     @property
     def open_mode(self) -> bool:
@@ -204,7 +210,7 @@ class DashboardService:
             if tenants:
                 pipe.run([Query("warm up", tenants[0])], k=1)
         try:
-            from ragbench.ingestion.language import detect_language
+            from ragbench.language import detect_language
 
             detect_language("Loading the language detector before the first upload.")
         except ImportError:  # pragma: no cover - ingestion is part of ragbench; kept optional for slim installs

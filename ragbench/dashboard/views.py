@@ -15,7 +15,7 @@ from ragbench.dashboard.auth import AccessDeniedError, User
 from ragbench.dashboard.gate import is_local_host_header
 from ragbench.dashboard.service import DashboardService, get_service
 
-__all__ = ["AskView", "create_app", "current_user", "is_local_host_header", "run_blocking"]
+__all__ = ["AskView", "create_app", "current_user", "is_local_host_header"]
 
 PAGE_TITLE = "ragbench"
 
@@ -65,11 +65,6 @@ def sign_out_on_revoke(svc: DashboardService) -> None:
     forget = svc.gate.sessions.on_revoke(request.cookies.get(COOKIE),
                                          lambda: doc.add_next_tick_callback(signed_out))
     pn.state.on_session_destroyed(lambda ctx: forget())
-
-
-async def run_blocking(svc: DashboardService, fn, *args):
-    """Run ``fn(*args)`` on the service's threads, keeping the server's event loop free."""
-    return await asyncio.get_running_loop().run_in_executor(svc.executor, fn, *args)
 
 
 class AskView:
@@ -164,7 +159,7 @@ class AskView:
         try:
             request = QueryRequest(question=question, tenant=self.tenant.value, k=5)
             steps = self.svc.ask_steps(self.user, request, preset=self.preset.value)
-            while (step := await run_blocking(self.svc, next, steps, None)) is not None:
+            while (step := await self.svc.run_blocking(next, steps, None)) is not None:
                 self._show(step)
             self._render_history()
         except AccessDeniedError as exc:

@@ -8,7 +8,6 @@ from ragbench.dashboard import _html
 from ragbench.dashboard.auth import AccessDeniedError, User, require_access
 from ragbench.dashboard.jobs import MAX_UPLOAD_BYTES, check_upload_size
 from ragbench.dashboard.service import DashboardService
-from ragbench.dashboard.views import run_blocking
 
 DOC_COLUMNS = ["key", "status", "chunks", "language", "error"]
 POLL_MS = 400
@@ -101,7 +100,7 @@ class DocumentsView:
         sub = self.svc.jobs.submission(self._ticket) if self._ticket else None
         if sub is None:
             return
-        job = await run_blocking(self.svc, self.svc.jobs.job, sub.ticket)
+        job = await self.svc.run_blocking(self.svc.jobs.job, sub.ticket)
         if job is None:
             text = sub.error or f"{sub.state}…"
             self.status.object = f'<span class="rb-job-status">{_html.esc(text)}</span>'
@@ -178,7 +177,7 @@ class ExperimentsView:
             return
         self.result.object = "<p>Comparing…</p>"
         try:
-            rows = await run_blocking(self.svc, compare_runs, self.svc.parts.tracker, self.run_a.value, self.run_b.value)
+            rows = await self.svc.run_blocking(compare_runs, self.svc.parts.tracker, self.run_a.value, self.run_b.value)
         except Exception as exc:  # noqa: BLE001 - e.g. a run without a per-question table
             self.result.object = f'<p class="rb-error">{_html.esc(exc)}</p>'
             return
@@ -226,7 +225,7 @@ class MonitorView:
         from ragbench.dashboard.health import probe_all, tenant_counts
 
         visible = self.svc.tenants_for(self.user)
-        health, counts, jobs = await run_blocking(self.svc, lambda: (
+        health, counts, jobs = await self.svc.run_blocking(lambda: (
             probe_all(self.svc.parts, generators=self.svc.generators()), tenant_counts(self.svc.parts.store, visible), self.svc.jobs.list(visible)))
         rows = [h.to_dict() for h in health]
         if not self.user.is_admin:  # details name server paths, endpoints and every tenant's totals

@@ -5,12 +5,11 @@
 :meth:`BGEM3Embedder.encode_queries` / :meth:`BGEM3Embedder.encode_documents`, which
 return all three outputs of one forward pass as an :class:`M3Output`.
 
-How the sparse and ColBERT outputs reach the store without the ingestion code knowing
-about them: ``embed_documents`` returns :class:`M3DocumentVectors`, a float32 array of
-the dense vectors (so every plain consumer works unchanged) that also carries
-``extras`` - per-chunk ``sparse_ids``, ``sparse_weights`` and ``colbert`` columns.
-:class:`ragbench.stores.lancedb.LanceDBStore` writes those columns next to ``vector``
-(see :mod:`ragbench.stores.m3`).
+How the sparse and ColBERT outputs reach the store: :meth:`BGEM3Embedder.embed_document_columns`
+returns an explicit :class:`ragbench.types.Embeddings` (the dense vectors plus named per-chunk
+``sparse_ids``, ``sparse_weights`` and ``colbert`` columns); ingestion passes it to the store,
+which writes those columns next to ``vector`` (see :mod:`ragbench.stores.m3`).
+``embed_documents`` returns the dense vectors only, as every embedder does.
 
 Models load from local folders only: a path that does not exist raises
 :class:`ragbench.errors.ModelError` before FlagEmbedding is called (it would otherwise
@@ -21,86 +20,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ragbench.errors import ConfigError, ModelError, require
-from ragbench.types import content_hash
+from ragbench.embedders.m3_output import M3Output
+from ragbench.types import Embeddings, content_hash
 
 EXTRA_COLUMNS = ("sparse_ids", "sparse_weights", "colbert")
-
-
-@dataclass
-class M3Output:
-    """The three BGE-M3 representations of ``n`` texts.
-
-    Attributes:
-        dense: ``(n, dim)`` float32, L2-normalised.
-        sparse: One ``{token_id: weight}`` dict per text (lexical weights, special tokens dropped).
-        colbert: One ``(tokens, dim)`` float32 array per text, rows L2-normalised.
-    """
-
-    dense: np.ndarray
-    sparse: list[dict[int, float]] = field(default_factory=list)
-    colbert: list[np.ndarray] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.dense)
-
-    def take(self, index: Sequence[int]) -> M3Output:
-        return M3Output(self.dense[list(index)], [self.sparse[i] for i in index], [self.colbert[i] for i in index])
-
-    def columns(self) -> dict[str, list]:
-        """Per-row store columns: ``sparse_ids``, ``sparse_weights``, ``colbert``."""
-        return {
-            "sparse_ids": [np.fromiter(s.keys(), dtype=np.int32, count=len(s)) for s in self.sparse],
-            "sparse_weights": [np.fromiter(s.values(), dtype=np.float32, count=len(s)) for s in self.sparse],
-            "colbert": list(self.colbert),
-        }
-
-    @classmethod
-    def concat(cls, parts: Sequence[M3Output], dim: int) -> M3Output:
-        if not parts:
-            return cls(np.zeros((0, dim), dtype=np.float32))
-        return cls(
-            np.concatenate([p.dense for p in parts]).astype(np.float32, copy=False),
-            [s for p in parts for s in p.sparse], [c for p in parts for c in p.colbert],
-        )
-
-
-class M3DocumentVectors(np.ndarray):
-    """Dense document vectors (a plain float32 array) that also carry per-row ``extras`` columns.
-
-    Example:
-        >>> v = M3DocumentVectors.wrap(np.ones((1, 2), np.float32), {"sparse_ids": [[1]]})
-        >>> v.shape, sorted(v.extras)
-        ((1, 2), ['sparse_ids'])
-    """
-
-    extras: dict[str, list]
-
-    @classmethod
-    def wrap(cls, dense: np.ndarray, extras: dict[str, list]) -> M3DocumentVectors:
-        out = np.asarray(dense, dtype=np.float32).view(cls)
-        out.extras = extras
-        return out
-
-    def __array_finalize__(self, obj) -> None:
-        # Slices and copies are plain vectors: extras belong to the whole batch only.
-        self.extras = {}
-
-    def __array_function__(self, func, types, args, kwargs):
-        # np.concatenate of several batches keeps their extras, row-aligned.
-        if func is np.concatenate and not kwargs.get("axis"):
-            parts = list(args[0])
-            dense = np.concatenate([np.asarray(p) for p in parts])
-            if all(isinstance(p, M3DocumentVectors) and p.extras for p in parts):
-                names = parts[0].extras.keys()
-                return M3DocumentVectors.wrap(dense, {n: [v for p in parts for v in p.extras[n]] for n in names})
-            return dense
-        return super().__array_function__(func, types, args, kwargs)
 
 
 def check_model_dir(model: str, *, what: str = "BGE-M3 model") -> str:
@@ -255,10 +183,14 @@ class BGEM3Embedder:
             found.update({key: fresh.take([j]) for j, key in enumerate(unique)})
         return M3Output.concat([found[key] for key in keys], self.dim)
 
-    def embed_documents(self, texts: Sequence[str]) -> M3DocumentVectors:
-        """Dense vectors of ``texts`` carrying the sparse and ColBERT columns as ``.extras``."""
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Dense vectors of ``texts`` (what retrievers and every plain consumer need)."""
+        return self.encode_documents(texts).dense
+
+    def embed_document_columns(self, texts: Sequence[str]) -> Embeddings:
+        """Dense vectors plus the sparse and ColBERT columns the store writes next to them."""
         out = self.encode_documents(texts)
-        return M3DocumentVectors.wrap(out.dense, out.columns())
+        return Embeddings(out.dense, out.columns())
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_queries(texts).dense

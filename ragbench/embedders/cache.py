@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ragbench.embedders.m3_output import M3Output
 from ragbench.errors import StoreError
+from ragbench.stores._columns import fixed_lists, lists, multivector_array, multivectors
 
-if TYPE_CHECKING:
-    from ragbench.embedders.bge_m3 import M3Output
 
 
 class EmbeddingCache:
@@ -79,20 +79,17 @@ class EmbeddingCache:
         """The cached rows among ``keys`` (missing keys are simply absent)."""
         from lancedb.expr import col
 
-        from ragbench.embedders.bge_m3 import M3Output
-
         table = self._table()
         wanted = sorted(set(keys))
         if table is None or not wanted:
             self.misses += len(keys)
             return {}
         found = table.search().where(col("key").isin(wanted)).limit(None).to_arrow()
-        from ragbench.stores.m3 import _fixed_lists, _lists, _multivectors
 
-        dense = _fixed_lists(found.column("dense"))
-        colbert = _multivectors(found.column("colbert"))
-        ids = _lists(found.column("sparse_ids"), np.int64)
-        weights = _lists(found.column("sparse_weights"), np.float32)
+        dense = fixed_lists(found.column("dense"))
+        colbert = multivectors(found.column("colbert"))
+        ids = lists(found.column("sparse_ids"), np.int64)
+        weights = lists(found.column("sparse_weights"), np.float32)
         out: dict[str, M3Output] = {}
         for i, key in enumerate(found.column("key").to_pylist()):
             sparse = dict(zip(ids[i].tolist(), weights[i].tolist()))
@@ -148,12 +145,3 @@ def _schema(dim: int):
     ])
 
 
-def multivector_array(mats: Sequence[np.ndarray], dim: int):
-    """``list<fixed_size_list<float32, dim>>`` arrow array from per-row ``(tokens, dim)`` matrices."""
-    import pyarrow as pa
-
-    lengths = np.fromiter((len(m) for m in mats), dtype=np.int32, count=len(mats))
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-    flat = np.concatenate([np.asarray(m, np.float32).reshape(-1, dim) for m in mats]) if mats else np.zeros((0, dim))
-    values = pa.FixedSizeListArray.from_arrays(pa.array(flat.astype(np.float32).ravel()), dim)
-    return pa.ListArray.from_arrays(pa.array(offsets), values)

@@ -190,9 +190,9 @@ def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
 
 
 def experiment_trial(overrides: list[str], parent_run_id: str | None) -> Trial:
-    """Run one combination with :func:`~ragbench.pipelines.experiment.run_experiment`; errors are recorded."""
+    """Run one combination with :func:`~ragbench.evaluation.run.run_experiment`; errors are recorded."""
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import run_experiment
+    from ragbench.evaluation.run import run_experiment
 
     try:
         result = run_experiment(build(compose(overrides)), parent_run_id=parent_run_id)

@@ -94,7 +94,7 @@ class PromptTemplate:
             return query.language
         if mode == "detect":
             try:
-                from ragbench.ingestion.language import detect_language
+                from ragbench.language import detect_language
             except ImportError:  # pragma: no cover - detection module not installed
                 return query.language
             return query.language or detect_language(query.text)

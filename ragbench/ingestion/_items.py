@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragbench.errors import DatasetError
-from ragbench.ingestion.language import detect_language
+from ragbench.language import detect_language
 from ragbench.types import Document, content_hash
 
 

@@ -142,22 +142,3 @@ def list_jobs(store, tenant: str) -> list[JobStatus]:
     """The tenant's jobs, newest first, without per-document detail."""
     db = store.tenant_db(validate_tenant_id(tenant))
     return sorted((_status(r) for r in _tables.select(db, "jobs")), key=lambda j: j.created_at, reverse=True)
-
-
-def run_job(items: Iterable, *, tenant: str, store, embedder, chunker, **options) -> JobStatus:
-    """Create a job and ingest ``items`` in it; see :func:`ragbench.ingestion.ingest.ingest_items`."""
-    from ragbench.ingestion.ingest import ingest_items
-
-    return ingest_items(items, tenant=tenant, store=store, embedder=embedder, chunker=chunker, **options)
-
-
-def ingest_path(path: str | Path, *, tenant: str, store, embedder, chunker, max_bytes: int | None = None,
-                **options) -> JobStatus:
-    """Ingest a file or folder into ``tenant`` as one job (progress total counted up front)."""
-    from ragbench.ingestion.loaders import MAX_BYTES, count_items, iter_path
-
-    limit = max_bytes or MAX_BYTES
-    items = iter_path(path, max_bytes=limit)
-    options.setdefault("total", count_items(path))
-    options.setdefault("settings", {"path": str(path), "max_bytes": limit})
-    return run_job(items, tenant=tenant, store=store, embedder=embedder, chunker=chunker, **options)

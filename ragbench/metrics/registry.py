@@ -82,15 +82,6 @@ def register_metric(name: str, factory: Callable[..., object], *, rank_cut: bool
         _JUDGED.add(name)
 
 
-def _judged(name: str) -> None:
-    def factory(judge, embedder):
-        from ragbench.evaluation.judge.ragas_metrics import RagasJudgeMetric
-
-        return RagasJudgeMetric(name, judge, embedder)
-
-    register_metric(name, factory, judged=True)
-
-
 def _rank(base: str, fn: RankFn) -> None:
     register_metric(base, lambda k: RetrievalMetric(base, k, fn), rank_cut=True)
 
@@ -111,12 +102,21 @@ register_metric("em_squad", lambda _k: AnswerMetric("em_squad", partial(_answer.
 register_metric("f1_squad", lambda _k: AnswerMetric("f1_squad", partial(_answer.token_f1, tokenizer="squad")))
 register_metric("rouge_l_ascii", lambda _k: AnswerMetric("rouge_l_ascii", partial(_text.rouge_l, tokenizer="ascii")))
 register_metric("bleu_13a", lambda _k: AnswerMetric("bleu_13a", partial(_text.bleu, tokenizer="13a")))
-for _name in ("faithfulness", "answer_relevancy", "context_precision", "context_recall", "answer_accuracy"):  # ragas
-    _judged(_name)
+# Metric families that live in other packages register themselves when imported; a name that is
+# not yet known loads them first (the judge's ragas metrics: faithfulness, answer_accuracy, ...).
+METRIC_PLUGINS: tuple[str, ...] = ("ragbench.judge.metrics",)
+
+
+def _load_plugins() -> None:
+    import importlib
+
+    for module in METRIC_PLUGINS:
+        importlib.import_module(module)
 
 
 def available_metrics() -> list[str]:
     """Names in the catalogue (rank-cut ones take ``@k``)."""
+    _load_plugins()
     return sorted(f"{n}@k" if n in _RANK_CUT else n for n in _REGISTRY)
 
 
@@ -128,6 +128,8 @@ def get_metric(name: str, *, judge=None, embedder=None):
         'ndcg@10'
     """
     base, _, cut = name.partition("@")
+    if base not in _REGISTRY:
+        _load_plugins()
     if base not in _REGISTRY:
         hint = suggest(name, [*(f"{n}@{cut or 10}" for n in _RANK_CUT), *_REGISTRY])
         raise UnknownNameError(

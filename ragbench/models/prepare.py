@@ -35,7 +35,7 @@ def default_models_dir() -> Path:
     env = os.environ.get("RAGBENCH_MODELS_DIR")
     if env:
         return Path(env).expanduser().resolve()
-    from ragbench.config import project_root
+    from ragbench.paths import project_root
 
     home = os.environ.get("RAGBENCH_HOME")
     return (Path(home).expanduser() if home else project_root() / ".ragbench").resolve() / "models"

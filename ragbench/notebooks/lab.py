@@ -2,7 +2,7 @@
 
 The notebooks in ``notebooks/`` stay thin by calling these helpers: a notebook says
 *which* configuration to run (config name, overrides, dataset); this module runs it
-with :func:`ragbench.pipelines.experiment.run_experiment` and shapes the results.
+with :func:`ragbench.evaluation.run.run_experiment` and shapes the results.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from ragbench.config import Components
 from ragbench.errors import ConfigError
-from ragbench.pipelines.experiment import RunResult
+from ragbench.evaluation.run import RunResult
 
 LATENCY = ("latency.total_ms.p50", "latency.total_ms.p95")
 
@@ -75,7 +75,7 @@ def run_config(
         1.0
     """
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import run_experiment
+    from ragbench.evaluation.run import run_experiment
 
     parts = build(compose(_overrides(overrides, dataset), config_name=config_name))
     return Experiment(name or parts.cfg.get("run_name") or parts.dataset.name, parts, run_experiment(parts))
@@ -160,7 +160,7 @@ def save_outputs(output_dir: str | Path, **items: Any) -> list[Path]:
 
 
 def index_table(stats: Sequence[Any]):
-    """Indexing statistics (:class:`ragbench.data.ingest.IndexStats`) as a DataFrame, one row per tenant."""
+    """Indexing statistics (:class:`ragbench.ingestion.datasets.IndexStats`) as a DataFrame, one row per tenant."""
     import dataclasses
 
     import pandas as pd

@@ -63,7 +63,7 @@ class PipelineSpec:
 
 def pipeline_dir() -> Path:
     """``configs/pipeline``: where named pipelines live."""
-    from ragbench.config import config_dir
+    from ragbench.paths import config_dir
 
     return config_dir() / "pipeline"
 
@@ -103,7 +103,7 @@ def _stage(raw: Any, index: int, source: Path, defaults: Mapping[str, Any]) -> S
         raise ConfigError(f"{where}: stage name {name!r} is invalid; use 1-63 lowercase letters, digits, '-' or '_' (e.g. 'quickstart').")
     if not raw.get("notebook"):
         raise ConfigError(f"{where} ({name!r}) has no 'notebook': give the .ipynb path, relative to the project root.")
-    from ragbench.config import project_root
+    from ragbench.paths import project_root
 
     notebook = Path(str(raw["notebook"])).expanduser()
     notebook = notebook if notebook.is_absolute() else project_root() / notebook

@@ -1,6 +1,5 @@
-"""Pipelines: answering queries (:class:`RAGPipeline`) and evaluating on a dataset."""
+"""Pipelines: answering queries. :class:`RAGPipeline` retrieves, then generates, timing each stage."""
 
-from ragbench.pipelines.evaluate import EvaluationReport, aggregate, evaluate
 from ragbench.pipelines.rag import RAGPipeline
 
-__all__ = ["EvaluationReport", "RAGPipeline", "aggregate", "evaluate"]
+__all__ = ["RAGPipeline"]

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 
 from ragbench.errors import ConfigError
-from ragbench.ingestion.language import detect_language
+from ragbench.language import detect_language
 from ragbench.protocols import Generator, Retriever
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
 from ragbench.types import Answer, Hit, Query
@@ -61,7 +61,7 @@ class RAGPipeline:
     def ask(self, request: QueryRequest, *, detected_language: str | None = None) -> QueryResponse:
         """Answer one validated API request.
 
-        The question's language is detected (:func:`ragbench.ingestion.language.detect_language`,
+        The question's language is detected (:func:`ragbench.language.detect_language`,
         ``None`` for fewer than 3 words) unless ``detected_language`` is passed; it is reported
         as ``detected_language`` and is the answer language when the request gives none.
         """

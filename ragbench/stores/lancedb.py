@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
+from ragbench.stores._columns import add_extra_columns
 from ragbench.stores._filters import build_filter
 from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
-from ragbench.types import Chunk, Hit, content_hash
+from ragbench.types import Chunk, Embeddings, Hit, content_hash
 
 _VECTOR_INDEXES = ("auto", "none", "ivf_pq", "ivf_hnsw_sq")
 
@@ -169,7 +170,8 @@ class LanceDBStore:
         return self._db(tenant).open_table(self.table_name)
 
     # ------------------------------------------------------------------ writes
-    def _rows(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None) -> list[dict]:
+    def _rows(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None) -> list[dict]:
+        vectors = Embeddings.of(vectors) if vectors is not None else None
         rows = []
         for i, chunk in enumerate(chunks):
             if chunk.tenant != tenant:
@@ -185,16 +187,13 @@ class LanceDBStore:
                 "metadata": json.dumps(chunk.metadata, sort_keys=True, default=str),
             }
             if vectors is not None:
-                row["vector"] = np.asarray(vectors[i], dtype=np.float32)
+                row["vector"] = np.asarray(vectors.dense[i], dtype=np.float32)
             rows.append(row)
-        extras = getattr(vectors, "extras", None)  # e.g. BGE-M3 sparse + ColBERT columns
-        if extras:
-            from ragbench.stores.m3 import add_extra_columns
-
-            add_extra_columns(self, tenant, rows, extras)
+        if vectors is not None and vectors.extras:  # e.g. BGE-M3 sparse + ColBERT columns
+            add_extra_columns(self, tenant, rows, vectors.extras)
         return rows
 
-    def upsert(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None = None) -> int:
+    def upsert(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None = None) -> int:
         """Insert or replace ``chunks`` (by ``chunk_id``) in one atomic commit; returns the count."""
         validate_tenant_id(tenant)
         if not chunks:
@@ -220,7 +219,7 @@ class LanceDBStore:
             self._fts_ready.pop(tenant, None)
 
     def replace_documents(
-        self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | None = None,
+        self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None = None,
         *, drop_doc_ids: Sequence[str] = (),
     ) -> int:
         """Upsert ``chunks`` and delete every chunk of ``drop_doc_ids`` in ONE atomic commit.

@@ -22,10 +22,9 @@ Design (chosen so that every mode is a few milliseconds at 20k+ chunks, see ``be
   representations and each score is computed exactly. Rescoring a candidate set keeps
   the cost independent of the corpus size beyond the two first-stage searches.
 
-The columns are written by :func:`add_extra_columns`, which the store calls from
-``_rows`` when the vectors it gets carry ``extras`` (see
-:class:`ragbench.embedders.bge_m3.M3DocumentVectors`): the ingestion code stays unaware
-of them. Every search goes through the tenant's own table, so tenant isolation is the
+The columns are written by :func:`ragbench.stores._columns.add_extra_columns`, which the store
+calls when the :class:`ragbench.types.Embeddings` it gets carry ``extras`` (BGE-M3's
+``embed_document_columns``). Every search goes through the tenant's own table, so tenant isolation is the
 store's (one directory per tenant); filters use :func:`ragbench.stores._filters.build_filter`.
 """
 
@@ -37,52 +36,12 @@ from typing import Any
 import numpy as np
 
 from ragbench.errors import StoreError
+from ragbench.stores._columns import M3_COLUMNS, fixed_lists, lists, multivectors
 from ragbench.stores._filters import build_filter
 from ragbench.stores.lancedb import LanceDBStore
 from ragbench.types import Hit
 
-M3_COLUMNS = ("sparse_ids", "sparse_weights", "colbert")
 _HIT_COLUMNS = ["chunk_id", "doc_id", "tenant", "title", "text"]
-
-
-# ----------------------------------------------------------------------------- writing
-def add_extra_columns(store: LanceDBStore, tenant: str, rows: list[dict], extras: Mapping[str, Sequence]) -> None:
-    """Put the per-row ``extras`` into ``rows`` and create the table with typed columns if it is new.
-
-    Raises:
-        StoreError: An extra column is unknown, clashes with a base column or has the wrong length.
-    """
-    unknown = [name for name in extras if name not in M3_COLUMNS]
-    if unknown:
-        raise StoreError(f"Unknown extra column(s) {unknown}: the store accepts {', '.join(M3_COLUMNS)}.")
-    for name, values in extras.items():
-        if len(values) != len(rows):
-            raise StoreError(f"Extra column {name!r} has {len(values)} values for {len(rows)} chunks: they must match.")
-    if not rows:
-        return
-    for i, row in enumerate(rows):
-        for name, values in extras.items():
-            value = values[i]
-            row[name] = value.tolist() if isinstance(value, np.ndarray) else list(value)
-    if not store.has_tenant(tenant):
-        _create_typed_table(store, tenant, rows)
-
-
-def _create_typed_table(store: LanceDBStore, tenant: str, rows: list[dict]) -> None:
-    """An empty chunk table whose ``vector``/``colbert`` columns have the vector types LanceDB searches."""
-    import pyarrow as pa
-
-    base = {k: v for k, v in rows[0].items() if k not in ("vector", *M3_COLUMNS)}
-    fields = list(pa.Table.from_pylist([base]).schema)
-    if "vector" in rows[0]:
-        fields.append(pa.field("vector", pa.list_(pa.float32(), len(rows[0]["vector"]))))
-    if "colbert" in rows[0]:
-        dim = next((len(r["colbert"][0]) for r in rows if r["colbert"]), None)
-        if dim is None:
-            raise StoreError("Every ColBERT matrix in the first batch is empty: cannot infer the ColBERT dimension.")
-        fields.append(pa.field("colbert", pa.list_(pa.list_(pa.float32(), dim))))
-    fields += [pa.field("sparse_ids", pa.list_(pa.int32())), pa.field("sparse_weights", pa.list_(pa.float32()))]
-    store._db(tenant).create_table(store.table_name, schema=pa.schema(fields), exist_ok=True)
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -206,10 +165,10 @@ class M3Search:
         expr = build_filter({"chunk_id": list(dict.fromkeys(chunk_ids))})
         found = table.search().where(expr).select(cols).limit(None).to_arrow()
         meta = {name: found.column(name).to_pylist() for name in _HIT_COLUMNS}
-        dense = _fixed_lists(found.column("vector"))
-        colbert = _multivectors(found.column("colbert"))
-        sparse_ids = _lists(found.column("sparse_ids"), np.int64)
-        sparse_weights = _lists(found.column("sparse_weights"), np.float32)
+        dense = fixed_lists(found.column("vector"))
+        colbert = multivectors(found.column("colbert"))
+        sparse_ids = lists(found.column("sparse_ids"), np.int64)
+        sparse_weights = lists(found.column("sparse_weights"), np.float32)
         out = {}
         for i, chunk_id in enumerate(meta["chunk_id"]):
             if meta["tenant"][i] != tenant:  # defence in depth, as in LanceDBStore._hits
@@ -220,32 +179,3 @@ class M3Search:
 
     def __repr__(self) -> str:
         return f"M3Search(store={self.store!r})"
-
-
-# ----------------------------------------------------------------------------- arrow -> numpy
-def _fixed_lists(column) -> np.ndarray:
-    """``fixed_size_list<float32, d>`` column -> ``(n, d)`` float32 array (no Python floats)."""
-    arr = column.combine_chunks()
-    if len(arr) == 0:
-        return np.zeros((0, 0), dtype=np.float32)
-    return np.asarray(arr.flatten(), dtype=np.float32).reshape(len(arr), arr.type.list_size)
-
-
-def _lists(column, dtype) -> list[np.ndarray]:
-    """``list<x>`` column -> one numpy array per row."""
-    arr = column.combine_chunks()
-    offsets = np.asarray(arr.offsets)
-    values = np.asarray(arr.flatten(), dtype=dtype)
-    offsets = offsets - offsets[0]
-    return [values[offsets[i]:offsets[i + 1]] for i in range(len(arr))]
-
-
-def _multivectors(column) -> list[np.ndarray]:
-    """``list<fixed_size_list<float32, d>>`` column -> one ``(tokens, d)`` array per row."""
-    arr = column.combine_chunks()
-    offsets = np.asarray(arr.offsets)
-    offsets = offsets - offsets[0]
-    inner = arr.flatten()
-    dim = inner.type.list_size
-    values = np.asarray(inner.flatten(), dtype=np.float32).reshape(-1, dim)
-    return [values[offsets[i]:offsets[i + 1]] for i in range(len(arr))]

@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-go", action="store_true", help="After READY, wait for a line on stdin.")
     args = parser.parse_args(argv)
     from ragbench.data.chunking import SentenceChunker
-    from ragbench.ingestion.jobs import ingest_path
-    from ragbench.ingestion.language import detect_language
+    from ragbench.ingestion.ingest import ingest_path
+    from ragbench.language import detect_language
     from ragbench.stores.lancedb import LanceDBStore
 
     detect_language("Warm up: Zagreb je grad. Београд је град. The city.")  # loads lingua models

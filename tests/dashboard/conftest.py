@@ -26,7 +26,7 @@ USERS = {
 def dashboard_home(tmp_path_factory) -> Path:
     """A home with the demo dataset indexed (MiniLM) and two MLflow runs: demo-hybrid and demo-bm25."""
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import run_experiment
+    from ragbench.evaluation.run import run_experiment
 
     home = tmp_path_factory.mktemp("dashboard") / "home"
     for retriever in ("hybrid", "bm25"):

@@ -22,7 +22,7 @@ def test_hotpotqa_answers_from_metadata():
 
 
 def test_demo_has_three_tenants_with_gold():
-    from ragbench.config import project_root
+    from ragbench.paths import project_root
 
     ds = load_tenant_folders(project_root() / "datasets" / "demo")
     assert ds.tenants == ["acme-robotics", "harbor-health", "lastavica-logistika"]

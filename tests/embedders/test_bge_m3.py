@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from ragbench.embedders.bge_m3 import BGEM3Embedder, M3DocumentVectors
+from ragbench.embedders.bge_m3 import BGEM3Embedder
+from ragbench.protocols import ColumnEmbedder, Embedder
+from ragbench.types import Embeddings
 from ragbench.errors import ConfigError, ModelError
 from ragbench.protocols import Embedder
 
@@ -51,16 +53,22 @@ def test_one_pass_gives_the_three_outputs_flagembedding_gives(tiny_bge_m3, flag_
         np.testing.assert_allclose(mine, theirs, atol=1e-5)
 
 
-def test_embed_documents_carries_sparse_and_colbert_columns(tiny_bge_m3):
+def test_document_columns_are_an_explicit_embeddings_value(tiny_bge_m3):
     emb = BGEM3Embedder(tiny_bge_m3, torch_threads=1)
-    vectors = emb.embed_documents(TEXTS)
-    assert isinstance(vectors, M3DocumentVectors) and vectors.shape == (3, 64)
-    assert sorted(vectors.extras) == ["colbert", "sparse_ids", "sparse_weights"]
-    assert all(len(col) == 3 for col in vectors.extras.values())
-    joined = np.concatenate([vectors[:2], emb.embed_documents(TEXTS[2:])])
-    assert type(joined) is np.ndarray  # a slice has no extras, so the mix is plain dense vectors
-    both = np.concatenate([emb.embed_documents(TEXTS[:2]), emb.embed_documents(TEXTS[2:])])
-    assert [len(c) for c in both.extras["colbert"]] == [len(c) for c in vectors.extras["colbert"]]
+    assert isinstance(emb, ColumnEmbedder) and isinstance(emb, Embedder)
+    dense = emb.embed_documents(TEXTS)
+    assert type(dense) is np.ndarray and dense.shape == (3, 64)  # plain vectors for every plain consumer
+    columns = emb.embed_document_columns(TEXTS)
+    assert isinstance(columns, Embeddings) and len(columns) == 3
+    np.testing.assert_allclose(columns.dense, dense)
+    assert sorted(columns.extras) == ["colbert", "sparse_ids", "sparse_weights"]
+    assert all(len(col) == 3 for col in columns.extras.values())
+    both = Embeddings.concat([emb.embed_document_columns(TEXTS[:2]), emb.embed_document_columns(TEXTS[2:])])
+    assert [len(c) for c in both.extras["colbert"]] == [len(c) for c in columns.extras["colbert"]]
+    tail = columns.rows(1, 3)
+    assert len(tail) == 2 and [len(c) for c in tail.extras["colbert"]] == [len(c) for c in columns.extras["colbert"][1:]]
+    with pytest.raises(ValueError, match="different extra columns"):
+        Embeddings.concat([columns, Embeddings(dense)])
     np.testing.assert_allclose(emb.embed_queries(TEXTS[:1]), emb.encode_queries(TEXTS[:1]).dense)
 
 

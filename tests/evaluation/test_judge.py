@@ -11,10 +11,10 @@ import pytest
 
 from ragbench.config import build, compose
 from ragbench.errors import MetricFailureRateError
-from ragbench.evaluation.judge import Judge
+from ragbench.judge import Judge
 from ragbench.metrics import MetricSuite
-from ragbench.pipelines.evaluate import aggregate
-from ragbench.pipelines.experiment import run_experiment
+from ragbench.evaluation.evaluate import aggregate
+from ragbench.evaluation.run import run_experiment
 from ragbench.testing.judge import FakeGarbageLLMServer, tiny_qwen2_long_context
 from tests.conftest import require_shared
 

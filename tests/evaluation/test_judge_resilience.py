@@ -5,8 +5,8 @@ is still a per-item JudgeError with its reason. No model is needed: the faults a
 
 import pytest
 
-from ragbench.evaluation.judge import Judge
-from ragbench.evaluation.judge.client import JudgeError
+from ragbench.judge import Judge
+from ragbench.judge.client import JudgeError
 from ragbench.testing.llm_faults import FaultyLLMServer
 
 

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from ragbench.config import build, compose
-from ragbench.pipelines.evaluate import build_report
-from ragbench.pipelines.experiment import format_report, run_experiment
+from ragbench.evaluation.evaluate import build_report
+from ragbench.evaluation.run import run_experiment
+from ragbench.evaluation.report import format_report
 from ragbench.types import Answer, QuestionResult, Sample
 from tests.conftest import require_shared
 
@@ -66,7 +67,7 @@ def test_evaluation_detects_each_questions_language(tmp_path):
     from ragbench.data.dataset import Dataset
     from ragbench.generators.extractive import ExtractiveGenerator
     from ragbench.metrics import MetricSuite
-    from ragbench.pipelines.evaluate import evaluate
+    from ragbench.evaluation.evaluate import evaluate
     from ragbench.pipelines.rag import RAGPipeline
     from ragbench.retrievers.bm25 import BM25Retriever
     from ragbench.stores.lancedb import LanceDBStore

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ragbench.config import build, compose
-from ragbench.pipelines.experiment import run_experiment
+from ragbench.evaluation.run import run_experiment
 from tests.conftest import require_shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

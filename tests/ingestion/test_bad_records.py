@@ -13,7 +13,8 @@ import pytest
 from ragbench.data.chunking import SentenceChunker
 from ragbench.data.loaders._io import iter_jsonl as dataset_jsonl
 from ragbench.errors import DatasetError
-from ragbench.ingestion.jobs import get_job, ingest_path, run_job
+from ragbench.ingestion.jobs import get_job
+from ragbench.ingestion.ingest import ingest_items, ingest_path
 from ragbench.ingestion.loaders import Item, Parsed, iter_path, iter_stream
 from ragbench.stores.lancedb import LanceDBStore
 
@@ -70,7 +71,7 @@ def test_uploaded_jsonl_with_bad_lines_gives_per_line_outcomes(tmp_path):
     items = list(iter_stream(io.BytesIO(_jsonl_bytes()), name="upload:records.jsonl", content_type="application/jsonl"))
     assert len(items) == 26  # building the items raises nothing: each bad line is an item that fails
     store = LanceDBStore(tmp_path / "store")
-    job = run_job(items, tenant="acme", store=store, embedder=None, chunker=CHUNKER)
+    job = ingest_items(items, tenant="acme", store=store, embedder=None, chunker=CHUNKER)
     assert (job.status, job.completed, job.failed) == ("completed", 19, 7)
     reasons = " | ".join(_failures(store, "acme", job).values())
     assert "invalid UTF-8" in reasons and "nested too deeply" in reasons and "'language'" in reasons
@@ -80,7 +81,7 @@ def test_a_loader_that_yields_a_wrong_type_fails_that_item_not_the_job(tmp_path)
     (tmp_path / "a.txt").write_text("A fine document.", encoding="utf-8")
     odd = Item("custom#1", "custom", "text/plain", 3, reader=lambda: Parsed("Odd text.", language=5))
     store = LanceDBStore(tmp_path / "store")
-    job = run_job([*iter_path(tmp_path / "a.txt"), odd], tenant="acme", store=store, embedder=None, chunker=CHUNKER)
+    job = ingest_items([*iter_path(tmp_path / "a.txt"), odd], tenant="acme", store=store, embedder=None, chunker=CHUNKER)
     assert (job.status, job.completed, job.failed) == ("completed", 1, 1)
     assert "field 'language' has the wrong type (int" in _failures(store, "acme", job)["custom#1"]
 

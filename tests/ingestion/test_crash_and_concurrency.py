@@ -17,7 +17,8 @@ import pytest
 
 from ragbench.data.chunking import SentenceChunker
 from ragbench.ingestion import _tables
-from ragbench.ingestion.jobs import get_job, ingest_path, list_jobs
+from ragbench.ingestion.jobs import get_job, list_jobs
+from ragbench.ingestion.ingest import ingest_path
 from ragbench.ingestion.loaders import iter_path
 from ragbench.stores.lancedb import LanceDBStore
 from ragbench.types import content_hash

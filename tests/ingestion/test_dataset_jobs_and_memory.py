@@ -8,10 +8,11 @@ import pyarrow as pa
 import pytest
 
 from ragbench.data.chunking import SentenceChunker, WholeDocumentChunker
-from ragbench.data.ingest import index_documents
+from ragbench.ingestion.datasets import index_documents
 from ragbench.errors import ConfigError
 from ragbench.ingestion import ingest as ingest_mod
-from ragbench.ingestion.jobs import get_job, list_jobs, run_job
+from ragbench.ingestion.jobs import get_job, list_jobs
+from ragbench.ingestion.ingest import ingest_items
 from ragbench.ingestion.loaders import iter_stream
 from ragbench.memory import peak_rss_mib, release_free_memory, rss_mib
 from ragbench.stores.lancedb import LanceDBStore
@@ -66,7 +67,7 @@ def test_duplicate_key_in_a_later_commit_fails_without_touching_the_first(tmp_pa
     items = [*iter_stream(io.BytesIO(b"First version. It is kept."), name="same"),
              *iter_stream(io.BytesIO(b"Other document."), name="other"),
              *iter_stream(io.BytesIO(b"Second version with the same key."), name="same")]
-    job = run_job(items, tenant="acme", store=store, embedder=None, chunker=WholeDocumentChunker(), batch_size=1)
+    job = ingest_items(items, tenant="acme", store=store, embedder=None, chunker=WholeDocumentChunker(), batch_size=1)
     docs = get_job(store, "acme", job.job_id).documents
     assert [d.status for d in docs] == ["completed", "completed", "failed"]
     assert "duplicate source key" in docs[2].error
@@ -81,7 +82,7 @@ def test_ledger_written_by_an_older_version_gains_new_columns(tmp_path):
     store = LanceDBStore(tmp_path / "store")
     old_schema = pa.schema([f for f in ingest_mod._tables._schemas()["documents"] if f.name != "version"])
     store.tenant_db("acme").create_table("documents", schema=old_schema)
-    job = run_job(iter_stream(io.BytesIO(b"Hello there."), name="a"), tenant="acme", store=store, embedder=None,
+    job = ingest_items(iter_stream(io.BytesIO(b"Hello there."), name="a"), tenant="acme", store=store, embedder=None,
                   chunker=WholeDocumentChunker())
     assert job.completed == 1
     row = store.tenant_db("acme").open_table("documents").to_arrow().to_pylist()[0]
@@ -113,19 +114,19 @@ def test_pacer_aims_at_commit_seconds_within_bounds():
 
 def test_commits_follow_the_pacer(tmp_path, monkeypatch):
     sizes = []
-    real_flush = ingest_mod._Runner.flush
+    real_flush = ingest_mod.Runner.flush
 
     def spy(self, batch):
         sizes.append(len(batch))
         return real_flush(self, batch)
 
-    monkeypatch.setattr(ingest_mod._Runner, "flush", spy)
+    monkeypatch.setattr(ingest_mod.Runner, "flush", spy)
     items = [it for i in range(100) for it in iter_stream(io.BytesIO(f"Doc {i}.".encode()), name=f"s{i}")]
-    job = run_job(items, tenant="acme", store=LanceDBStore(tmp_path / "s"), embedder=None,
+    job = ingest_items(items, tenant="acme", store=LanceDBStore(tmp_path / "s"), embedder=None,
                   chunker=WholeDocumentChunker(), batch_size=30, commit_seconds=0)
     assert sizes == [30, 30, 30, 10] and job.completed == 100  # commit_seconds=0: always batch_size
     with pytest.raises(ValueError, match="commit_seconds >= 0"):
-        run_job(items, tenant="acme", store=LanceDBStore(tmp_path / "s"), embedder=None,
+        ingest_items(items, tenant="acme", store=LanceDBStore(tmp_path / "s"), embedder=None,
                 chunker=WholeDocumentChunker(), commit_seconds=-1)
 
 

@@ -20,10 +20,10 @@ from ragbench.evaluation.stats import paired_comparison
 from ragbench.generators.extractive import ExtractiveGenerator
 from ragbench.ingestion.ingest import ingest_items
 from ragbench.ingestion.jobs import get_job
-from ragbench.ingestion.language import MAX_CHARS, detect_language, script_of
+from ragbench.language import MAX_CHARS, detect_language, script_of
 from ragbench.ingestion.loaders import iter_jsonl
 from ragbench.metrics import MetricSuite
-from ragbench.pipelines.evaluate import evaluate
+from ragbench.evaluation.evaluate import evaluate
 from ragbench.pipelines.rag import RAGPipeline
 from ragbench.retrievers.bm25 import BM25Retriever
 from ragbench.stores.lancedb import LanceDBStore

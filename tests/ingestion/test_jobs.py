@@ -7,7 +7,8 @@ import pytest
 
 from ragbench.data.chunking import SentenceChunker, TokenChunker
 from ragbench.ingestion import ingest as ingest_mod
-from ragbench.ingestion.jobs import JobNotFoundError, get_job, ingest_path, list_jobs, run_job
+from ragbench.ingestion.jobs import JobNotFoundError, get_job, list_jobs
+from ragbench.ingestion.ingest import ingest_items, ingest_path
 from ragbench.ingestion.loaders import iter_path
 from ragbench.stores.lancedb import LanceDBStore
 from ragbench.testing.ingestion import FlakyEmbedder
@@ -88,14 +89,14 @@ def test_failing_document_is_retried_three_times_then_recorded(tmp_path, minilm)
 def test_jobs_can_be_polled_and_listed(tmp_path, monkeypatch):
     corpus, store = _corpus(tmp_path / "docs"), LanceDBStore(tmp_path / "store")
     seen = []
-    real_flush = ingest_mod._Runner.flush
+    real_flush = ingest_mod.Runner.flush
 
     def spy(self, batch):  # poll the job from "outside" between batches, as the dashboard does
         seen.append(get_job(store, "acme", self.job.job_id).model_copy())
         return real_flush(self, batch)
 
-    monkeypatch.setattr(ingest_mod._Runner, "flush", spy)
-    job = run_job(iter_path(corpus), tenant="acme", store=store, embedder=None, chunker=CHUNKER, total=3,
+    monkeypatch.setattr(ingest_mod.Runner, "flush", spy)
+    job = ingest_items(iter_path(corpus), tenant="acme", store=store, embedder=None, chunker=CHUNKER, total=3,
                   batch_size=1)
     # before batch i is flushed, batches < i-1 are recorded; batch i-1 may still be in its commit
     assert [(s.status, s.total) for s in seen] == [("running", 3)] * 3
@@ -127,7 +128,7 @@ def test_streaming_memory_is_bounded_by_batches(tmp_path):
     """Items are pulled lazily: the generator is never more than one batch ahead of the writes."""
     store = LanceDBStore(tmp_path / "store")
     pulled, written = [], []
-    real_flush = ingest_mod._Runner.flush
+    real_flush = ingest_mod.Runner.flush
 
     def spy(self, batch):
         written.append(len(pulled))
@@ -141,10 +142,10 @@ def test_streaming_memory_is_bounded_by_batches(tmp_path):
             pulled.append(i)
             yield from iter_stream(io.BytesIO(f"Document number {i}. It is short.".encode()), name=f"s{i}")
 
-    ingest_mod._Runner.flush = spy
+    ingest_mod.Runner.flush = spy
     try:
-        job = run_job(items(), tenant="acme", store=store, embedder=None, chunker=CHUNKER, batch_size=8)
+        job = ingest_items(items(), tenant="acme", store=store, embedder=None, chunker=CHUNKER, batch_size=8)
     finally:
-        ingest_mod._Runner.flush = real_flush
+        ingest_mod.Runner.flush = real_flush
     assert written == [8, 16, 24, 32, 40] and job.completed == 40 and store.count("acme") == 40
     assert np.all(np.diff(written) == 8)

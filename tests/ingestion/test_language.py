@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from ragbench.ingestion.language import MAX_CHARS, MIN_WORDS, detect_language, detect_languages, script_of
+from ragbench.language import MAX_CHARS, MIN_WORDS, detect_language, detect_languages, script_of
 from tests.conftest import require_shared
 
 
@@ -80,7 +80,7 @@ def _lines(path):
 def test_questions_are_detected_as_measured():
     """Whole questions: EXAMS hr and sr stems, the demo's English and Croatian questions (figures in
     the module docstring and docs/ingestion.md)."""
-    from ragbench.config import project_root
+    from ragbench.paths import project_root
 
     root = require_shared("exams_south_slavic") / "with_paragraphs"
     hr = detect_languages([q["question"]["stem"] for q in _lines(root / "dev_hr_with_para.jsonl")])

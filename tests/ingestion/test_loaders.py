@@ -9,7 +9,8 @@ import pytest
 
 from ragbench.data.chunking import SentenceChunker
 from ragbench.errors import DatasetError
-from ragbench.ingestion.jobs import get_job, ingest_path
+from ragbench.ingestion.jobs import get_job
+from ragbench.ingestion.ingest import ingest_path
 from ragbench.ingestion.loaders import iter_path, iter_stream
 from ragbench.stores.lancedb import LanceDBStore
 from ragbench.testing.ingestion import make_docx, make_pdf

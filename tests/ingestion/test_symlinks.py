@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ragbench.data.chunking import SentenceChunker
-from ragbench.ingestion.jobs import get_job, ingest_path
+from ragbench.ingestion.jobs import get_job
+from ragbench.ingestion.ingest import ingest_path
 from ragbench.ingestion.loaders import count_items
 from ragbench.stores.lancedb import LanceDBStore
 

@@ -9,7 +9,7 @@ import pytest
 from ragbench.cli import main
 from ragbench.data.chunking import TokenChunker
 from ragbench.errors import ConfigError, TenantError, TenantNotFoundError
-from ragbench.ingestion.jobs import ingest_path
+from ragbench.ingestion.ingest import ingest_path
 from ragbench.ingestion.tenants import create_tenant, delete_tenant, describe_tenant, list_tenants, update_settings
 from ragbench.stores.lancedb import LanceDBStore
 from ragbench.types import Document

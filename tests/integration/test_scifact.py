@@ -10,7 +10,7 @@ import pytest
 import pytrec_eval
 
 from ragbench.config import build, compose
-from ragbench.pipelines.experiment import run_experiment
+from ragbench.evaluation.run import run_experiment
 from tests.conftest import require_shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

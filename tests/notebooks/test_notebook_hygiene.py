@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ragbench.config import project_root
+from ragbench.paths import project_root
 from ragbench.notebooks.pipeline import declared_parameters
 from ragbench.notebooks.spec import load_pipeline
 

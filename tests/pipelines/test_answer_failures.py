@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from ragbench.errors import MetricFailureRateError
-from ragbench.pipelines.evaluate import build_report
-from ragbench.pipelines.experiment import _check_failure_rates, format_report
+from ragbench.evaluation.evaluate import build_report
+from ragbench.evaluation.run import _check_failure_rates
+from ragbench.evaluation.report import format_report
 from ragbench.testing.llm_faults import FaultyLLMServer
 from ragbench.types import Answer, QuestionResult, Sample
 

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from ragbench.config import build
-from ragbench.pipelines.experiment import format_report, run_experiment
+from ragbench.evaluation.run import run_experiment
+from ragbench.evaluation.report import format_report
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from ragbench.config import build
-from ragbench.pipelines.experiment import run_experiment
+from ragbench.evaluation.run import run_experiment
 
 
 def test_cpu_run_says_gpu_metrics_are_off_and_logs_throughput(compose_cfg, capsys):

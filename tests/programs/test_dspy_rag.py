@@ -24,7 +24,7 @@ FORMAT = r"\[\[ ## answer ## \]\]\n[a-z]{2,8}( [a-z]{2,8}){0,3} \[[1-3]\]\n\n\[\
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import ingest_dataset
+    from ragbench.evaluation.run import ingest_dataset
 
     home = tmp_path_factory.mktemp("dspy-home")
     parts = build(compose([f"home={home}", "progress=false", "retriever=bm25", "generator=extractive"]))

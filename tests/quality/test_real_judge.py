@@ -13,7 +13,8 @@ N = 6
 
 def test_ragas_metrics_on_the_real_judge_report_values_and_failure_rates(real_llm_server, tmp_path):
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import format_report, run_experiment
+    from ragbench.evaluation.run import run_experiment
+    from ragbench.evaluation.report import format_report
 
     parts = build(compose([
         f"home={tmp_path}", "progress=false", "retriever=bm25", f"max_queries={N}", "metrics=ragas",

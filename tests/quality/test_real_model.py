@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 def demo_contexts(tmp_path_factory):
     """Eight demo questions with their BM25 top-3 chunks."""
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import ingest_dataset
+    from ragbench.evaluation.run import ingest_dataset
 
     home = tmp_path_factory.mktemp("quality")
     parts = build(compose([f"home={home}", "progress=false", "retriever=bm25", "generator=extractive", "max_queries=8"]))

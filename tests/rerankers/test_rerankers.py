@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ragbench.data.chunking import WholeDocumentChunker
-from ragbench.data.ingest import index_documents
+from ragbench.ingestion.datasets import index_documents
 from ragbench.embedders.bge_m3 import BGEM3Embedder
 from ragbench.errors import ConfigError, ModelError
 from ragbench.rerankers import ColbertReranker, FlagEmbeddingReranker, Reranker, RerankingRetriever

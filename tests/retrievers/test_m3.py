@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ragbench.data.chunking import WholeDocumentChunker
-from ragbench.data.ingest import index_documents
+from ragbench.ingestion.datasets import index_documents
 from ragbench.embedders.bge_m3 import BGEM3Embedder
 from ragbench.errors import ConfigError, StoreError
 from ragbench.retrievers.m3 import M3Retriever
@@ -123,7 +123,7 @@ def test_clear_errors_for_wrong_embedder_mode_or_table(m3, minilm, tmp_path):
 def test_job_ingestion_writes_the_m3_columns_across_embedding_batches(m3, tmp_path):
     """The durable ingestion path (ragbench.ingestion) embeds in several batches and concatenates them."""
     from ragbench.data.chunking import SentenceChunker
-    from ragbench.ingestion.jobs import ingest_path
+    from ragbench.ingestion.ingest import ingest_path
 
     emb, _ = m3
     folder = tmp_path / "docs"

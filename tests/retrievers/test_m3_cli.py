@@ -32,7 +32,7 @@ def test_cli_run_on_hotpotqa_logs_index_build_time_and_ann_recall(tiny_bge_m3, t
     # stores every chunk again but encodes none of them.
     parts = build(compose_cfg(*args[1:6], f"home={tmp_path / 'home2'}", "embedder.torch_threads=1",
                               f"embedder.cache_dir={home / 'lancedb' / '_embedding_cache'}"))
-    from ragbench.pipelines.experiment import ingest_dataset
+    from ragbench.evaluation.run import ingest_dataset
 
     stats = ingest_dataset(parts)
     assert stats[0].embedded == 994 and parts.embedder.forward_texts == 0

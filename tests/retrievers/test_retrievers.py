@@ -3,7 +3,7 @@
 import pytest
 
 from ragbench.data.chunking import WholeDocumentChunker
-from ragbench.data.ingest import index_documents
+from ragbench.ingestion.datasets import index_documents
 from ragbench.errors import ConfigError
 from ragbench.retrievers import BM25Retriever, DenseRetriever, HybridRetriever, rrf_fuse
 from ragbench.stores import LanceDBStore

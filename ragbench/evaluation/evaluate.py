@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ragbench.data.dataset import Dataset
-from ragbench.ingestion.language import detect_languages
+from ragbench.language import detect_languages
 from ragbench.metrics.latency import stage_latencies
 from ragbench.pipelines.rag import RAGPipeline
 from ragbench.types import QuestionResult, Sample

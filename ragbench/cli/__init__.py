@@ -18,19 +18,20 @@ from ragbench.errors import ConfigError, DiskError, RagbenchError
 
 # Modules that add subcommands: each defines ``register(subparsers)`` and imports heavy
 # libraries only inside its handlers.
-PLUGINS: tuple[str, ...] = ("ragbench.models._cli", "ragbench.serving._cli", "ragbench.notebooks._cli", "ragbench.dashboard._cli", "ragbench.ingestion._cli", "ragbench.evaluation._cli")
+PLUGINS: tuple[str, ...] = ("ragbench.cli.models", "ragbench.cli.serving", "ragbench.cli.pipeline", "ragbench.cli.dashboard", "ragbench.cli.ingest", "ragbench.cli.evaluate")
 
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.multirun or args.search:
-        from ragbench.evaluation._cli import cmd_sweep
+        from ragbench.cli.evaluate import cmd_sweep
 
         return cmd_sweep(args)
     from ragbench.config import build, compose
     from ragbench.errors import MetricFailureRateError
-    from ragbench.pipelines.experiment import format_report, run_experiment
+    from ragbench.evaluation.run import run_experiment
+    from ragbench.evaluation.report import format_report
 
     parts = build(compose(args.overrides))
     try:
@@ -55,13 +56,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     if args.path or args.tenant:
-        from ragbench.ingestion._cli import ingest_path_command
+        from ragbench.cli.ingest import ingest_path_command
 
         if not (args.path and args.tenant):
             raise ConfigError("ragbench ingest needs both --tenant and --path (or neither, to index the dataset).")
         return ingest_path_command(args)
     from ragbench.config import build, compose
-    from ragbench.pipelines.experiment import ingest_dataset
+    from ragbench.evaluation.run import ingest_dataset
 
     for s in ingest_dataset(build(compose(args.overrides))):
         print(f"{s.tenant}: {s.documents} documents, {s.chunks} chunks, {s.embedded} embedded, "
@@ -100,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="Evaluate the configured pipeline on a dataset and log it to MLflow.")
     p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
-    from ragbench.evaluation._cli import add_run_arguments
+    from ragbench.cli.evaluate import add_run_arguments
 
     add_run_arguments(p)
     p.set_defaults(func=_cmd_run)
@@ -155,6 +156,3 @@ def _home(args: argparse.Namespace) -> str:
     except Exception:  # noqa: BLE001 - only used to word an error
         return "the ragbench home (home=...)"
 
-
-if __name__ == "__main__":
-    sys.exit(main())

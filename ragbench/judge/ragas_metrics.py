@@ -2,7 +2,7 @@
 
 ragas builds the prompts and computes the scores; the judge makes the calls (cached,
 JSON-constrained). A failed call, unparsable output or a NaN score is raised as
-:class:`~ragbench.evaluation.judge.client.JudgeError`, which the metric suite records per
+:class:`~ragbench.judge.client.JudgeError`, which the metric suite records per
 item with its reason: failed items are counted, never averaged in.
 """
 
@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ragbench.evaluation.judge.client import Judge, JudgeError, parse_json
+from ragbench.judge.client import Judge, JudgeError, parse_json
 from ragbench.types import QuestionResult, Sample
 
 # name -> (ragas class, inputs it needs)
@@ -54,7 +54,7 @@ def _ragas_embeddings(embedder, cache=None):
 
     from ragas.embeddings.base import BaseRagasEmbedding
 
-    from ragbench.evaluation.judge.cache import cache_key
+    from ragbench.judge.cache import cache_key
 
     class EmbedderAdapter(BaseRagasEmbedding):
         def embed_text(self, text, **kwargs):

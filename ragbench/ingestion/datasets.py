@@ -53,7 +53,7 @@ def index_documents(
     """
     from ragbench.ingestion.ingest import ingest_items
     from ragbench.ingestion.jobs import get_job
-    from ragbench.ingestion.language import detect_language
+    from ragbench.language import detect_language
     from ragbench.ingestion.loaders import Item
 
     start = time.perf_counter()

@@ -107,7 +107,8 @@ def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
 def ingest_path_command(args: argparse.Namespace) -> int:
     """``ragbench ingest --tenant T --path P``: one durable job; prints its summary and failures."""
     from ragbench.config import build, compose
-    from ragbench.ingestion.jobs import get_job, ingest_path
+    from ragbench.ingestion.jobs import get_job
+    from ragbench.ingestion.ingest import ingest_path
     from ragbench.tenancy import validate_tenant_id
 
     tenant = validate_tenant_id(args.tenant)

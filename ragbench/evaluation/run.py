@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragbench.config import Components
-from ragbench.data.ingest import IndexStats, index_documents
+from ragbench.ingestion.datasets import IndexStats, index_documents
 from ragbench.errors import ConfigError, MetricFailureRateError
-from ragbench.pipelines.evaluate import EvaluationReport, evaluate
+from ragbench.evaluation.evaluate import EvaluationReport, evaluate
 
 if TYPE_CHECKING:
     from ragbench.telemetry import RunTelemetry
@@ -173,34 +173,3 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
         _check_failure_rates(report, float(cfg.get("max_failure_rate", DEFAULT_MAX_FAILURE_RATE)))
     return RunResult(report=report, index_stats=stats, run_id=run_id, seconds=time.perf_counter() - start,
                      run_dir=checkpoint.folder, resumed=resumed)
-
-
-def _cell(values: dict, metric: str) -> str:
-    if metric not in values:
-        return "-"
-    low, high = values.get(f"{metric}.ci_low"), values.get(f"{metric}.ci_high")
-    text = f"{values[metric]:.4f}"
-    if low is not None and low == low:
-        text += f" [{low:.3f},{high:.3f}]"
-    if values.get(f"{metric}.failed"):
-        text += f" ({int(values[f'{metric}.failed'])} failed)"
-    return text
-
-
-def format_report(report: EvaluationReport) -> str:
-    """A plain-text table: one row per tenant, one per language (when there are several) and one overall;
-    failed answers, metric means with 95% CIs, latency columns."""
-    cols = [*report.metric_names, "latency.total_ms.p50", "latency.total_ms.p95", "latency.total_ms.p99"]
-    header = ["tenant / language", "questions", "failed_answers",
-              *[c.replace("latency.total_ms.", "total_ms.") for c in cols], "cross_tenant_hits"]
-    languages = [(f"language {lang}", v) for lang, v in report.per_language.items()] if len(report.per_language) > 1 else []
-    rows = []
-    for name, values in [*report.per_tenant.items(), *languages, ("ALL", report.overall)]:
-        cells = [name, f"{int(values['questions'])}", f"{int(values.get('answers.failed', 0))}"]
-        cells += [_cell(values, c) if not c.startswith("latency") else (f"{values[c]:.1f}" if c in values else "-")
-                  for c in cols]
-        cells.append(f"{int(values['isolation.cross_tenant_hits'])}")
-        rows.append(cells)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])

@@ -93,7 +93,7 @@ class Judge:
     @property
     def cache(self):
         if self._cache is None and self.cache_dir:
-            from ragbench.evaluation.judge.cache import JudgeCache
+            from ragbench.judge.cache import JudgeCache
 
             self._cache = JudgeCache(self.cache_dir)
         return self._cache
@@ -140,7 +140,7 @@ class Judge:
 
     def complete(self, prompt: str, schema: dict[str, Any] | None = None, *, sample: int = 0, occurrence: int = 0) -> str:
         """The judge's raw answer to ``prompt`` (cached); ``schema`` constrains the JSON it may write."""
-        from ragbench.evaluation.judge.cache import cache_key
+        from ragbench.judge.cache import cache_key
 
         model = self.model_name()
         if schema is not None and self.max_string_chars:

@@ -1,0 +1,5 @@
+import sys
+
+from ragbench.cli import main
+
+sys.exit(main())
