@@ -14,14 +14,23 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragbench.errors import ConfigError, suggest
 from ragbench.paths import config_dir, project_root, shared_data_dir
+from ragbench.protocols import Embedder, Generator, IngestStore, Retriever, Tracker
+
+if TYPE_CHECKING:
+    from ragbench.data.dataset import Dataset
+    from ragbench.metrics.registry import MetricSuite
+    from ragbench.pipelines.rag import RAGPipeline
+
+__all__ = ["Components", "RunSettings", "build", "compose", "config_dir", "group_options", "instantiate",
+           "project_root", "shared_data_dir"]
 
 GROUPS = (
     "dataset", "embedder", "store", "chunker", "retriever", "generator", "llm", "metrics", "tracking", "prompt", "judge",
@@ -117,8 +126,8 @@ def instantiate(node: Any, shared: Mapping[str, Any] | None = None) -> Any:
             f"{node['_target_']} got unknown argument(s) {unknown}.{suggest(unknown[0], accepted)} "
             f"Accepted: {', '.join(accepted)}."
         )
-    for name, obj in shared.items():
-        if name in params and name not in kwargs and obj is not None:
+    for name in shared:  # built only if this constructor takes it and the config leaves it unset
+        if name in params and name not in kwargs and (obj := shared[name]) is not None:
             kwargs[name] = obj
     try:
         return target(**kwargs)
@@ -126,30 +135,152 @@ def instantiate(node: Any, shared: Mapping[str, Any] | None = None) -> Any:
         raise ConfigError(f"Could not build {node['_target_']}: {exc}") from exc
 
 
-@dataclass
+@dataclass(frozen=True)
+class RunSettings:
+    """The run-level keys of ``configs/config.yaml``, typed and checked in one place.
+
+    Example:
+        >>> RunSettings.from_config(compose(["k=5"])).k  # doctest: +SKIP
+        5
+    """
+
+    home: Path
+    k: int
+    batch_size: int
+    index_batch_size: int
+    index_commit_seconds: float
+    max_queries: int | None
+    progress: bool
+    resume: bool | str
+    max_failure_rate: float
+    system_metrics: str
+    run_name: str | None
+    variant: str | None
+
+    @classmethod
+    def from_config(cls, cfg) -> RunSettings:
+        """Read and check the keys; a bad value is a :class:`ConfigError` naming the key and what is valid."""
+        try:
+            values = {name: cfg[name] for name in cls.__dataclass_fields__ if name != "home"}
+            home = Path(str(cfg["home"])).expanduser()
+        except Exception as exc:  # noqa: BLE001 - omegaconf raises several types for a missing key
+            raise ConfigError(f"The configuration lacks a run setting ({exc}); compose it from configs/config.yaml.") from exc
+        settings = cls(home=home, **values)
+        settings._check()
+        return settings
+
+    def _check(self) -> None:
+        rules = [
+            ("k", self.k, isinstance(self.k, int) and self.k >= 1, "an integer >= 1 (chunks retrieved per question)"),
+            ("batch_size", self.batch_size, isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1"),
+            ("index_batch_size", self.index_batch_size, isinstance(self.index_batch_size, int) and self.index_batch_size >= 1,
+             "an integer >= 1"),
+            ("index_commit_seconds", self.index_commit_seconds, self.index_commit_seconds >= 0, "a number >= 0"),
+            ("max_queries", self.max_queries, self.max_queries is None or (isinstance(self.max_queries, int)
+                                                                            and self.max_queries >= 1), "null or >= 1"),
+            ("max_failure_rate", self.max_failure_rate, 0 <= self.max_failure_rate <= 1, "a share in [0, 1]"),
+            ("system_metrics", self.system_metrics, str(self.system_metrics).lower() in ("auto", "true", "false"),
+             "auto, true or false"),
+        ]
+        for name, value, ok, valid in rules:
+            if not ok:
+                raise ConfigError(f"{name}={value!r} is not valid: {name} must be {valid}. Fix it with {name}=...")
+
+
+class _Shared(Mapping):
+    """The run's shared objects by constructor-parameter name, each built only when a constructor asks for it."""
+
+    def __init__(self, parts: Components) -> None:
+        self._parts = parts
+
+    def __getitem__(self, name: str):
+        if name not in SHARED:
+            raise KeyError(name)
+        return getattr(self._parts, name)
+
+    def __iter__(self):
+        return iter(SHARED)
+
+    def __len__(self) -> int:
+        return len(SHARED)
+
+
+SHARED = ("embedder", "store", "dataset")
+
+
 class Components:
-    """The object graph of one run, built from a config by :func:`build`."""
+    """The object graph of one run, built lazily from a config: each part is instantiated the first time
+    it is used (``build(cfg).tracker`` builds the tracker only). :meth:`check` builds them all at once,
+    so a bad setting fails before any work is done.
 
-    cfg: Any
-    embedder: Any
-    store: Any
-    chunker: Any
-    retriever: Any
-    generator: Any
-    metrics: Any
-    tracker: Any
+    Shared objects are passed by constructor-parameter name: a ``_target_`` whose constructor takes
+    ``embedder``, ``store`` or ``dataset`` (and whose config leaves it unset) receives the run's own.
+    """
 
-    @cached_property
-    def dataset(self):
-        """The dataset, loaded on first use (queries do not need it)."""
-        ds = instantiate(self.cfg.dataset)
-        return ds.head(self.cfg.get("max_queries"))
+    def __init__(self, cfg, *, reuse: Components | None = None) -> None:
+        self.cfg = cfg
+        self.shared = _Shared(self)
+        if reuse is not None:  # e.g. dashboard presets: one embedder and one store for every preset
+            self.embedder, self.store = reuse.embedder, reuse.store
 
     @cached_property
-    def pipeline(self):
+    def settings(self) -> RunSettings:
+        return RunSettings.from_config(self.cfg)
+
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        """The embedder, or ``None`` when no component needs one (a lexical-only run embeds nothing)."""
+        consumers = [self.cfg.get(group) for group in ("retriever", "generator", "metrics")]
+        needed = self.cfg.get("embedder") and any(uses(node, "embedder") for node in consumers)
+        return instantiate(self.cfg.embedder) if needed else None
+
+    @cached_property
+    def store(self) -> IngestStore:
+        """The store, in the embedder's vector space (``lexical`` without one)."""
+        store_cfg = dict(self.cfg.store)
+        store_cfg["space"] = getattr(self.embedder, "space", None) or "lexical"
+        return instantiate(store_cfg)
+
+    @cached_property
+    def chunker(self) -> Callable:
+        return instantiate(self.cfg.chunker, self.shared)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return instantiate(self.cfg.retriever, self.shared)
+
+    @cached_property
+    def generator(self) -> Generator:
+        return instantiate(self.cfg.generator, self.shared)
+
+    @cached_property
+    def metrics(self) -> MetricSuite:
+        return instantiate(self.cfg.metrics, self.shared)
+
+    @cached_property
+    def tracker(self) -> Tracker:
+        return instantiate(self.cfg.tracking, self.shared)
+
+    @cached_property
+    def dataset(self) -> Dataset:
+        """The dataset, loaded on first use (queries do not need it), cut to ``max_queries``."""
+        return instantiate(self.cfg.dataset).head(self.settings.max_queries)
+
+    @cached_property
+    def pipeline(self) -> RAGPipeline:
         from ragbench.pipelines.rag import RAGPipeline
 
-        return RAGPipeline(self.retriever, self.generator, k=int(self.cfg.k))
+        return RAGPipeline(self.retriever, self.generator, k=self.settings.k)
+
+    def check(self) -> Components:
+        """Build every part now (constructors validate; no model is loaded), so errors come before any work."""
+        for name in ("settings", "embedder", "store", "chunker", "retriever", "generator", "metrics", "tracker"):
+            getattr(self, name)
+        return self
+
+    def __repr__(self) -> str:
+        built = [name for name in ("embedder", "store", "retriever", "generator", "metrics", "tracker") if name in vars(self)]
+        return f"Components(built={built})"
 
 
 def uses(node: Any, param: str) -> bool:
@@ -168,29 +299,13 @@ def uses(node: Any, param: str) -> bool:
     return any(uses(v, param) for k, v in node.items() if k != "_target_")
 
 
-def build(cfg) -> Components:
-    """Instantiate every component of ``cfg`` and wire them together.
+def build(cfg, *, reuse: Components | None = None) -> Components:
+    """The object graph of ``cfg``; each part is built on first use (see :class:`Components`).
+
+    ``reuse``: take the embedder and store of these components instead of building new ones.
 
     Example:
         >>> parts = build(compose(["retriever=bm25"]))  # doctest: +SKIP
         >>> parts.pipeline.ask(QueryRequest(question="...", tenant="acme-robotics"))  # doctest: +SKIP
     """
-    consumers = [cfg.get(group) for group in ("retriever", "generator", "metrics")]
-    needed = cfg.get("embedder") and any(uses(node, "embedder") for node in consumers)
-    # A lexical-only run (e.g. retriever=bm25) builds no embedder and embeds nothing.
-    embedder = instantiate(cfg.embedder) if needed else None
-    space = getattr(embedder, "space", None) or "lexical"
-    store_cfg = dict(cfg.store)
-    store_cfg["space"] = space
-    store = instantiate(store_cfg)
-    shared = {"embedder": embedder, "store": store}
-    parts = Components(cfg=cfg, embedder=embedder, store=store, chunker=None, retriever=None, generator=None,
-                       metrics=None, tracker=None)
-    if any(uses(node, "dataset") for node in consumers):  # e.g. retriever=oracle reads the qrels
-        shared["dataset"] = parts.dataset
-    parts.chunker = instantiate(cfg.chunker, shared)
-    parts.retriever = instantiate(cfg.retriever, shared)
-    parts.generator = instantiate(cfg.generator, shared)
-    parts.metrics = instantiate(cfg.metrics, shared)
-    parts.tracker = instantiate(cfg.tracking, shared)
-    return parts
+    return Components(cfg, reuse=reuse)

@@ -8,6 +8,8 @@ with ``isinstance``. Adapters wrap what does not fit (``DenseRetriever`` turns a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -55,6 +57,64 @@ class Store(Protocol):
     def count(self, tenant: str) -> int: ...
 
     def tenants(self) -> list[str]: ...
+
+
+@runtime_checkable
+class IngestStore(Store, Protocol):
+    """What durable ingestion needs of a store beyond :class:`Store`: the tenant's bookkeeping database,
+    an atomic replace of documents' chunks, and index maintenance (:class:`ragbench.stores.LanceDBStore`)."""
+
+    uri: str
+
+    def tenant_db(self, tenant: str) -> Any: ...
+
+    def has_tenant(self, tenant: str) -> bool: ...
+
+    def delete_tenant(self, tenant: str) -> None: ...
+
+    def replace_documents(
+        self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None = None, *,
+        drop_doc_ids: Sequence[str] = (),
+    ) -> int: ...
+
+    def chunk_doc_ids(self, tenant: str, doc_ids: Sequence[str]) -> set[str]: ...
+
+    def build_indexes(self, tenant: str) -> dict[str, float]: ...
+
+    def rebuild_text_index(self, tenant: str) -> bool: ...
+
+    def languages_of(self, tenant: str) -> list[str]: ...
+
+    def text_analysis_for(self, tenant: str) -> Any: ...
+
+
+@runtime_checkable
+class Tracker(Protocol):
+    """Where runs are logged (:class:`ragbench.tracking.MLflowTracker`, or :class:`NullTracker` for none)."""
+
+    run_id: str | None
+    tracking_uri: str | None
+
+    def start_run(
+        self, *, run_name: str | None = None, tags: Mapping[str, str] | None = None, run_id: str | None = None,
+        parent_run_id: str | None = None,
+    ) -> AbstractContextManager[str | None]: ...
+
+    def log_config(self, config: Mapping[str, Any]) -> None: ...
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None: ...
+
+    def log_params(self, params: Mapping[str, Any]) -> None: ...
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None: ...
+
+    def log_series(self, series: Mapping[str, Sequence[tuple[int, float, float]]]) -> None: ...
+
+    def log_table(self, rows: list[dict], name: str) -> None: ...
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None: ...
+
+    def mark_killed(self, run_id: str, *, reason: str = "") -> bool: ...
 
 
 @runtime_checkable

@@ -83,11 +83,22 @@ def test_unknown_key_and_unknown_argument(compose_cfg):
     with pytest.raises(ConfigError, match="Invalid configuration overrides"):
         compose_cfg("retriever.bogus=1")
     cfg = compose_cfg("+generator.max_sentense=2")
+    parts = build(cfg)  # lazy: nothing is built yet
     with pytest.raises(ConfigError, match=r"unknown argument\(s\) \['max_sentense'\]\. Did you mean: 'max_sentences'"):
-        build(cfg)
+        parts.check()  # what run_experiment does before any work
 
 
 def test_missing_dataset_path_is_clear(compose_cfg):
     parts = build(compose_cfg("dataset=beir_scifact", "dataset.path=/nonexistent/scifact"))
     with pytest.raises(Exception, match="does not exist. Point dataset.path at a BEIR folder"):
         parts.dataset
+
+
+def test_build_is_lazy_and_settings_are_checked_before_any_work(compose_cfg):
+    parts = build(compose_cfg("retriever=bm25"))
+    assert parts.tracker is not None and "retriever" not in vars(parts) and "embedder" not in vars(parts)
+    for bad, words in (("k=-1", "k=-1 is not valid: k must be an integer >= 1"),
+                       ("max_failure_rate=2", "max_failure_rate=2 is not valid"),
+                       ("batch_size=0", "batch_size=0 is not valid")):
+        with pytest.raises(ConfigError, match=words):
+            build(compose_cfg(bad)).check()

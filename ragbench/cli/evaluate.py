@@ -30,11 +30,11 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from ragbench.config import compose, instantiate
+    from ragbench.config import build, compose
     from ragbench.evaluation.sweep import expand_sweep, experiment_trial, format_sweep, run_sweep
 
     first = compose(expand_sweep(args.overrides)[0])
-    tracker = instantiate(first.tracking)
+    tracker = build(first).tracker
     result = run_sweep(
         args.overrides, experiment_trial, tracker=tracker, metric=args.search,
         higher_is_better=not args.lower_is_better, latency_budget_ms=args.latency_budget_ms, strategy=args.strategy,
@@ -69,10 +69,10 @@ def _baseline_table(args: argparse.Namespace, result, names: list[str]) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from ragbench.config import compose, instantiate
+    from ragbench.config import build, compose
     from ragbench.evaluation.compare import compare_runs, format_comparison
 
-    tracker = instantiate(compose(args.overrides).tracking)
+    tracker = build(compose(args.overrides)).tracker
     comparison = compare_runs(tracker, args.run_a, args.run_b, metrics=args.metric or None, log=not args.no_log)
     print(format_comparison(comparison))
     if not args.no_log:

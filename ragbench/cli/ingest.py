@@ -12,9 +12,9 @@ OVERRIDES_HELP = "Hydra overrides, e.g. store.uri=/data/lancedb (see configs/)."
 
 
 def _store(overrides):
-    from ragbench.config import compose, instantiate
+    from ragbench.config import build, compose
 
-    return instantiate(compose(overrides).store)
+    return build(compose(overrides)).store
 
 
 def _create(args: argparse.Namespace) -> int:

@@ -154,14 +154,12 @@ class DashboardService:
             return [p.generator for p in self._pipelines.values()]
 
     def _build_pipeline(self, overrides: Sequence[str]):
-        from ragbench.config import compose, instantiate
-        from ragbench.pipelines.rag import RAGPipeline
+        from ragbench.config import build, compose
 
-        cfg = compose([*self.base_overrides, *overrides, "progress=false"])
-        shared = {"embedder": self.parts.embedder, "store": self.parts.store}
-        if cfg.embedder and shared["embedder"] is None:
+        parts = build(compose([*self.base_overrides, *overrides, "progress=false"]), reuse=self.parts)
+        if parts.embedder is None and build(parts.cfg).embedder is not None:
             raise ConfigError("This preset needs an embedder but the base config builds none: use a dense or hybrid base.")
-        return RAGPipeline(instantiate(cfg.retriever, shared), instantiate(cfg.generator, shared), k=int(cfg.k))
+        return parts.pipeline
 
     # -------------------------------------------------------------------- ask
     def ask_steps(

@@ -22,9 +22,6 @@ from ragbench.evaluation.evaluate import EvaluationReport, evaluate
 if TYPE_CHECKING:
     from ragbench.telemetry import RunTelemetry
 
-DEFAULT_MAX_FAILURE_RATE = 0.05
-
-
 @dataclass
 class RunResult:
     """What :func:`run_experiment` returns: the report, indexing stats and the tracking run id."""
@@ -43,8 +40,8 @@ def ingest_dataset(parts: Components) -> list[IndexStats]:
     return [
         index_documents(
             ds.documents_of(tenant), tenant=tenant, store=parts.store, embedder=parts.embedder,
-            chunker=parts.chunker, batch_size=int(parts.cfg.index_batch_size),
-            commit_seconds=float(parts.cfg.get("index_commit_seconds", 5.0)), progress=bool(parts.cfg.progress),
+            chunker=parts.chunker, batch_size=parts.settings.index_batch_size,
+            commit_seconds=float(parts.settings.index_commit_seconds), progress=parts.settings.progress,
         )
         for tenant in ds.tenants
     ]
@@ -111,65 +108,91 @@ def _check_failure_rates(report: EvaluationReport, max_rate: float) -> None:
 
 
 def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> RunResult:
-    """Run the configured evaluation (resuming if ``cfg.resume``), log it, and enforce ``max_failure_rate``.
+    """Run the configured evaluation (resuming if ``resume`` is set), log it, and enforce ``max_failure_rate``.
 
-    GPU telemetry and per-stage throughput (:mod:`ragbench.telemetry`) go to the tracker and to
-    ``telemetry.json`` in the run folder; a line on stderr says whether GPU metrics are on.
+    Every part is built first (:meth:`Components.check`), so a bad setting fails before anything is
+    ingested or logged. GPU telemetry and per-stage throughput (:mod:`ragbench.telemetry`) go to the
+    tracker and to ``telemetry.json`` in the run folder; a line on stderr says whether GPU metrics are on.
     """
     from ragbench.telemetry import RunTelemetry
 
-    with RunTelemetry(parts.cfg.get("system_metrics", "auto"), embedder=parts.embedder) as telemetry:
+    parts.check()
+    with RunTelemetry(parts.settings.system_metrics, embedder=parts.embedder) as telemetry:
         print(telemetry.status_line(), file=sys.stderr)
         return _run(parts, parent_run_id, telemetry)
+
+
+def run_name(parts: Components) -> str:
+    """``run_name`` if set, else ``<dataset>-<variant>``, else ``<dataset>-<retriever class>``."""
+    settings = parts.settings
+    return settings.run_name or f"{parts.dataset.name}-{settings.variant or type(parts.retriever).__name__}"
 
 
 def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) -> RunResult:
     from omegaconf import OmegaConf
 
-    from ragbench.evaluation.checkpoint import Checkpoint, config_fingerprint, mark_killed_runs
-    from ragbench.evaluation.system import system_metrics
-    from ragbench.telemetry import JsonSink
+    from ragbench.evaluation.checkpoint import config_fingerprint, mark_killed_runs
 
     start = time.perf_counter()
-    cfg = parts.cfg
-    config = OmegaConf.to_container(cfg, resolve=True)
+    settings = parts.settings
+    config = OmegaConf.to_container(parts.cfg, resolve=True)
     fingerprint = config_fingerprint(config)
-    runs_dir = Path(cfg.home) / "runs"
-    folder = _resume_folder(runs_dir, fingerprint, cfg.get("resume"))
+    runs_dir = settings.home / "runs"
+    folder = _resume_folder(runs_dir, fingerprint, settings.resume)
     mark_killed_runs(runs_dir, tracker=parts.tracker, keep=folder)  # dead runs must not stay RUNNING
     stats = ingest_dataset(parts)
     if hasattr(parts.generator, "warmup"):  # load model weights before any question is timed
         parts.generator.warmup()
-    tracker = parts.tracker
-    ds_name = parts.dataset.name
-    run_name = cfg.get("run_name") or f"{ds_name}-{cfg.get('variant') or cfg.retriever._target_.rsplit('.', 1)[-1]}"
-    tags = {"dataset": ds_name, "retriever": repr(parts.retriever), "generator": repr(parts.generator),
+    tags = {"dataset": parts.dataset.name, "retriever": repr(parts.retriever), "generator": repr(parts.generator),
             **llm_tags(parts.generator), **telemetry.gpu.tags()}
-    with tracker.start_run(run_name=run_name, tags=tags, run_id=folder.name if folder else None,
-                           parent_run_id=parent_run_id) as run_id:
-        if folder is None:
-            checkpoint = Checkpoint(runs_dir / (run_id or uuid.uuid4().hex), fingerprint=fingerprint).open(run_id=run_id)
-            tracker.log_config(config)
-        else:
-            checkpoint = Checkpoint(folder, fingerprint=fingerprint).open(resuming=True)
-        resumed = len(checkpoint.load())
+    with parts.tracker.start_run(run_name=run_name(parts), tags=tags, run_id=folder.name if folder else None,
+                                 parent_run_id=parent_run_id) as run_id:
+        checkpoint = _checkpoint(parts, runs_dir, folder, fingerprint, run_id, config)
         try:
-            with (system_metrics(tracker, run_id, cfg.get("system_metrics", "auto"), gpu_sampled=telemetry.gpu.on),
-                  telemetry.throughput.timed("evaluate") as counts):
-                report = evaluate(
-                    parts.dataset, parts.pipeline, parts.metrics, metric_names=parts.metrics.names,
-                    batch_size=int(cfg.batch_size), progress=bool(cfg.progress), checkpoint=checkpoint,
-                )
-                counts["questions"] = len(report.results) - resumed
+            report, resumed = _evaluate(parts, checkpoint, telemetry, run_id)
         finally:
             checkpoint.close()
-        telemetry.record_answers(report.results)
-        telemetry.finish()
-        for sink in (tracker, JsonSink(checkpoint.folder / "telemetry.json")):
-            telemetry.log_to(sink, params=folder is None or sink is not tracker)
-        tracker.log_metrics({**report.flat_metrics(), **_index_metrics(stats), "resumed_questions": resumed})
-        tracker.log_table(report.rows(), "per_question")
+        _log(parts, report, stats, resumed, telemetry, checkpoint, first=folder is None)
         checkpoint.finish()
-        _check_failure_rates(report, float(cfg.get("max_failure_rate", DEFAULT_MAX_FAILURE_RATE)))
+        _check_failure_rates(report, settings.max_failure_rate)
     return RunResult(report=report, index_stats=stats, run_id=run_id, seconds=time.perf_counter() - start,
                      run_dir=checkpoint.folder, resumed=resumed)
+
+
+def _checkpoint(parts: Components, runs_dir: Path, folder: Path | None, fingerprint: str, run_id: str | None,
+                config: dict):
+    """A new run's checkpoint (config logged once), or the resumed run's (checked to be the same config)."""
+    from ragbench.evaluation.checkpoint import Checkpoint
+
+    if folder is not None:
+        return Checkpoint(folder, fingerprint=fingerprint).open(resuming=True)
+    parts.tracker.log_config(config)
+    return Checkpoint(runs_dir / (run_id or uuid.uuid4().hex), fingerprint=fingerprint).open(run_id=run_id)
+
+
+def _evaluate(parts: Components, checkpoint, telemetry: RunTelemetry, run_id: str | None) -> tuple[EvaluationReport, int]:
+    from ragbench.evaluation.system import system_metrics
+
+    settings = parts.settings
+    resumed = len(checkpoint.load())
+    with (system_metrics(parts.tracker, run_id, settings.system_metrics, gpu_sampled=telemetry.gpu.on),
+          telemetry.throughput.timed("evaluate") as counts):
+        report = evaluate(
+            parts.dataset, parts.pipeline, parts.metrics, metric_names=parts.metrics.names,
+            batch_size=settings.batch_size, progress=settings.progress, checkpoint=checkpoint,
+        )
+        counts["questions"] = len(report.results) - resumed
+    return report, resumed
+
+
+def _log(parts: Components, report: EvaluationReport, stats: list[IndexStats], resumed: int,
+         telemetry: RunTelemetry, checkpoint, *, first: bool) -> None:
+    from ragbench.telemetry import JsonSink
+
+    tracker = parts.tracker
+    telemetry.record_answers(report.results)
+    telemetry.finish()
+    for sink in (tracker, JsonSink(checkpoint.folder / "telemetry.json")):
+        telemetry.log_to(sink, params=first or sink is not tracker)
+    tracker.log_metrics({**report.flat_metrics(), **_index_metrics(stats), "resumed_questions": resumed})
+    tracker.log_table(report.rows(), "per_question")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ragbench.protocols import IngestStore
 from ragbench.errors import disk_problem
 from ragbench.ingestion import _tables
 from ragbench.ingestion.jobs import DocumentStatus, JobStatus, save_job
@@ -48,7 +49,7 @@ def reason(exc: BaseException) -> str:
 class Runner:
     """Processes batches of one job; holds the parts, never the whole config."""
 
-    def __init__(self, job: JobStatus, *, store, embedder, chunker, max_attempts: int,
+    def __init__(self, job: JobStatus, *, store: IngestStore, embedder, chunker, max_attempts: int,
                  language: Callable[[str], str | None] | None, embed_batch: int) -> None:
         self.job, self.store, self.embedder, self.chunker = job, store, embedder, chunker
         self.max_attempts, self.embed_batch = max_attempts, embed_batch

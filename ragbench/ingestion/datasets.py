@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from ragbench.protocols import IngestStore
 from ragbench.protocols import Embedder
-from ragbench.stores.lancedb import LanceDBStore
 from ragbench.types import Chunk, Document
 
 Chunker = Callable[[Iterable[Document]], Iterator[Chunk]]
@@ -43,7 +43,7 @@ class IndexStats:
 
 
 def index_documents(
-    documents: Sequence[Document], *, tenant: str, store: LanceDBStore, embedder: Embedder | None,
+    documents: Sequence[Document], *, tenant: str, store: IngestStore, embedder: Embedder | None,
     chunker: Chunker, batch_size: int = 2048, commit_seconds: float = 5.0, progress: bool = False,
 ) -> IndexStats:
     """Chunk, embed and write ``documents`` of ``tenant`` as one ingestion job; returns what was done.

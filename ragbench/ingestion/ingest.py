@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+from ragbench.protocols import IngestStore
 from ragbench.errors import DiskError
 from ragbench.ingestion import _tables
 from ragbench.ingestion._runner import Runner, Work, reason
@@ -76,7 +77,7 @@ def _batches(runner: Runner, items: Iterable[Item], pacer: _Pacer) -> Iterator[l
 
 
 def ingest_items(
-    items: Iterable[Item], *, tenant: str, store, embedder, chunker, batch_size: int = 2048,
+    items: Iterable[Item], *, tenant: str, store: IngestStore, embedder, chunker, batch_size: int = 2048,
     commit_seconds: float = 5.0, embed_batch: int = 256, max_attempts: int = 3, total: int = 0, progress: bool = False,
     settings: dict | None = None, language: Callable[[str], str | None] | None = detect_language,
     index_stats: dict | None = None,
@@ -86,7 +87,7 @@ def ingest_items(
     Args:
         items: What to ingest, e.g. ``loaders.iter_path("docs/")`` (consumed lazily).
         tenant: Tenant id (validated).
-        store: A :class:`~ragbench.stores.LanceDBStore`.
+        store: An :class:`~ragbench.protocols.IngestStore` (:class:`~ragbench.stores.LanceDBStore`).
         embedder: Embeds chunk contents; ``None`` for a lexical-only store.
         chunker: Callable turning documents into chunks (``configs/chunker``).
         batch_size: Most chunks (or documents) per atomic write; bounds memory.
@@ -168,7 +169,7 @@ def _run(runner: Runner, items: Iterable[Item], pacer: _Pacer, bar, start: float
         bar.update(job.done - done)
 
 
-def _refresh_indexes(store, tenant: str, runner: Runner, index_stats: dict | None) -> None:
+def _refresh_indexes(store: IngestStore, tenant: str, runner: Runner, index_stats: dict | None) -> None:
     """Record the tenant's languages, then rebuild its indexes if anything was written."""
     job = runner.job
     if job.done:
@@ -181,7 +182,7 @@ def _refresh_indexes(store, tenant: str, runner: Runner, index_stats: dict | Non
         _tables.retrying(lambda: store.rebuild_text_index(tenant))  # only if the languages changed
 
 
-def _fail(store, tenant: str, job: JobStatus, runner: Runner, exc: BaseException, start: float) -> None:
+def _fail(store: IngestStore, tenant: str, job: JobStatus, runner: Runner, exc: BaseException, start: float) -> None:
     """Record the job as failed; a disk error is raised as a :class:`DiskError` that says what to do."""
     try:
         runner.close()  # let the batch in flight finish its commit and statuses
@@ -199,7 +200,7 @@ def _fail(store, tenant: str, job: JobStatus, runner: Runner, exc: BaseException
         raise disk from exc
 
 
-def ingest_path(path: str | Path, *, tenant: str, store, embedder, chunker, max_bytes: int | None = None,
+def ingest_path(path: str | Path, *, tenant: str, store: IngestStore, embedder, chunker, max_bytes: int | None = None,
                 **options) -> JobStatus:
     """Ingest a file or folder into ``tenant`` as one job (progress total counted up front)."""
     from ragbench.ingestion.loaders import MAX_BYTES, count_items, iter_path

@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ragbench.protocols import IngestStore
 from ragbench._process import pid_alive
 from ragbench.errors import RagbenchError
 from ragbench.ingestion import _tables
@@ -98,7 +99,7 @@ def _status(row: dict) -> JobStatus:
     return job
 
 
-def create_job(store, tenant: str, *, total: int = 0, settings: dict | None = None) -> JobStatus:
+def create_job(store: IngestStore, tenant: str, *, total: int = 0, settings: dict | None = None) -> JobStatus:
     """Record a new ``running`` job for ``tenant`` and return it."""
     now = time.time()
     job = JobStatus(
@@ -110,7 +111,7 @@ def create_job(store, tenant: str, *, total: int = 0, settings: dict | None = No
     return job
 
 
-def save_job(store, job: JobStatus) -> None:
+def save_job(store: IngestStore, job: JobStatus) -> None:
     """Write ``job``'s counters and state (not its documents) in one commit."""
     job.updated_at = time.time()
     row = job.model_dump(exclude={"documents"})
@@ -118,7 +119,7 @@ def save_job(store, job: JobStatus) -> None:
     _tables.upsert(store.tenant_db(job.tenant), "jobs", [row])
 
 
-def get_job(store, tenant: str, job_id: str) -> JobStatus:
+def get_job(store: IngestStore, tenant: str, job_id: str) -> JobStatus:
     """The job with its per-document statuses (in input order).
 
     Raises:
@@ -138,7 +139,7 @@ def get_job(store, tenant: str, job_id: str) -> JobStatus:
     return job
 
 
-def list_jobs(store, tenant: str) -> list[JobStatus]:
+def list_jobs(store: IngestStore, tenant: str) -> list[JobStatus]:
     """The tenant's jobs, newest first, without per-document detail."""
     db = store.tenant_db(validate_tenant_id(tenant))
     return sorted((_status(r) for r in _tables.select(db, "jobs")), key=lambda j: j.created_at, reverse=True)

@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from ragbench.protocols import IngestStore
 from ragbench.errors import ConfigError, TenantError, TenantNotFoundError, suggest
 from ragbench.ingestion import _tables
 from ragbench.stores.text_analysis import check_languages
@@ -35,17 +36,17 @@ SETTINGS_FILE = TENANT_RECORD
 LANGUAGE_SHARE = 0.1  # a language counts for the tenant from this share of its documents
 
 
-def _dir(store, tenant: str) -> Path:
+def _dir(store: IngestStore, tenant: str) -> Path:
     return Path(store.uri) / "tenants" / validate_tenant_id(tenant)
 
 
-def list_tenants(store) -> list[str]:
+def list_tenants(store: IngestStore) -> list[str]:
     """Every tenant with a directory in the store (created or ingested), sorted."""
     root = Path(store.uri) / "tenants"
     return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
 
 
-def _require(store, tenant: str) -> Path:
+def _require(store: IngestStore, tenant: str) -> Path:
     path = _dir(store, tenant)
     if not path.is_dir():
         known = list_tenants(store)
@@ -62,7 +63,7 @@ def _write_settings(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path / SETTINGS_FILE)  # atomic: readers never see half a file
 
 
-def create_tenant(store, tenant: str, *, settings: dict[str, Any] | None = None, exist_ok: bool = False) -> dict:
+def create_tenant(store: IngestStore, tenant: str, *, settings: dict[str, Any] | None = None, exist_ok: bool = False) -> dict:
     """Create ``tenant`` with ``settings``; returns its settings record.
 
     Raises:
@@ -81,7 +82,7 @@ def create_tenant(store, tenant: str, *, settings: dict[str, Any] | None = None,
     return record
 
 
-def tenant_settings_record(store, tenant: str) -> dict:
+def tenant_settings_record(store: IngestStore, tenant: str) -> dict:
     """``{"tenant", "created_at", "settings"}``; a tenant made by ingestion alone has empty settings."""
     path = _require(store, tenant) / SETTINGS_FILE
     if not path.is_file():
@@ -99,7 +100,7 @@ def _checked(settings: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def update_settings(store, tenant: str, **settings: Any) -> dict:
+def update_settings(store: IngestStore, tenant: str, **settings: Any) -> dict:
     """Merge ``settings`` into the tenant's settings (e.g. ``default_pipeline="retriever=bm25"``); a
     ``None`` value removes that setting.
 
@@ -114,7 +115,7 @@ def update_settings(store, tenant: str, **settings: Any) -> dict:
     return record
 
 
-def record_detected_languages(store, tenant: str) -> list[str]:
+def record_detected_languages(store: IngestStore, tenant: str) -> list[str]:
     """Write the languages of at least :data:`LANGUAGE_SHARE` of the tenant's documents (most frequent
     first) to its record as ``detected_languages``; returns them. Run after every ingestion job."""
     docs = _tables.select(store.tenant_db(tenant), "documents")
@@ -128,7 +129,7 @@ def record_detected_languages(store, tenant: str) -> list[str]:
     return found
 
 
-def describe_tenant(store, tenant: str) -> dict[str, Any]:
+def describe_tenant(store: IngestStore, tenant: str) -> dict[str, Any]:
     """Settings plus counts: chunks per embedding-space table, documents by status and language, jobs."""
     record = tenant_settings_record(store, tenant)
     db = store.tenant_db(tenant)
@@ -147,7 +148,7 @@ def describe_tenant(store, tenant: str) -> dict[str, Any]:
     }
 
 
-def delete_tenant(store, tenant: str) -> None:
+def delete_tenant(store: IngestStore, tenant: str) -> None:
     """Delete the tenant and all its tables and settings."""
     _require(store, tenant)
     store.delete_tenant(tenant)

@@ -13,7 +13,6 @@ to each stage's ``overrides`` parameter, and also pick the tracker (``home=...``
 
 from __future__ import annotations
 
-import inspect
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 from ragbench.errors import ConfigError, RagbenchError
 from ragbench.notebooks.spec import PipelineSpec, Stage, load_pipeline
+from ragbench.protocols import Tracker
 
 STATE_FILE = "pipeline.json"
 
@@ -95,17 +95,10 @@ def latest_run_dir(runs_dir: str | Path, pipeline: str, *, unfinished: bool = Tr
     return runs[-1].resolve()
 
 
-def _tracker(overrides: Sequence[str]):
-    from ragbench.config import compose, instantiate
+def _tracker(overrides: Sequence[str]) -> Tracker:
+    from ragbench.config import build, compose
 
-    cfg = compose(list(overrides))
-    return instantiate(cfg.tracking)
-
-
-def _start(tracker, **kwargs):
-    """``tracker.start_run`` with only the keyword arguments it accepts (NullTracker takes fewer)."""
-    accepted = inspect.signature(tracker.start_run).parameters
-    return tracker.start_run(**{k: v for k, v in kwargs.items() if k in accepted and v is not None})
+    return build(compose(list(overrides))).tracker
 
 
 def _stage_parameters(stage: Stage, run: PipelineRun, out_dir: Path, declared: Sequence[str]) -> dict[str, Any]:
@@ -215,7 +208,7 @@ class NotebookPipeline:
             _stage_parameters(stage, run, run.run_dir, declared_parameters(stage.notebook))
         tracker = _tracker(run.overrides)
         tags = {"ragbench.pipeline": spec.name, "ragbench.run_dir": str(run.run_dir)}
-        with _start(tracker, run_name=f"pipeline:{spec.name}", tags=tags, run_id=run.parent_run_id) as parent:
+        with tracker.start_run(run_name=f"pipeline:{spec.name}", tags=tags, run_id=run.parent_run_id) as parent:
             if parent and not run.parent_run_id:
                 run.parent_run_id = parent
                 run.save()
@@ -227,12 +220,12 @@ class NotebookPipeline:
                     self.echo(f"[{i}/{total}] {stage.name}: done earlier, skipped")
                     continue
                 self._stage(stage, entry, run, tracker, position=f"[{i}/{total}]")
-            if hasattr(tracker, "log_metrics") and parent:
+            if parent:
                 tracker.log_metrics({"stages.done": float(total)})
         self.echo(f"pipeline {spec.name!r} finished: {run.run_dir}")
         return run
 
-    def _stage(self, stage: Stage, entry: dict, run: PipelineRun, tracker, *, position: str) -> None:
+    def _stage(self, stage: Stage, entry: dict, run: PipelineRun, tracker: Tracker, *, position: str) -> None:
         output = run.run_dir / entry["output"]
         out_dir = run.run_dir / stage.name
         out_dir.mkdir(exist_ok=True)
@@ -241,7 +234,7 @@ class NotebookPipeline:
         entry.update(status="running", parameters=params, error=None)
         run.save()
         start = time.perf_counter()
-        with _start(tracker, run_name=stage.name, parent_run_id=run.parent_run_id,
+        with tracker.start_run(run_name=stage.name, parent_run_id=run.parent_run_id,
                     tags={"ragbench.pipeline": run.pipeline, "ragbench.notebook": str(stage.notebook)}) as child:
             entry["mlflow_run_id"] = child
             error = self._papermill(stage, output, params, out_dir)

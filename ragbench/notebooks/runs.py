@@ -21,9 +21,9 @@ DEFAULT_METRICS = ("recall@10", "mrr@10", "ndcg@10", "em", "f1", "latency.total_
 
 def tracker_for(overrides: Sequence[str] = (), *, config_name: str = "config"):
     """The tracker the config with ``overrides`` would log to (``home=...``, ``tracking=...``)."""
-    from ragbench.config import compose, instantiate
+    from ragbench.config import build, compose
 
-    return instantiate(compose(list(overrides), config_name=config_name).tracking)
+    return build(compose(list(overrides), config_name=config_name)).tracker
 
 
 def runs_table(tracker, *, dataset: str | None = None, metrics: Sequence[str] = DEFAULT_METRICS, max_results: int = 200):
