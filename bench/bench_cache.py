@@ -13,8 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the judge harness lives in tests/support
 
 
 def _run(overrides: list[str]) -> tuple[float, object, int]:
@@ -33,7 +36,7 @@ def main() -> None:
     parser.add_argument("--profile", default=None, help="Write a cProfile of the warm re-run to this file.")
     args = parser.parse_args()
     from ragbench.serving import VLLMServer
-    from ragbench.testing.judge import tiny_qwen2_long_context
+    from tests.support.judge import tiny_qwen2_long_context
 
     with tempfile.TemporaryDirectory() as tmp:
         model = tiny_qwen2_long_context(Path(tmp) / "tiny-judge")

@@ -23,8 +23,10 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ragbench.dashboard.sessions import COOKIE
-from ragbench.testing.dashboard import free_port, sign_in, start_dashboard, stop_dashboard
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the dashboard harness lives in tests/support
+
+from ragbench.dashboard.sessions import COOKIE  # noqa: E402
+from tests.support.dashboard import free_port, sign_in, start_dashboard, stop_dashboard  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,7 +125,7 @@ def prepare_home(home: Path) -> Path:
     """Ingest the demo dataset under ``home`` and write a users file with an admin; returns its path."""
     from ragbench.config import build, compose
     from ragbench.evaluation.run import ingest_dataset
-    from ragbench.testing.dashboard import write_users_file
+    from tests.support.dashboard import write_users_file
 
     ingest_dataset(build(compose([f"home={home}", "progress=false"])))
     return write_users_file(home / "users.json", {"bench": ("bench-pw", "admin", [])})

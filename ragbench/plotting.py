@@ -64,7 +64,7 @@ def quality_vs_latency(
 
     Args:
         table: A DataFrame with the ``quality``, ``latency`` and ``label`` columns
-            (e.g. :meth:`ragbench.notebooks.lab.Comparison.table`).
+            (e.g. :meth:`ragbench.evaluation.experiment.Variants.table`).
 
     Example:
         >>> fig = quality_vs_latency(comparison.table(), quality="ndcg@10")  # doctest: +SKIP

@@ -10,7 +10,7 @@ import pytest
 
 from ragbench.errors import ConfigError
 from ragbench.telemetry import GpuReading, GpuSampler, JsonSink, NvmlSource, RunTelemetry, Throughput
-from ragbench.testing.nvml import H200_ROUNDS, RecordedNvml
+from tests.support.nvml import H200_ROUNDS, RecordedNvml
 from ragbench.types import Answer, QuestionResult, Sample
 
 

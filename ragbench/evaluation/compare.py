@@ -25,6 +25,10 @@ class Comparison:
     only_b: int
     results: list[PairedResult] = field(default_factory=list)
 
+    def text(self) -> str:
+        """The comparison as a plain-text table (see :func:`format_comparison`)."""
+        return format_comparison(self)
+
     def rows(self) -> list[dict]:
         return [r.as_dict() for r in self.results]
 

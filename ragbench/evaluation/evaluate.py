@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ragbench.data.dataset import Dataset
+from ragbench.errors import ConfigError
 from ragbench.language import detect_languages
 from ragbench.metrics.latency import stage_latencies
 from ragbench.pipelines.rag import RAGPipeline
@@ -123,19 +124,28 @@ def _answer_batches(pipeline, samples, batch_size, metrics, sink):
 
 
 def evaluate(
-    dataset: Dataset, pipeline: RAGPipeline, metrics: MetricFn, *, metric_names: Sequence[str],
-    batch_size: int = 1, progress: bool = False, checkpoint=None,
+    dataset: Dataset, pipeline: RAGPipeline, metrics: MetricFn | Sequence[str], *,
+    metric_names: Sequence[str] | None = None, batch_size: int = 1, progress: bool = False, checkpoint=None,
 ) -> EvaluationReport:
-    """Answer every sample, score it, and aggregate overall, per tenant and per language.
+    """Answer every sample, score it, and aggregate overall, per tenant and per language (no tracking).
 
-    With ``batch_size=1`` (the default) stage timings are true per-question latencies. With a
-    ``checkpoint``, questions already in it are not asked again and each new result is written
-    to it as soon as it is scored.
+    ``metrics`` is a metric suite (``MetricSuite``, or any callable with ``names``) or catalogue names
+    such as ``["ndcg@10", "f1", "match"]``. With ``batch_size=1`` (the default) stage timings are true
+    per-question latencies. With a ``checkpoint``, questions already in it are not asked again and
+    each new result is written to it as soon as it is scored.
 
     Example:
-        >>> report = evaluate(ds, pipeline, MetricSuite(["f1"]), metric_names=["f1"])  # doctest: +SKIP
+        >>> report = evaluate(ds, pipeline, ["f1", "match"])  # doctest: +SKIP
         >>> report.overall["f1"], report.overall["f1.ci_low"]  # doctest: +SKIP
     """
+    if isinstance(metrics, (list, tuple)):
+        from ragbench.metrics.registry import MetricSuite
+
+        metrics = MetricSuite(metrics)
+    if metric_names is None:
+        metric_names = getattr(metrics, "names", None)
+        if metric_names is None:
+            raise ConfigError("evaluate() needs metric_names= when metrics is a plain callable; or pass metric names.")
     samples = list(dataset.samples)
     done = checkpoint.load() if checkpoint is not None else {}
     todo = [s for s in samples if s.id not in done]

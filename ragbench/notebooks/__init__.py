@@ -1,9 +1,6 @@
-"""Notebook support: helpers the notebooks in ``notebooks/`` call, and papermill pipelines of them.
+"""Notebooks as papermill pipelines: ``configs/pipeline/*.yaml`` (:mod:`ragbench.notebooks.spec`) and the
+runner behind ``ragbench pipeline run NAME`` (:mod:`ragbench.notebooks.pipeline`).
 
-- :mod:`ragbench.notebooks.lab`: run and compare configurations, per-question and per-tenant tables.
-- :mod:`ragbench.notebooks.runs`: pull runs from MLflow and test differences between two runs.
-- :mod:`ragbench.notebooks.spec` / :mod:`ragbench.notebooks.pipeline`: ``configs/pipeline/*.yaml``
-  and the runner behind ``ragbench pipeline run NAME``.
-
-Nothing heavy is imported here; each helper imports what it needs.
+What notebooks themselves call lives behind the front door (``import ragbench``: ``run``,
+``run_variants``, ``compare``, ``views``, ``plotting``). Nothing heavy is imported here.
 """

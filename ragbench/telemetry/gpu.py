@@ -73,7 +73,7 @@ class NvmlSource:
 
     Args:
         nvml: The ``pynvml`` module (imported on :meth:`open` by default); tests pass a recorded
-            one (:class:`ragbench.testing.nvml.RecordedNvml`).
+            one (:class:`tests.support.nvml.RecordedNvml`).
 
     Example:
         >>> source = NvmlSource()

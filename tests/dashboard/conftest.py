@@ -38,7 +38,7 @@ def dashboard_home(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def users_file(dashboard_home) -> Path:
-    from ragbench.testing.dashboard import write_users_file
+    from tests.support.dashboard import write_users_file
 
     return write_users_file(dashboard_home.parent / "users.json", USERS)
 
@@ -46,7 +46,7 @@ def users_file(dashboard_home) -> Path:
 @pytest.fixture(scope="session")
 def dashboard_url(dashboard_home, users_file):
     """A real ``ragbench dashboard`` process (users file, cookie secret) on a free local port."""
-    from ragbench.testing.dashboard import served_dashboard
+    from tests.support.dashboard import served_dashboard
 
     with served_dashboard(dashboard_home, users_file, log=dashboard_home.parent / "server.log") as url:
         yield url

@@ -14,7 +14,7 @@ QUESTION_PLACEHOLDER = "Ask a question about this tenant's documents"
 
 @pytest.fixture(scope="module")
 def llm_dashboard_url(dashboard_home, users_file, real_llm_server):
-    from ragbench.testing.dashboard import served_dashboard
+    from tests.support.dashboard import served_dashboard
 
     overrides = ["generator=openai", f"generator.base_url={real_llm_server.base_url}",
                  "generator.model=smollm2-135m-instruct", "generator.max_tokens=64", "generator.stream=true"]

@@ -1,4 +1,4 @@
-"""GPU probe: no GPU here, so NVML readings are replayed (ragbench.testing.nvml) and nvidia-smi's CSV
+"""GPU probe: no GPU here, so NVML readings are replayed (tests.support.nvml) and nvidia-smi's CSV
 output is parsed from a stand-in script; both show the same line per GPU."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def test_no_gpu_is_not_used(monkeypatch, tmp_path):
 
 
 def test_nvml_readings_are_shown():
-    from ragbench.testing.nvml import H200_ROUNDS, RecordedNvml
+    from tests.support.nvml import H200_ROUNDS, RecordedNvml
 
     nvml = RecordedNvml([[H200_ROUNDS[1][0], H200_ROUNDS[0][0]]], names=["NVIDIA H200", "NVIDIA H200"])
     h = probe_gpu(nvml)

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ragbench.testing.dashboard import COOKIE_SECRET, served_dashboard, sign_in
+from tests.support.dashboard import COOKIE_SECRET, served_dashboard, sign_in
 
 pytestmark = [pytest.mark.integration]
 

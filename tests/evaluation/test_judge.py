@@ -15,7 +15,7 @@ from ragbench.judge import Judge
 from ragbench.metrics import MetricSuite
 from ragbench.evaluation.evaluate import aggregate
 from ragbench.evaluation.run import run_experiment
-from ragbench.testing.judge import FakeGarbageLLMServer, tiny_qwen2_long_context
+from tests.support.judge import FakeGarbageLLMServer, tiny_qwen2_long_context
 from tests.conftest import require_shared
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]

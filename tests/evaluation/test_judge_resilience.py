@@ -7,7 +7,7 @@ import pytest
 
 from ragbench.judge import Judge
 from ragbench.judge.client import JudgeError
-from ragbench.testing.llm_faults import FaultyLLMServer
+from tests.support.llm_faults import FaultyLLMServer
 
 
 def _reasons(judge: Judge, n: int) -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ragbench.testing.llm_faults import FaultyLLMServer
+from tests.support.llm_faults import FaultyLLMServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

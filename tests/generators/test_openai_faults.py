@@ -7,7 +7,7 @@ import pytest
 
 from ragbench.generators import OpenAIGenerator
 from ragbench.resilience import CircuitBreaker
-from ragbench.testing.llm_faults import FaultyLLMServer
+from tests.support.llm_faults import FaultyLLMServer
 from ragbench.types import Hit, Query
 
 HITS = [Hit("c1", "leave", "acme", "The office is in Oslo, near the harbour.", 1.0, rank=0, title="Office")]

@@ -1,7 +1,7 @@
 """R1: ingestion killed with SIGKILL at 20 random points, then re-run, ends with exactly the
 expected chunks. R6: two processes ingesting into one tenant at once lose and duplicate nothing.
 
-Both use real processes (``ragbench.testing.ingest_worker``) on a real LanceDB directory.
+Both use real processes (``tests.support.ingest_worker``) on a real LanceDB directory.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 import random
 import signal
 import subprocess
+from pathlib import Path
 import sys
 import time
 
@@ -46,9 +47,10 @@ def _actual(store) -> dict[str, str]:
 
 
 def _spawn(store_dir, path, batch_size: int = 2) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "ragbench.testing.ingest_worker", str(store_dir), "acme", str(path),
+    cmd = [sys.executable, "-m", "tests.support.ingest_worker", str(store_dir), "acme", str(path),
            "--batch-size", str(batch_size), "--wait-go"]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    root = Path(__file__).resolve().parents[2]  # the worker is test support: run it from the checkout
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     return proc
 

@@ -11,7 +11,7 @@ from ragbench.ingestion.jobs import JobNotFoundError, get_job, list_jobs
 from ragbench.ingestion.ingest import ingest_items, ingest_path
 from ragbench.ingestion.loaders import iter_path
 from ragbench.stores.lancedb import LanceDBStore
-from ragbench.testing.ingestion import FlakyEmbedder
+from tests.support.ingestion import FlakyEmbedder
 
 CHUNKER = SentenceChunker(max_words=12, overlap=0)
 TEXTS = {

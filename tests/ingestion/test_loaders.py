@@ -13,7 +13,7 @@ from ragbench.ingestion.jobs import get_job
 from ragbench.ingestion.ingest import ingest_path
 from ragbench.ingestion.loaders import iter_path, iter_stream
 from ragbench.stores.lancedb import LanceDBStore
-from ragbench.testing.ingestion import make_docx, make_pdf
+from tests.support.ingestion import make_docx, make_pdf
 from ragbench.types import content_hash
 
 

@@ -1,4 +1,4 @@
-"""Library helpers the notebooks call: argument checks and plain transformations (fast, no models)."""
+"""The front door and the views notebooks call: argument checks and plain transformations (fast, no models)."""
 
 import json
 
@@ -6,22 +6,29 @@ import pandas as pd
 import pytest
 
 from ragbench.errors import ConfigError
-from ragbench.notebooks import lab, runs
+import ragbench
+from ragbench.evaluation import views
 
 
-def test_with_llm_model_only_fills_llm_variants(monkeypatch):
-    monkeypatch.setenv("RAGBENCH_LLM_MODEL", "/models/qwen")
-    out = lab.with_llm_model({"ex": ["generator=extractive"], "llm": ["generator=transformers"],
-                              "own": ["generator=vllm", "generator.model=/m2"]})
-    assert out == {"ex": ["generator=extractive"], "llm": ["generator=transformers", "generator.model=/models/qwen"],
-                   "own": ["generator=vllm", "generator.model=/m2"]}
+def test_one_import_gives_the_front_door():
+    import subprocess
+    import sys
+
+    code = ("import sys, ragbench; heavy = {'torch', 'lancedb', 'mlflow', 'hydra', 'pandas', 'vllm'}; "
+            "print(sorted(heavy & set(sys.modules)))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    for name in ("compose", "build", "run", "run_variants", "compare", "evaluate", "ingest", "RAGPipeline",
+                 "QueryRequest", "Experiment", "views", "plotting", "programs"):
+        assert getattr(ragbench, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        ragbench.nope  # noqa: B018
 
 
 def test_compare_rejects_bad_variants():
     with pytest.raises(ConfigError, match="non-empty mapping"):
-        lab.compare({})
+        ragbench.run_variants({})
     with pytest.raises(ConfigError, match="list of key=value strings.*\\['retriever=bm25'\\]"):
-        lab.compare({"bm25": "retriever=bm25"})
+        ragbench.run_variants({"bm25": "retriever=bm25"})
 
 
 def test_save_outputs_writes_each_kind(tmp_path):
@@ -29,28 +36,28 @@ def test_save_outputs_writes_each_kind(tmp_path):
 
     fig = Figure()
     fig.add_subplot().plot([1, 2])
-    paths = lab.save_outputs(tmp_path / "out", table=pd.DataFrame({"a": [1, 2]}), fig=fig, summary={"x": 1.5})
+    paths = views.save_outputs(tmp_path / "out", table=pd.DataFrame({"a": [1, 2]}), fig=fig, summary={"x": 1.5})
     assert [p.name for p in paths] == ["table.csv", "fig.png", "summary.json"]
     assert pd.read_csv(paths[0])["a"].tolist() == [1, 2] and json.loads(paths[2].read_text()) == {"x": 1.5}
     with pytest.raises(ConfigError, match="cannot save bad=int"):
-        lab.save_outputs(tmp_path, bad=3)
+        views.save_outputs(tmp_path, bad=3)
 
 
 def test_pick_pair():
     table = pd.DataFrame({"run_id": ["new", "mid", "old"]})
-    assert runs.pick_pair(table) == ("mid", "new")
-    assert runs.pick_pair(table, run_a="old") == ("old", "new")
-    assert runs.pick_pair(table, run_b="old") == ("new", "old")
-    assert runs.pick_pair(table, "x", "y") == ("x", "y")
+    assert views.pick_pair(table) == ("mid", "new")
+    assert views.pick_pair(table, run_a="old") == ("old", "new")
+    assert views.pick_pair(table, run_b="old") == ("new", "old")
+    assert views.pick_pair(table, "x", "y") == ("x", "y")
     with pytest.raises(ConfigError, match="Need two runs to compare, found 1"):
-        runs.pick_pair(table.head(1))
+        views.pick_pair(table.head(1))
 
 
 def test_runs_table_needs_mlflow():
     from ragbench.tracking import NullTracker
 
     with pytest.raises(ConfigError, match="needs an MLflow tracker"):
-        runs.runs_table(NullTracker())
+        views.runs_table(NullTracker())
 
 
 def test_isolation_matrix_counts_foreign_hits():
@@ -58,7 +65,6 @@ def test_isolation_matrix_counts_foreign_hits():
     from types import SimpleNamespace
 
     from ragbench.data.dataset import Dataset
-    from ragbench.notebooks.tenants import isolation_matrix
     from ragbench.types import Document, Hit, Sample
 
     docs = [Document("d1", "a", "x"), Document("d1", "b", "y")]  # same id in both tenants
@@ -68,7 +74,7 @@ def test_isolation_matrix_counts_foreign_hits():
         def retrieve(self, queries, k):
             return [[Hit("c", "d1", q.tenant, "t", 1.0), Hit("c2", "d9", "a", "leak", 0.5)] for q in queries]
 
-    parts = SimpleNamespace(cfg=SimpleNamespace(k=2), dataset=Dataset("t", docs, samples), retriever=Leaky())
-    matrix = isolation_matrix(parts)
+    parts = SimpleNamespace(settings=SimpleNamespace(k=2), dataset=Dataset("t", docs, samples), retriever=Leaky())
+    matrix = views.isolation_matrix(parts)
     # asked as a: the d9 hit has tenant a but a does not own d9; asked as b: every d9 hit is a's.
     assert matrix.loc["a"].tolist() == [1, 2] and matrix.loc["b"].tolist() == [1, 2]

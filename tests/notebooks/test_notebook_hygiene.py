@@ -15,7 +15,9 @@ from ragbench.notebooks.spec import load_pipeline
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 # What a parameters cell may hold: config name, overrides, tenant/dataset (and run selections), output dir.
-ALLOWED_PARAMETERS = {"config_name", "overrides", "variant_overrides", "dataset", "tenant", "run_a", "run_b", "output_dir"}
+ALLOWED_PARAMETERS = {
+    "config_name", "overrides", "variant_overrides", "dataset", "tenant", "run_a", "run_b", "output_dir", "metric", "train",
+}
 ABSOLUTE_PATH = re.compile(r"""["'](/(?:home|tmp|work|usr|Users|root|mnt|data)\b|~/|[A-Za-z]:\\)""")
 
 
@@ -58,7 +60,7 @@ def test_body_is_thin_and_portable(path: Path):
             continue
         tree = ast.parse(cell.source)
         defs = [n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))]
-        assert not defs, f"{path.name} defines {defs}: helpers belong in the library (ragbench.notebooks)"
+        assert not defs, f"{path.name} defines {defs}: helpers belong in the library"
         loops = [n for n in tree.body if isinstance(n, (ast.For, ast.While))]
         assert not loops, f"{path.name} has a top-level loop: put that logic in the library"
         assert not ABSOLUTE_PATH.search(cell.source), f"{path.name} has an absolute path: {cell.source[:120]}"
@@ -68,3 +70,13 @@ def test_ci_pipeline_runs_every_notebook():
     stages = {s.notebook.resolve() for s in load_pipeline("smoke").stages}
     missing = [p.name for p in NOTEBOOKS if p.resolve() not in stages]
     assert not missing, f"configs/pipeline/smoke.yaml does not run {missing}, so CI would not execute them"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_import_the_front_door(path: Path):
+    """Notebooks meet ragbench through ``import ragbench`` alone (compose, build, ingest, run, compare, views)."""
+    nb = nbformat.read(str(path), as_version=4)
+    imports = [n for c in nb.cells if c.cell_type == "code" for n in ast.walk(ast.parse(c.source))
+               if isinstance(n, (ast.Import, ast.ImportFrom))]
+    names = [a.name if isinstance(n, ast.Import) else f"from {n.module}" for n in imports for a in n.names]
+    assert names == ["ragbench"], f"{path.name} imports {names}; use `import ragbench` and its front door"

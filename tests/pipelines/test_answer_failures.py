@@ -13,7 +13,7 @@ from ragbench.errors import MetricFailureRateError
 from ragbench.evaluation.evaluate import build_report
 from ragbench.evaluation.run import _check_failure_rates
 from ragbench.evaluation.report import format_report
-from ragbench.testing.llm_faults import FaultyLLMServer
+from tests.support.llm_faults import FaultyLLMServer
 from ragbench.types import Answer, QuestionResult, Sample
 
 N = 12

@@ -17,7 +17,7 @@ from ragbench.errors import ModelError
 from ragbench.generators import OpenAIGenerator
 from ragbench.resilience import check_endpoint
 from ragbench.serving import VLLMServer, free_port
-from ragbench.testing.net import FakeMalformedLLMServer, TcpProxy
+from tests.support.net import FakeMalformedLLMServer, TcpProxy
 from ragbench.types import Hit, Query
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -1,6 +1,6 @@
 """A separate process that ingests a folder: used by the crash (kill -9) and concurrency tests.
 
-    python -m ragbench.testing.ingest_worker STORE_URI TENANT PATH [--batch-size N] [--max-words N]
+    python -m tests.support.ingest_worker STORE_URI TENANT PATH [--batch-size N] [--max-words N]
 
 Lexical store (no embedder), so the process starts in about a second. Prints ``READY``
 once imports are done (then, with ``--wait-go``, waits for a line on stdin) and

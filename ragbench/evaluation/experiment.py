@@ -1,24 +1,27 @@
-"""Run and compare configurations from a notebook, and turn results into tables.
+"""The experiment API a notebook user meets first: run a configuration, run variants side by side,
+compare two runs question by question. ``import ragbench`` exposes these as ``ragbench.run``,
+``ragbench.run_variants`` and ``ragbench.compare``.
 
-The notebooks in ``notebooks/`` stay thin by calling these helpers: a notebook says
-*which* configuration to run (config name, overrides, dataset); this module runs it
-with :func:`ragbench.evaluation.run.run_experiment` and shapes the results.
+Example:
+    >>> import ragbench
+    >>> bm25 = ragbench.run(["retriever=bm25", "generator=extractive"], dataset="demo")  # doctest: +SKIP
+    >>> bm25.per_tenant()  # doctest: +SKIP
+    >>> dense = ragbench.run(["retriever=dense", "generator=extractive"], dataset="demo")  # doctest: +SKIP
+    >>> ragbench.compare(bm25, dense).rows()  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ragbench.config import Components
+from ragbench.config import Components, build, compose
 from ragbench.errors import ConfigError
-from ragbench.evaluation.run import RunResult
+from ragbench.evaluation.compare import Comparison, compare_tables
+from ragbench.evaluation.run import RunResult, run_experiment
 
 LATENCY = ("latency.total_ms.p50", "latency.total_ms.p95")
-
 
 @dataclass
 class Experiment:
@@ -42,11 +45,24 @@ class Experiment:
         row["run_id"] = self.result.run_id
         return row
 
+    def text(self) -> str:
+        """The report as printed by ``ragbench run``: one row per tenant (and language), means with 95% CIs."""
+        from ragbench.evaluation.report import format_report
+
+        return format_report(self.report)
+
     def per_question(self):
         """The per-question table (one row per question) as a pandas DataFrame."""
         import pandas as pd
 
         return pd.DataFrame(self.report.rows())
+
+    def plot(self, quality: str | None = None):
+        """Per-tenant bars of the run's answer metrics, or of ``quality`` (a matplotlib Figure)."""
+        from ragbench import plotting
+
+        names = [quality] if quality else [m for m in self.report.metric_names if "@" not in m] or self.report.metric_names
+        return plotting.metric_bars(self.per_tenant(names), names, title=f"{self.name}: per tenant")
 
     def per_tenant(self, metrics: Sequence[str] | None = None):
         """One row per tenant: question count, metrics, latency and cross-tenant hits."""
@@ -64,25 +80,28 @@ def _overrides(overrides: Sequence[str], dataset: str | None) -> list[str]:
     return [*([f"dataset={dataset}"] if dataset else []), *overrides]
 
 
-def run_config(
-    overrides: Sequence[str] = (), *, dataset: str | None = None, config_name: str = "config", name: str | None = None,
+def run(
+    overrides: Sequence[str] | Components = (), *, dataset: str | None = None, config_name: str = "config",
+    name: str | None = None,
 ) -> Experiment:
-    """Compose, build and run one configuration; returns an :class:`Experiment`.
+    """Run one configuration (index if needed, evaluate, log to MLflow); an :class:`Experiment`.
+
+    ``overrides`` are Hydra overrides to compose and build, or already built :class:`Components`.
 
     Example:
-        >>> exp = run_config(["max_queries=10"], dataset="demo")  # doctest: +SKIP
+        >>> exp = run(["max_queries=10"], dataset="demo")  # doctest: +SKIP
         >>> exp.summary()["ndcg@10"]  # doctest: +SKIP
         1.0
     """
-    from ragbench.config import build, compose
-    from ragbench.evaluation.run import run_experiment
-
+    if isinstance(overrides, Components):
+        parts = overrides
+        return Experiment(name or parts.settings.run_name or parts.dataset.name, parts, run_experiment(parts))
     parts = build(compose(_overrides(overrides, dataset), config_name=config_name))
     return Experiment(name or parts.cfg.get("run_name") or parts.dataset.name, parts, run_experiment(parts))
 
 
 @dataclass
-class Comparison:
+class Variants:
     """Several :class:`Experiment` runs of one dataset, keyed by variant name."""
 
     experiments: dict[str, Experiment]
@@ -110,17 +129,17 @@ class Comparison:
         return pd.DataFrame(rows)
 
 
-def compare(
+def run_variants(
     variants: Mapping[str, Sequence[str]], *, overrides: Sequence[str] = (), dataset: str | None = None,
     config_name: str = "config",
-) -> Comparison:
+) -> Variants:
     """Run each variant (its own overrides on top of the shared ``overrides``) on one dataset.
 
     Each variant is logged to MLflow with ``run_name=<variant>``.
 
     Example:
-        >>> cmp = compare({"bm25": ["retriever=bm25"], "dense": ["retriever=dense"]}, dataset="demo")  # doctest: +SKIP
-        >>> cmp.table()[["variant", "ndcg@10"]]  # doctest: +SKIP
+        >>> both = run_variants({"bm25": ["retriever=bm25"], "dense": ["retriever=dense"]}, dataset="demo")  # doctest: +SKIP
+        >>> both.table()[["variant", "ndcg@10"]]  # doctest: +SKIP
     """
     if not isinstance(variants, Mapping) or not variants:
         raise ConfigError(f"variants must be a non-empty mapping of name -> overrides, got {variants!r}; "
@@ -128,84 +147,28 @@ def compare(
     experiments = {}
     for name, extra in variants.items():
         extra = _overrides(extra, None)
-        experiments[name] = run_config([*overrides, f"run_name={name}", *extra], dataset=dataset,
+        experiments[name] = run([*overrides, f"run_name={name}", *extra], dataset=dataset,
                                        config_name=config_name, name=name)
-    return Comparison(experiments)
+    return Variants(experiments)
 
 
-def save_outputs(output_dir: str | Path, **items: Any) -> list[Path]:
-    """Save DataFrames (``.csv``), figures (``.png``) and dicts (``.json``) into ``output_dir``.
+def compare(a: Experiment | str, b: Experiment | str, *, metrics: Sequence[str] | None = None,
+            tracker=None) -> Comparison:
+    """Question-by-question comparison of run B against run A: deltas, 95% CIs, paired permutation p-values.
 
-    Example:
-        >>> save_outputs("out", summary={"ndcg@10": 0.9})  # doctest: +SKIP
-        [PosixPath('out/summary.json')]
-    """
-    folder = Path(output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, item in items.items():
-        if hasattr(item, "to_csv"):
-            path = folder / f"{name}.csv"
-            item.to_csv(path, index=False)
-        elif hasattr(item, "savefig"):
-            path = folder / f"{name}.png"
-            item.savefig(path, dpi=100, bbox_inches="tight")
-        elif isinstance(item, (Mapping, list)):
-            path = folder / f"{name}.json"
-            path.write_text(json.dumps(item, indent=2, default=str), encoding="utf-8")
-        else:
-            raise ConfigError(f"save_outputs cannot save {name}={type(item).__name__}: give a DataFrame, a Figure, a dict or a list.")
-        written.append(path)
-    return written
-
-
-def index_table(stats: Sequence[Any]):
-    """Indexing statistics (:class:`ragbench.ingestion.datasets.IndexStats`) as a DataFrame, one row per tenant."""
-    import dataclasses
-
-    import pandas as pd
-
-    return pd.DataFrame([{k: v for k, v in dataclasses.asdict(s).items() if k != "index"} for s in stats])
-
-
-def sources_table(response: Any):
-    """The sources of a :class:`ragbench.schema.QueryResponse`: rank, document, score, cited, text."""
-    import pandas as pd
-
-    cols = ["rank", "doc_id", "title", "score", "cited", "text"]
-    return pd.DataFrame([s.model_dump() for s in response.sources], columns=cols)
-
-
-LLM_GENERATORS = ("generator=transformers", "generator=vllm")
-
-
-def local_llm_model() -> str:
-    """A local model folder for LLM variants: ``$RAGBENCH_LLM_MODEL``, else the tiny random Qwen2.
-
-    The tiny Qwen2 (:mod:`ragbench.testing.tiny_qwen2`, built once into the cache) has random
-    weights: its answers are nonsense, but every code path is real. Point
-    ``RAGBENCH_LLM_MODEL`` at a real local model for meaningful answers.
-    """
-    import os
-
-    env = os.environ.get("RAGBENCH_LLM_MODEL")
-    if env:
-        return env
-    from ragbench.testing.tiny_qwen2 import tiny_qwen2_path
-
-    return str(tiny_qwen2_path())
-
-
-def with_llm_model(variants: Mapping[str, Sequence[str]], model: str | None = None) -> dict[str, list[str]]:
-    """Add ``generator.model=<folder>`` to variants that pick a local LLM generator and name no model.
+    ``a`` and ``b`` are :class:`Experiment` objects, or MLflow run ids (read through ``tracker``, by default
+    the configured one). Only questions both runs answered are compared.
 
     Example:
-        >>> with_llm_model({"x": ["generator=extractive"], "y": ["generator=transformers"]}, "/m")
-        {'x': ['generator=extractive'], 'y': ['generator=transformers', 'generator.model=/m']}
+        >>> compare(bm25, dense, metrics=["ndcg@10"]).rows()  # doctest: +SKIP
     """
-    out = {}
-    for name, extra in variants.items():
-        extra = list(extra)
-        wants = any(o in LLM_GENERATORS for o in extra) and not any(o.startswith("generator.model=") for o in extra)
-        out[name] = [*extra, f"generator.model={model or local_llm_model()}"] if wants else extra
-    return out
+    import pandas as pd
+
+    def table(x):
+        if isinstance(x, Experiment):
+            return x.result.run_id or x.name, pd.DataFrame(x.report.rows())
+        source = tracker or build(compose([])).tracker
+        return x, source.load_table(x, "per_question")
+
+    (name_a, frame_a), (name_b, frame_b) = table(a), table(b)
+    return compare_tables(name_a, frame_a, name_b, frame_b, metrics=metrics)

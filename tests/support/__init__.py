@@ -1,0 +1,1 @@
+"""Test-only harness: served apps, fault-injecting servers, fixtures' builders and workers (not part of the library)."""
