@@ -18,8 +18,10 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="Pick the best combination for METRIC (e.g. ndcg@10); implies --multirun.")
     parser.add_argument("--latency-budget-ms", type=float, default=None,
                         help="Only combinations whose p95 total latency per question is within this budget qualify.")
-    parser.add_argument("--strategy", choices=("grid", "greedy"), default="grid",
-                        help="grid: every combination; greedy: one swept key at a time, as AutoRAG's node-by-node search.")
+    parser.add_argument("--strategy", choices=("grid", "greedy", "tpe"), default="grid",
+                        help="grid: every combination; greedy: one swept key at a time, as AutoRAG's node-by-node "
+                             "search; tpe: Optuna's TPE sampler for --trials proposals.")
+    parser.add_argument("--trials", type=int, default=20, help="Proposals of --strategy tpe (default 20).")
     parser.add_argument("--lower-is-better", action="store_true", help="The --search metric is minimised.")
     parser.add_argument("--baseline", metavar="KEY=VALUE", default=None,
                         help="Sweep: test every trial against the trial with this swept value (paired, per question), "
@@ -38,6 +40,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     result = run_sweep(
         args.overrides, experiment_trial, tracker=tracker, metric=args.search,
         higher_is_better=not args.lower_is_better, latency_budget_ms=args.latency_budget_ms, strategy=args.strategy,
+        trials=args.trials,
     )
     names = list(first.metrics.get("names") or [])
     if args.search and args.search not in names:

@@ -1,6 +1,7 @@
 """Sweeps and pipeline search: run config combinations as child MLflow runs under one parent.
 
-``ragbench run -m retriever=bm25,dense,hybrid k=5,10`` expands Hydra-style comma lists
+``ragbench run -m retriever=bm25,dense,hybrid k=range(5,11,5)`` expands the swept values, written
+in Hydra's own override grammar (comma lists, ``choice``, ``range``, ``glob`` over a config group),
 into their product (:func:`expand_sweep`) and runs each combination (:func:`run_sweep`).
 With a search metric, :func:`run_sweep` picks the best combination whose p95 total
 latency fits a budget; ``strategy="greedy"`` explores node by node (as AutoRAG does):
@@ -16,47 +17,56 @@ from dataclasses import dataclass, field
 from ragbench.errors import ConfigError, RagbenchError
 
 LATENCY_KEY = "latency.total_ms.p95"
-STRATEGIES = ("grid", "greedy")
+STRATEGIES = ("grid", "greedy", "tpe")
 
 
-def _split_values(value: str) -> list[str]:
-    """Split ``a,b,[c,d]`` on top-level commas (brackets and quotes kept together)."""
-    parts, depth, quote, cur = [], 0, "", []
-    for ch in value:
-        if quote:
-            quote = "" if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "[{(":
-            depth += 1
-        elif ch in "]})":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append("".join(cur))
-            cur = []
-            continue
-        cur.append(ch)
-    parts.append("".join(cur))
-    return parts
+def _parse(overrides: Sequence[str]):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        return OverridesParser.create().parse_overrides(list(overrides))
+    except HydraException as exc:
+        raise ConfigError(
+            f"Invalid sweep overrides {list(overrides)}: {str(exc).splitlines()[0]} Hydra's grammar applies: "
+            "retriever=bm25,dense  k=range(5,21,5)  generator=choice(extractive,vllm)  retriever=glob(m3_*)."
+        ) from exc
+
+
+def _values(override) -> list[str]:
+    """The values a swept override takes: comma lists, ``choice``, ``range``, and ``glob`` over a config group."""
+    from hydra.core.override_parser.types import ValueType
+
+    if override.value_type == ValueType.GLOB_CHOICE_SWEEP:
+        from ragbench.config import group_options
+
+        values = override.value().filter(group_options(override.key_or_group))
+        if not values:
+            raise ConfigError(f"{override.input_line!r} matches no option of configs/{override.key_or_group}/.")
+        return values
+    if not override.is_discrete_sweep():
+        raise ConfigError(f"{override.input_line!r} is an interval: a grid needs listed values (choice, range, a,b).")
+    return list(override.sweep_string_iterator())
 
 
 def sweep_axes(overrides: Sequence[str]) -> tuple[list[str], list[tuple[str, list[str]]]]:
-    """Fixed overrides and swept ``(key, values)`` axes, in the order given."""
+    """Fixed overrides and swept ``(key, values)`` axes, in the order given, parsed with Hydra's override grammar.
+
+    Example:
+        >>> sweep_axes(["k=range(5,11,5)", "max_queries=3"])
+        (['max_queries=3'], [('k', ['5', '10'])])
+    """
     fixed, axes = [], []
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        values = _split_values(value) if sep else [value]
-        if sep and len(values) > 1:
-            if any(not v for v in values):
-                raise ConfigError(f"Sweep override {item!r} has an empty value; write e.g. retriever=bm25,dense.")
-            axes.append((key, values))
+    for override in _parse(overrides):
+        if override.is_sweep_override():
+            axes.append((override.get_key_element(), _values(override)))
         else:
-            fixed.append(item)
+            fixed.append(override.input_line)
     return fixed, axes
 
 
 def expand_sweep(overrides: Sequence[str]) -> list[list[str]]:
-    """Every combination of the comma lists in ``overrides`` (Hydra's basic sweeper order).
+    """Every combination of the swept values in ``overrides`` (Hydra's basic sweeper order), fixed overrides first.
 
     Example:
         >>> expand_sweep(["retriever=bm25,dense", "k=5,10", "max_queries=20"])[:2]
@@ -131,30 +141,61 @@ def _greedy(overrides: Sequence[str], run_one: RunOne, parent: str | None, metri
     return list(cache.values())
 
 
+def _tpe(overrides: Sequence[str], run_one: RunOne, parent: str | None, metric: str, hib: bool,
+         budget: float | None, trials: int, seed: int = 0) -> list[Trial]:
+    """Optuna's TPE sampler over the swept values (a kept search library); the latency budget is a constraint."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    fixed, axes = sweep_axes(overrides)
+    cache: dict[tuple[str, ...], Trial] = {}
+
+    def objective(trial):
+        combo = [*fixed, *(f"{key}={trial.suggest_categorical(key, values)}" for key, values in axes)]
+        if tuple(combo) not in cache:  # TPE may propose a combination twice: it runs once
+            cache[tuple(combo)] = run_one(combo, parent)
+        done = cache[tuple(combo)]
+        excess = done.metrics.get(LATENCY_KEY, float("inf")) - budget if budget is not None else 0.0
+        trial.set_user_attr("latency_excess_ms", excess)
+        if done.error or done.value(metric) is None:
+            raise optuna.TrialPruned(done.error or f"no {metric}")
+        return done.value(metric)
+
+    constraints = (lambda frozen: [frozen.user_attrs.get("latency_excess_ms", 0.0)]) if budget is not None else None
+    sampler = optuna.samplers.TPESampler(seed=seed, constraints_func=constraints)
+    study = optuna.create_study(direction="maximize" if hib else "minimize", sampler=sampler)
+    study.optimize(objective, n_trials=trials)
+    return list(cache.values())
+
+
 def run_sweep(
     overrides: Sequence[str], run_one: RunOne, *, tracker=None, metric: str | None = None,
     higher_is_better: bool = True, latency_budget_ms: float | None = None, strategy: str = "grid",
+    trials: int = 20,
 ) -> SweepResult:
-    """Run every combination (``grid``) or a node-by-node search (``greedy``) as children of one parent run.
+    """Run every combination (``grid``), a node-by-node search (``greedy``, as AutoRAG does) or Optuna's TPE
+    sampler for ``trials`` proposals (``tpe``), as children of one parent run.
 
     ``run_one(overrides, parent_run_id)`` runs one combination and returns its :class:`Trial`.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"Unknown search strategy {strategy!r}; valid: {', '.join(STRATEGIES)}.")
-    if strategy == "greedy" and metric is None:
-        raise ConfigError("The greedy (node-by-node) search needs a metric to optimise, e.g. --search ndcg@10.")
+    if strategy in ("greedy", "tpe") and metric is None:
+        raise ConfigError(f"The {strategy} search needs a metric to optimise, e.g. --search ndcg@10.")
     from ragbench.tracking import NullTracker
 
     tracker = tracker or NullTracker()
     tags = {"ragbench.kind": "sweep", "ragbench.sweep": " ".join(overrides), "ragbench.strategy": strategy}
     with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags) as parent:
         if strategy == "greedy":
-            trials = _greedy(overrides, run_one, parent, metric, higher_is_better, latency_budget_ms)
+            done = _greedy(overrides, run_one, parent, metric, higher_is_better, latency_budget_ms)
+        elif strategy == "tpe":
+            done = _tpe(overrides, run_one, parent, metric, higher_is_better, latency_budget_ms, trials)
         else:
-            trials = [run_one(combo, parent) for combo in expand_sweep(overrides)]
-        result = SweepResult(trials, parent, metric=metric, latency_budget_ms=latency_budget_ms)
+            done = [run_one(combo, parent) for combo in expand_sweep(overrides)]
+        result = SweepResult(done, parent, metric=metric, latency_budget_ms=latency_budget_ms)
         if metric:
-            result.best = pick_best(trials, metric, higher_is_better=higher_is_better, latency_budget_ms=latency_budget_ms)
+            result.best = pick_best(done, metric, higher_is_better=higher_is_better, latency_budget_ms=latency_budget_ms)
         _log_parent(tracker, result)
     return result
 

@@ -14,8 +14,20 @@ def test_expand_sweep_product_and_brackets():
     assert combos[0] == ["max_queries=3", "metrics.names=[f1,em]", "retriever=bm25", "k=5"]
     assert combos[-1][-2:] == ["retriever=hybrid", "k=10"]
     assert expand_sweep(["metrics.names=[f1,em],[ndcg@10]"]) == [["metrics.names=[f1,em]"], ["metrics.names=[ndcg@10]"]]
-    with pytest.raises(ConfigError, match="empty value"):
+    with pytest.raises(ConfigError, match="Invalid sweep overrides.*Hydra's grammar"):
         expand_sweep(["k=5,"])
+
+
+def test_hydra_grammar_ranges_choices_and_globs():
+    assert expand_sweep(["k=range(5,16,5)"]) == [["k=5"], ["k=10"], ["k=15"]]
+    assert expand_sweep(["generator=choice(extractive,vllm)", "+tag=x"]) == [
+        ["+tag=x", "generator=extractive"], ["+tag=x", "generator=vllm"]]
+    m3 = [c[0] for c in expand_sweep(["retriever=glob(m3_*,exclude=m3_*rerank)"])]
+    assert m3 == ["retriever=m3_all", "retriever=m3_colbert", "retriever=m3_dense", "retriever=m3_sparse"]
+    with pytest.raises(ConfigError, match="matches no option of configs/retriever"):
+        expand_sweep(["retriever=glob(nothing*)"])
+    with pytest.raises(ConfigError, match="is an interval"):
+        expand_sweep(["k=interval(1,5)"])
 
 
 def _scored(table):
@@ -50,6 +62,11 @@ def test_grid_and_greedy_search_respect_the_latency_budget():
     assert pick_best(grid.trials, "ndcg@10").run_id == "dense-20"
     with pytest.raises(ConfigError, match="needs a metric"):
         run_sweep(["k=1,2"], run_one, strategy="greedy")
+    run_one, calls = _scored(TABLE)
+    tpe = run_sweep(["retriever=bm25,dense", "k=5,10,20"], run_one, metric="ndcg@10", latency_budget_ms=50,
+                    strategy="tpe", trials=25)
+    assert len(calls) == len(set(calls)) <= 6  # each combination runs once, however often TPE proposes it
+    assert tpe.best.run_id == "dense-10"  # the best within the budget (dense-20 is better but too slow)
 
 
 @pytest.mark.integration
