@@ -309,3 +309,15 @@ def build(cfg, *, reuse: Components | None = None) -> Components:
         >>> parts.pipeline.ask(QueryRequest(question="...", tenant="acme-robotics"))  # doctest: +SKIP
     """
     return Components(cfg, reuse=reuse)
+
+
+def load_dataset(name: str, **settings: Any):
+    """The dataset of ``configs/dataset/<name>.yaml`` (the one dataset catalogue), ``settings`` overriding its keys.
+
+    Example:
+        >>> load_dataset("hotpotqa").name  # doctest: +SKIP
+        'hotpotqa'
+        >>> load_dataset("hf", path="/data/qa", tenant="acme", context_field="context")  # doctest: +SKIP
+    """
+    overrides = [f"dataset={name}", *(f"++dataset.{key}={value}" for key, value in settings.items())]
+    return instantiate(compose(overrides).dataset)

@@ -26,22 +26,14 @@ import numpy as np
 
 from ragbench.errors import ConfigError, ModelError, require
 from ragbench.embedders.m3_output import M3Output
+from ragbench.models.prepare import check_model_dir
 from ragbench.types import Embeddings, content_hash
 
 EXTRA_COLUMNS = ("sparse_ids", "sparse_weights", "colbert")
 
 
-def check_model_dir(model: str, *, what: str = "BGE-M3 model") -> str:
-    """Return the expanded folder ``model`` or raise :class:`ModelError` (never a hub lookup)."""
-    path = os.path.expanduser(str(model))
-    if not Path(path).is_dir():
-        raise ModelError(
-            f"{what} folder {path!r} does not exist. ragbench loads models from local folders only "
-            "(no hub downloads): pass e.g. embedder.model=/path/to/bge-m3 (a folder with config.json, "
-            "the tokenizer, colbert_linear.pt and sparse_linear.pt). For tests, build a tiny one with "
-            "ragbench.testing.tiny_bge_m3.build(path)."
-        )
-    return path
+BGE_M3_HINT = ("pass e.g. embedder.model=/path/to/bge-m3 (a folder with config.json, the tokenizer, colbert_linear.pt "
+               "and sparse_linear.pt); for tests, build a tiny one with ragbench.testing.tiny_bge_m3.build(path)")
 
 
 class BGEM3Embedder:
@@ -86,7 +78,7 @@ class BGEM3Embedder:
                             ("passage_max_length", passage_max_length)):
             if int(value) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {value}.")
-        self.model_path = check_model_dir(model)
+        self.model_path = str(check_model_dir(model, what="BGE-M3 model", hint=BGE_M3_HINT))
         self.model_id = model_id or Path(self.model_path).resolve().name
         self.revision = revision
         self.query_max_length = int(query_max_length)

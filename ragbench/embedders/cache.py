@@ -37,6 +37,7 @@ import numpy as np
 
 from ragbench.embedders.m3_output import M3Output
 from ragbench.errors import StoreError
+from ragbench.stores._retry import retrying
 from ragbench.stores._columns import fixed_lists, lists, multivector_array, multivectors
 
 
@@ -119,15 +120,8 @@ class EmbeddingCache:
                                        pa.list_(pa.float32())),
             "colbert": multivector_array(cols["colbert"], dim),
         }, schema=_schema(dim))
-        for attempt in range(5):  # concurrent writers can hit commit conflicts: retry
-            try:
-                table.merge_insert("key").when_not_matched_insert_all().execute(data)
-                return
-            except (RuntimeError, OSError, ValueError):
-                if attempt == 4:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-                table = self._table()
+        # concurrent writers can hit commit conflicts: retried (the table reopened each time)
+        retrying(lambda: self._table(create_dim=dim).merge_insert("key").when_not_matched_insert_all().execute(data))
 
     def __repr__(self) -> str:
         return f"EmbeddingCache(root={str(self.root)!r}, namespace={self.namespace!r})"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ragbench.stores._retry import retrying
 from ragbench.protocols import IngestStore
 from ragbench.errors import disk_problem
 from ragbench.ingestion import _tables
@@ -238,7 +239,7 @@ class Runner:
     def _store(self, works: list[Work], vectors) -> None:
         chunks = [c for w in works for c in w.chunks]
         drop = sorted({d for w in works for d in w.delete})
-        _tables.retrying(lambda: self.store.replace_documents(self.job.tenant, chunks, vectors, drop_doc_ids=drop))
+        retrying(lambda: self.store.replace_documents(self.job.tenant, chunks, vectors, drop_doc_ids=drop))
         self.wrote = True
         for w in works:
             w.status.status = "completed"

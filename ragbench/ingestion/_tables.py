@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from ragbench.errors import disk_problem
+from ragbench.stores._retry import retrying
 
 T = TypeVar("T")
 
@@ -42,22 +43,6 @@ def _schemas():
             ("chunks", i), ("seconds", f),
         ]),
     }
-
-
-def retrying(fn: Callable[[], T], *, attempts: int = 12, base_s: float = 0.05) -> T:
-    """Call ``fn``; on a LanceDB commit conflict (another writer won) back off and retry (never on
-    a disk error: full, read-only or not writable)."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - lance raises several types for conflicts
-            text = str(exc).lower()
-            transient = any(w in text for w in ("conflict", "commit", "retry", "concurrent", "already exists",
-                                               "was not found"))  # created by another writer right now
-            if not transient or attempt == attempts - 1 or disk_problem(exc) is not None:  # a full disk stays full
-                raise
-            time.sleep(base_s * (2 ** min(attempt, 5)) * (0.5 + random.random()))
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _migrate(table, name: str):

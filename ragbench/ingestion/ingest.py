@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
+from ragbench.stores._retry import retrying
 from ragbench.protocols import IngestStore
 from ragbench.errors import DiskError
 from ragbench.ingestion import _tables
@@ -175,11 +176,11 @@ def _refresh_indexes(store: IngestStore, tenant: str, runner: Runner, index_stat
     if job.done:
         record_detected_languages(store, tenant)  # the full-text index reads text by them
     if runner.wrote:
-        built = _tables.retrying(lambda: store.build_indexes(tenant))
+        built = retrying(lambda: store.build_indexes(tenant))
         if index_stats is not None:
             index_stats.update(built)
     elif job.done:
-        _tables.retrying(lambda: store.rebuild_text_index(tenant))  # only if the languages changed
+        retrying(lambda: store.rebuild_text_index(tenant))  # only if the languages changed
 
 
 def _fail(store: IngestStore, tenant: str, job: JobStatus, runner: Runner, exc: BaseException, start: float) -> None:

@@ -213,14 +213,20 @@ def _say(progress: bool, text: str) -> None:
 
 
 # ---------------------------------------------------------------------------- resolution
-def check_model_dir(model: str | os.PathLike) -> Path:
-    """``model`` as a resolved path if it is a Hugging Face model folder, else a clear :class:`ModelError`."""
+LLM_HINT = (f"pass a local folder holding config.json, or a catalogue model ({', '.join(CATALOG)}; "
+            "see `ragbench models list`, prepared with `ragbench models prepare NAME`)")
+
+
+def check_model_dir(model: str | os.PathLike, *, what: str = "Model", hint: str = LLM_HINT) -> Path:
+    """``model`` as a resolved path if it is a local Hugging Face model folder, else a clear :class:`ModelError`.
+
+    Used for every model ragbench loads (LLMs, BGE-M3, rerankers): a missing folder is never handed
+    to a library that would try a hub download instead. ``hint`` says where such a folder comes from.
+    """
     path = Path(model).expanduser()
     if not path.is_dir():
         raise ModelError(
-            f"Model folder {str(model)!r} does not exist. ragbench runs offline and never downloads weights: "
-            f"pass a local folder holding config.json, or a catalogue model ({', '.join(CATALOG)}; "
-            "see `ragbench models list`, prepared with `ragbench models prepare NAME`)."
+            f"{what} folder {str(model)!r} does not exist. ragbench runs offline and never downloads weights: {hint}."
         )
     if not (path / "config.json").is_file():
         raise ModelError(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from ragbench.embedders.bge_m3 import check_model_dir
+from ragbench.embedders.bge_m3 import BGE_M3_HINT
+from ragbench.models.prepare import check_model_dir
 from ragbench.errors import ConfigError, ModelError, require
 from ragbench.rerankers.base import reorder
 from ragbench.types import Hit, Query
@@ -31,7 +32,8 @@ class FlagEmbeddingReranker:
                  use_fp16: bool = False, normalize: bool = False) -> None:
         if batch_size < 1 or max_length < 1:
             raise ConfigError(f"batch_size and max_length must be >= 1, got {batch_size}, {max_length}.")
-        self.model_path = check_model_dir(model, what="Reranker model")
+        self.model_path = str(check_model_dir(model, what="Reranker model", hint=BGE_M3_HINT.replace(
+            "embedder.model=/path/to/bge-m3", "reranker.model=/path/to/bge-reranker")))
         self.batch_size = int(batch_size)
         self.max_length = int(max_length)
         self.device = device or "cpu"

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from ragbench.errors import ConfigError, ModelError
-from ragbench.models.prepare import check_model_dir, ensure_model
+from ragbench.models.prepare import ensure_model
 
 # Environment that makes vLLM usable on a small CPU machine (see shared STACK.md).
 CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}

@@ -7,7 +7,8 @@ import pytest
 
 from ragbench.data import load_beir
 from ragbench.data.loaders import load_exams, load_flashrag, load_hf_folder, load_hotpotqa, load_musique
-from ragbench.data.registry import available_loaders, get_loader, load_dataset
+from ragbench.config import group_options, load_dataset
+from ragbench.errors import ConfigError
 from ragbench.errors import DatasetError
 from tests.conftest import require_shared
 
@@ -93,10 +94,9 @@ def test_malformed_files_name_the_first_bad_line(tmp_path, loader, fname, text, 
 def test_missing_files_and_registry(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         load_hotpotqa(tmp_path / "nope.json")
-    assert {"beir", "hotpotqa", "musique", "flashrag", "exams", "hf"} <= set(available_loaders())
-    assert get_loader("musique") is load_musique
-    with pytest.raises(KeyError, match="Did you mean: 'hotpotqa'"):
-        get_loader("hotpot_qa")
+    assert {"beir_scifact", "hotpotqa", "musique", "flashrag_nq", "exams_hr", "hf"} <= set(group_options("dataset"))
+    with pytest.raises(ConfigError, match="Did you mean: 'hotpotqa'"):
+        load_dataset("hotpot_qa")
 
 
 def test_hf_folder(tmp_path):

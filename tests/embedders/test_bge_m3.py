@@ -27,7 +27,7 @@ def test_missing_folder_fails_before_flagembedding_is_called(tmp_path, monkeypat
     import ragbench.embedders.bge_m3 as mod
 
     monkeypatch.setattr(mod, "require", lambda *a, **k: pytest.fail("FlagEmbedding must not be reached"))
-    with pytest.raises(ModelError, match="does not exist.*no hub downloads.*embedder.model="):
+    with pytest.raises(ModelError, match="does not exist.*never downloads weights.*embedder.model="):
         BGEM3Embedder(str(tmp_path / "no-such-model"))
 
 
