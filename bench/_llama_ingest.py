@@ -10,7 +10,7 @@ list of chunk texts, turns them into ``TextNode``s and runs
 ``embedding`` is a LlamaIndex ``BaseEmbedding`` around the same embedder object ragbench uses:
 
 - ``minilm`` (default): ``SentenceTransformerEmbedder()``, the packaged all-MiniLM-L6-v2;
-- ``static``: ``ragbench.testing.fast_embedder.static_embedder()``, the same class on a
+- ``static``: ``ragbench.embedders.static.static_embedder()``, the same class on a
   StaticEmbedding model that costs next to nothing, to measure LlamaIndex's own overhead.
 
 ``--batch`` is LlamaIndex's ``embed_batch_size`` (default: LlamaIndex's own, 10 in
@@ -50,7 +50,7 @@ def _minilm():
 
 
 def _static():
-    from ragbench.testing.fast_embedder import static_embedder
+    from ragbench.embedders.static import static_embedder
 
     return static_embedder()
 

@@ -64,7 +64,7 @@ def _ingest(path: Path, store_dir: Path, embedder, chunker, *, language=True, li
 
 def _embedder(name: str):
     if name == "static":
-        from ragbench.testing.fast_embedder import static_embedder
+        from ragbench.embedders.static import static_embedder
 
         return static_embedder()
     from ragbench.embedders import SentenceTransformerEmbedder

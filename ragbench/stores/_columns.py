@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ragbench.errors import StoreError
+from ragbench.types import Hit
 
 M3_COLUMNS = ("sparse_ids", "sparse_weights", "colbert")
 
@@ -88,3 +89,18 @@ def multivector_array(mats: Sequence[np.ndarray], dim: int):
     flat = np.concatenate([np.asarray(m, np.float32).reshape(-1, dim) for m in mats]) if mats else np.zeros((0, dim))
     values = pa.FixedSizeListArray.from_arrays(pa.array(flat.astype(np.float32).ravel()), dim)
     return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def hits_from_rows(tenant: str, table, score_col: str, to_score) -> list[Hit]:
+    """Search results (an Arrow table) as :class:`Hit` objects, refusing any row of another tenant."""
+    cols = table.column_names
+    out = []
+    for rank, row in enumerate(table.to_pylist()):
+        if row["tenant"] != tenant:  # defence in depth: tables are per tenant already
+            raise StoreError(f"Row {row['chunk_id']!r} of tenant {row['tenant']!r} found in {tenant!r}.")
+        score = float(to_score(row[score_col])) if score_col in cols else 0.0
+        out.append(Hit(
+            chunk_id=row["chunk_id"], doc_id=row["doc_id"], tenant=row["tenant"], text=row["text"],
+            score=score, rank=rank, title=row["title"],
+        ))
+    return out

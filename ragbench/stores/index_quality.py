@@ -96,3 +96,17 @@ def ann_recall(table, *, k: int = 10, sample: int = 50, column: str = "vector",
     n = len(vectors)
     return {f"ann_recall@{k}": found / n, "ann_recall_queries": float(n),
             "ann_query_ms": 1000 * ann_ms / n, "exact_query_ms": 1000 * exact_ms / n}
+
+
+def build_vector_index(table, kind: str, params: dict | None = None) -> dict[str, float]:
+    """Build the ``kind`` vector index (``none``: no index) on ``table``'s ``vector`` column, if it has one.
+
+    Returns ``vector_index_build_s`` and ``vector_indexed`` (0/1) for the run's log.
+    """
+    import time
+
+    if kind == "none" or "vector" not in table.schema.names:
+        return {"vector_index_build_s": 0.0, "vector_indexed": 0.0}
+    start = time.perf_counter()
+    table.create_index("vector", config=vector_index_config(kind, params), replace=True)
+    return {"vector_index_build_s": time.perf_counter() - start, "vector_indexed": 1.0}

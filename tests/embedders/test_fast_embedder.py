@@ -8,7 +8,7 @@ import pytest
 from ragbench.embedders import SentenceTransformerEmbedder
 from ragbench.errors import ConfigError
 from ragbench.protocols import Embedder
-from ragbench.testing.fast_embedder import static_embedder
+from ragbench.embedders.static import static_embedder
 
 TEXTS = [
     "vector databases store dense embeddings for similarity search",
