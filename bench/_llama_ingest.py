@@ -32,11 +32,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from llama_index.core.bridge.pydantic import PrivateAttr  # noqa: E402
-from llama_index.core.embeddings import BaseEmbedding  # noqa: E402
-from llama_index.core.ingestion import IngestionPipeline  # noqa: E402
-from llama_index.core.schema import TextNode  # noqa: E402
-from llama_index.vector_stores.lancedb import LanceDBVectorStore  # noqa: E402
+from llama_index.core.bridge.pydantic import PrivateAttr
+from llama_index.core.embeddings import BaseEmbedding
+from llama_index.core.ingestion import IngestionPipeline
+from llama_index.core.schema import TextNode
+from llama_index.vector_stores.lancedb import LanceDBVectorStore
 
 TABLE = "chunks"
 WARM_UP_TABLE = "warm_up"
@@ -138,8 +138,9 @@ def run_corpus(corpus: str, uri: str, *, embedder: Any, batch: int | None, chunk
     with open(corpus, encoding="utf-8") as fh:
         for line in fh:
             record = json.loads(line)
-            documents.append(Document(text=record["text"], doc_id=str(record["id"]),
-                                      metadata={"title": record.get("title", "")}))
+            documents.append(
+                Document(text=record["text"], doc_id=str(record["id"]), metadata={"title": record.get("title", "")})
+            )
     pipeline.run(documents=documents)
     seconds = time.perf_counter() - start
     return seconds, store.table.count_rows()
@@ -155,17 +156,22 @@ def _batch(value: str) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("texts_json", help="JSON file holding a list of chunk texts (with --corpus: a JSONL corpus)")
-    parser.add_argument("--corpus", action="store_true",
-                        help="texts_json is a JSONL corpus (id, title, text): read, split and embed it the LlamaIndex way")
+    parser.add_argument(
+        "--corpus",
+        action="store_true",
+        help="texts_json is a JSONL corpus (id, title, text): read, split and embed it the LlamaIndex way",
+    )
     parser.add_argument("--chunk-size", type=int, default=256, help="SentenceSplitter chunk_size in tokens (--corpus)")
     parser.add_argument("uri", help="LanceDB folder to write (table 'chunks')")
     parser.add_argument("--embedder", choices=sorted(EMBEDDERS), default="minilm")
-    parser.add_argument("--batch", type=_batch, default=None,
-                        help="LlamaIndex embed_batch_size (default: LlamaIndex's own)")
+    parser.add_argument(
+        "--batch", type=_batch, default=None, help="LlamaIndex embed_batch_size (default: LlamaIndex's own)"
+    )
     args = parser.parse_args(argv)
     if args.corpus:
-        seconds, rows = run_corpus(args.texts_json, args.uri, embedder=EMBEDDERS[args.embedder](), batch=args.batch,
-                                   chunk_size=args.chunk_size)
+        seconds, rows = run_corpus(
+            args.texts_json, args.uri, embedder=EMBEDDERS[args.embedder](), batch=args.batch, chunk_size=args.chunk_size
+        )
     else:
         texts = json.loads(Path(args.texts_json).read_text(encoding="utf-8"))
         seconds, rows = run(texts, args.uri, embedder=EMBEDDERS[args.embedder](), batch=args.batch)

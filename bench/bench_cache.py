@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -41,14 +41,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         model = tiny_qwen2_long_context(Path(tmp) / "tiny-judge")
         outputs = json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})
-        with VLLMServer(model, served_model_name="tiny-judge", max_model_len=4096, watch=False,
-                        env={"VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
-                        extra_args=["--structured-outputs-config", outputs]) as server:
+        with VLLMServer(
+            model,
+            served_model_name="tiny-judge",
+            max_model_len=4096,
+            watch=False,
+            env={"VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
+            extra_args=["--structured-outputs-config", outputs],
+        ) as server:
             overrides = [
-                f"home={Path(tmp) / 'home'}", "progress=false", "dataset=hotpotqa", "retriever=bm25", "k=3",
-                f"max_queries={args.questions}", "metrics=ragas", f"judge.base_url={server.base_url}",
-                "judge.max_tokens=160", "judge.max_string_chars=40", "judge.max_list_items=3",
-                "max_failure_rate=1.0", "judge.model=tiny-judge",  # named: a warm re-run needs no server
+                f"home={Path(tmp) / 'home'}",
+                "progress=false",
+                "dataset=hotpotqa",
+                "retriever=bm25",
+                "k=3",
+                f"max_queries={args.questions}",
+                "metrics=ragas",
+                f"judge.base_url={server.base_url}",
+                "judge.max_tokens=160",
+                "judge.max_string_chars=40",
+                "judge.max_list_items=3",
+                "max_failure_rate=1.0",
+                "judge.model=tiny-judge",  # named: a warm re-run needs no server
             ]
             first_s, first, first_calls = _run(overrides)
             if args.profile:

@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the dashboard harness lives in tests/support
 
-from ragbench.dashboard.sessions import COOKIE  # noqa: E402
-from tests.support.dashboard import free_port, sign_in, start_dashboard, stop_dashboard  # noqa: E402
+from ragbench.dashboard.sessions import COOKIE
+from tests.support.dashboard import free_port, sign_in, start_dashboard, stop_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,8 +51,12 @@ def login(url: str, user: str, password: str) -> str:
 def ask(url: str, cookie: str, tenant: str, question: str) -> tuple[int, float, dict]:
     """One ``POST /api/ask``; returns (HTTP status, seconds, JSON body)."""
     body = json.dumps({"tenant": tenant, "question": question}).encode()
-    req = urllib.request.Request(f"{url}/api/ask", data=body, method="POST",
-                                 headers={"Content-Type": "application/json", "Cookie": cookie, "Origin": url})
+    req = urllib.request.Request(
+        f"{url}/api/ask",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "Cookie": cookie, "Origin": url},
+    )
     start = time.perf_counter()
     try:
         with urllib.request.urlopen(req, timeout=120) as resp:
@@ -77,17 +81,29 @@ def run_load(url: str, cookie: str, questions: list[tuple[str, str]], *, concurr
     # a leak is a source from another tenant's demo corpus (ids "<tenant prefix>-..."); documents
     # uploaded into the tenant (content-hash ids) are its own
     prefixes = {t.split("-")[0] + "-" for t, _ in questions}
-    leaks = [f"{t}: got {src['doc_id']}" for t, s, _, p in results if s == 200
-             for src in p.get("sources", [])
-             if any(src["doc_id"].startswith(o) for o in prefixes - {t.split("-")[0] + "-"})]
+    leaks = [
+        f"{t}: got {src['doc_id']}"
+        for t, s, _, p in results
+        if s == 200
+        for src in p.get("sources", [])
+        if any(src["doc_id"].startswith(o) for o in prefixes - {t.split("-")[0] + "-"})
+    ]
     lat = [sec * 1000 for _, _, sec, _ in results]
-    return {"n": len(results), "errors": errors, "leaks": leaks, "wall_s": wall,
-            "p50_ms": percentile(lat, 50), "p95_ms": percentile(lat, 95), "answers": [p.get("answer", "") for *_, p in results]}
+    return {
+        "n": len(results),
+        "errors": errors,
+        "leaks": leaks,
+        "wall_s": wall,
+        "p50_ms": percentile(lat, 50),
+        "p95_ms": percentile(lat, 95),
+        "answers": [p.get("answer", "") for *_, p in results],
+    }
 
 
 def login_flood(url: str, cookie: str, *, user: str = "bench", seconds: float = 8.0, threads: int = 8) -> dict:
     """API latency (``GET /api/tenants``) alone and while ``threads`` clients send wrong passwords,
     plus the sign-in time of a real user and of an unknown name (they should match)."""
+
     def api_p50(n: int = 30) -> float:
         lat = []
         for _ in range(n):
@@ -117,8 +133,14 @@ def login_flood(url: str, cookie: str, *, user: str = "bench", seconds: float = 
         for i in range(threads):
             pool.submit(flood, i)
         busy = api_p50()
-    return {"known_ms": known, "unknown_ms": unknown, "api_idle_p50_ms": idle, "api_flood_p50_ms": busy,
-            "guesses": len(statuses), "refused_429": statuses.count(429)}
+    return {
+        "known_ms": known,
+        "unknown_ms": unknown,
+        "api_idle_p50_ms": idle,
+        "api_flood_p50_ms": busy,
+        "guesses": len(statuses),
+        "refused_429": statuses.count(429),
+    }
 
 
 def prepare_home(home: Path) -> Path:
@@ -138,10 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--password", default="bench-pw")
     parser.add_argument("-n", type=int, default=20, help="Questions (default 20).")
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--login-flood", action="store_true",
-                        help="Instead: API latency alone and during a flood of wrong passwords; known vs unknown user sign-in time.")
-    parser.add_argument("--login-limit-client", default="30/15 minutes",
-                        help="Own server's failed sign-ins per address (e.g. '100000/minute' to flood the hashing itself).")
+    parser.add_argument(
+        "--login-flood",
+        action="store_true",
+        help="Instead: API latency alone and during a flood of wrong passwords; known vs unknown user sign-in time.",
+    )
+    parser.add_argument(
+        "--login-limit-client",
+        default="30/15 minutes",
+        help="Own server's failed sign-ins per address (e.g. '100000/minute' to flood the hashing itself).",
+    )
     args = parser.parse_args(argv)
     proc, tmp = None, None
     try:
@@ -151,15 +179,24 @@ def main(argv: list[str] | None = None) -> int:
             home = Path(tmp.name) / "home"
             users = prepare_home(home)
             port = free_port()
-            proc = start_dashboard(home, users, port=port, log=Path(tmp.name) / "server.log",
-                                   extra_args=["--login-limit-client", args.login_limit_client])
+            proc = start_dashboard(
+                home,
+                users,
+                port=port,
+                log=Path(tmp.name) / "server.log",
+                extra_args=["--login-limit-client", args.login_limit_client],
+            )
             url = f"http://127.0.0.1:{port}"
         cookie = login(url, args.user, args.password)
         if args.login_flood:
             flood = login_flood(url, cookie, user=args.user)
-            print(f"sign-in with a wrong password: known user {flood['known_ms']:.0f} ms, unknown user {flood['unknown_ms']:.0f} ms")
-            print(f"GET /api/tenants p50: {flood['api_idle_p50_ms']:.1f} ms alone, {flood['api_flood_p50_ms']:.1f} ms during "
-                  f"{flood['guesses']} wrong sign-ins in 8 s ({flood['refused_429']} answered 429)")
+            print(
+                f"sign-in with a wrong password: known user {flood['known_ms']:.0f} ms, unknown user {flood['unknown_ms']:.0f} ms"
+            )
+            print(
+                f"GET /api/tenants p50: {flood['api_idle_p50_ms']:.1f} ms alone, {flood['api_flood_p50_ms']:.1f} ms during "
+                f"{flood['guesses']} wrong sign-ins in 8 s ({flood['refused_429']} answered 429)"
+            )
             return 0
         questions = (demo_questions() * (args.n // 2 + 1))[: args.n]
         ask(url, cookie, *questions[0])  # warm-up, not counted
@@ -172,9 +209,13 @@ def main(argv: list[str] | None = None) -> int:
             tmp.cleanup()
     print(f"{'mode':<22}{'n':>4}{'errors':>8}{'p50 ms':>10}{'p95 ms':>10}{'wall s':>9}{'q/s':>7}")
     for name, r in (("sequential", seq), (f"{args.concurrency} concurrent", conc)):
-        print(f"{name:<22}{r['n']:>4}{len(r['errors']):>8}{r['p50_ms']:>10.1f}{r['p95_ms']:>10.1f}{r['wall_s']:>9.2f}{r['n'] / r['wall_s']:>7.1f}")
-    print(f"throughput ratio concurrent/sequential: {(conc['n'] / conc['wall_s']) / (seq['n'] / seq['wall_s']):.2f}x; "
-          f"p95 ratio: {conc['p95_ms'] / seq['p95_ms']:.2f}x")
+        print(
+            f"{name:<22}{r['n']:>4}{len(r['errors']):>8}{r['p50_ms']:>10.1f}{r['p95_ms']:>10.1f}{r['wall_s']:>9.2f}{r['n'] / r['wall_s']:>7.1f}"
+        )
+    print(
+        f"throughput ratio concurrent/sequential: {(conc['n'] / conc['wall_s']) / (seq['n'] / seq['wall_s']):.2f}x; "
+        f"p95 ratio: {conc['p95_ms'] / seq['p95_ms']:.2f}x"
+    )
     for problem in seq["errors"] + conc["errors"] + seq["leaks"] + conc["leaks"]:
         print("PROBLEM:", problem)
     return 1 if seq["errors"] or conc["errors"] or seq["leaks"] or conc["leaks"] else 0

@@ -29,8 +29,9 @@ def _workload(n: int):
         Hit("c1", "leave", "acme", "Staff get 25 days of paid leave per year.", 1.0, rank=0, title="Leave"),
         Hit("c2", "office", "acme", "The office is in Oslo, near the harbour.", 0.5, rank=1, title="Office"),
     ]
-    queries = [Query(f"Question {i}: how many days of leave do staff get?", "acme" if i % 2 else "globex")
-               for i in range(n)]
+    queries = [
+        Query(f"Question {i}: how many days of leave do staff get?", "acme" if i % 2 else "globex") for i in range(n)
+    ]
     return queries, [hits] * n
 
 
@@ -51,8 +52,10 @@ def _rate(gen, n: int, *, one_at_a_time: bool) -> tuple[float, int]:
 
 def _report(name: str, single: tuple[float, int], batched: tuple[float, int], args) -> float:
     ratio = batched[0] / single[0]
-    print(f"{name:8s} one-at-a-time {single[0]:7.2f} q/s ({args.single} q) | batched {batched[0]:7.2f} q/s "
-          f"({args.batch} q) | ratio {ratio:5.1f}x (goal >= {GOAL:g}) {'OK' if ratio >= GOAL else 'BELOW GOAL'}")
+    print(
+        f"{name:8s} one-at-a-time {single[0]:7.2f} q/s ({args.single} q) | batched {batched[0]:7.2f} q/s "
+        f"({args.batch} q) | ratio {ratio:5.1f}x (goal >= {GOAL:g}) {'OK' if ratio >= GOAL else 'BELOW GOAL'}"
+    )
     return ratio
 
 

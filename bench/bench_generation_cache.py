@@ -38,8 +38,15 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=None, help="At most this many questions (default: all).")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        overrides = [f"home={tmp}/home", f"dataset={args.dataset}", f"retriever={args.retriever}", "generator=vllm",
-                     "llm=smollm2_135m", "progress=false", "tracking=mlflow"]
+        overrides = [
+            f"home={tmp}/home",
+            f"dataset={args.dataset}",
+            f"retriever={args.retriever}",
+            "generator=vllm",
+            "llm=smollm2_135m",
+            "progress=false",
+            "tracking=mlflow",
+        ]
         if args.questions:
             overrides.append(f"max_queries={args.questions}")
         first_s, first, gen = _run(overrides)
@@ -50,16 +57,25 @@ def main() -> None:
         cached = int(second.report.overall["answers.cached"])
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "ragbench.cli", "run", *overrides], check=True, env=env,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "ragbench.cli", "run", *overrides],
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         cli_s = time.perf_counter() - start
         n = int(first.report.overall["questions"])
         print(f"dataset {args.dataset}, retriever {args.retriever}, {n} questions, model {gen.model_id}")
         print(f"first run (index, engine load, {n} generations): {first_s:8.2f} s")
-        print(f"identical re-run, same process ({cached}/{n} cached, engine loaded: {gen2.loaded}): {second_s:8.2f} s"
-              f"  -> ratio {second_s / first_s:.4f} (goal <= 0.05)")
-        print(f"identical re-run as a new `ragbench run` process (imports included): {cli_s:8.2f} s"
-              f"  -> ratio {cli_s / first_s:.4f}")
+        print(
+            f"identical re-run, same process ({cached}/{n} cached, engine loaded: {gen2.loaded}): {second_s:8.2f} s"
+            f"  -> ratio {second_s / first_s:.4f} (goal <= 0.05)"
+        )
+        print(
+            f"identical re-run as a new `ragbench run` process (imports included): {cli_s:8.2f} s"
+            f"  -> ratio {cli_s / first_s:.4f}"
+        )
         print(f"answers identical: {same_answers}; metrics identical: {same_metrics}")
         print(f"cache file: {Path(gen2.cache.store.path).name}, entries {len(gen2.cache)}")
 

@@ -51,14 +51,20 @@ def _ingest(path: Path, store_dir: Path, embedder, chunker, *, language=True, li
     from itertools import islice
 
     from ragbench.ingestion.ingest import ingest_items
-    from ragbench.language import detect_language
     from ragbench.ingestion.loaders import iter_path
+    from ragbench.language import detect_language
     from ragbench.stores.lancedb import LanceDBStore
 
     store = LanceDBStore(store_dir, space=embedder.space)
     start = time.perf_counter()
-    job = ingest_items(islice(iter_path(path), limit), tenant="bench", store=store, embedder=embedder,
-                       chunker=chunker, language=detect_language if language else None)
+    job = ingest_items(
+        islice(iter_path(path), limit),
+        tenant="bench",
+        store=store,
+        embedder=embedder,
+        chunker=chunker,
+        language=detect_language if language else None,
+    )
     return time.perf_counter() - start, job
 
 
@@ -75,8 +81,8 @@ def _embedder(name: str):
 def throughput(tmp: Path, n_docs: int, llama_python: str | None, embedder_name: str = "minilm") -> None:
     """ragbench's ingest job against the raw embedder and LlamaIndex, on the same corpus and model."""
     from ragbench.data.chunking import SentenceChunker
-    from ragbench.language import detect_language
     from ragbench.ingestion.loaders import iter_path
+    from ragbench.language import detect_language
 
     path = _corpus(tmp, n_docs)
     chunker = SentenceChunker(max_words=200, overlap=1)
@@ -89,7 +95,7 @@ def throughput(tmp: Path, n_docs: int, llama_python: str | None, embedder_name: 
     _ingest(path, tmp / f"warm-{embedder_name}", embedder, chunker, limit=8)
     start = time.perf_counter()
     for i in range(0, len(texts), 256):
-        embedder.embed_documents(texts[i:i + 256])
+        embedder.embed_documents(texts[i : i + 256])
     raw = time.perf_counter() - start
     ours, job = _ingest(path, tmp / f"a-{embedder_name}", embedder, chunker)
     assert job.chunks_created == len(texts), (job.chunks_created, len(texts))
@@ -97,37 +103,55 @@ def throughput(tmp: Path, n_docs: int, llama_python: str | None, embedder_name: 
     model = {"minilm": "all-MiniLM-L6-v2", "static": "static embedder (fast, like a GPU model: overhead-bound)"}
     print(f"corpus: {n_docs} SciFact documents -> {len(texts)} chunks, {model[embedder_name]}, SentenceChunker(200)")
     print(f"  raw embedder encode (256/call)   {raw:7.2f} s  {len(texts) / raw:8.1f} chunks/s")
-    print(f"  ragbench ingest job              {ours:7.2f} s  {len(texts) / ours:8.1f} chunks/s  "
-          f"ratio vs raw {raw / ours:.3f} (goal >= 0.90)")
-    print(f"  ragbench ingest job, no langdet  {ours_nolang:7.2f} s  {len(texts) / ours_nolang:8.1f} chunks/s  "
-          f"ratio vs raw {raw / ours_nolang:.3f}")
+    print(
+        f"  ragbench ingest job              {ours:7.2f} s  {len(texts) / ours:8.1f} chunks/s  "
+        f"ratio vs raw {raw / ours:.3f} (goal >= 0.90)"
+    )
+    print(
+        f"  ragbench ingest job, no langdet  {ours_nolang:7.2f} s  {len(texts) / ours_nolang:8.1f} chunks/s  "
+        f"ratio vs raw {raw / ours_nolang:.3f}"
+    )
     for batch in (None, 256):
         llama(tmp, path, ours, llama_python, embedder_name, batch)
 
 
-def llama(tmp: Path, corpus: Path, ours: float, llama_python: str | None, embedder_name: str,
-          batch: int | None) -> None:
+def llama(
+    tmp: Path, corpus: Path, ours: float, llama_python: str | None, embedder_name: str, batch: int | None
+) -> None:
     """The same job the LlamaIndex way: read the same JSONL corpus into Documents, SentenceSplitter
     (320 tokens, about our 200 words: the chunk counts match within 1%), the same embedder class
     and model, LanceDB vector store, one IngestionPipeline. LlamaIndex does no language detection,
     keeps no job records and builds no full-text index; ragbench does all three."""
     python = llama_python or sys.executable
     label = f"LlamaIndex pipeline, batch {batch or '10 (default)'}"
-    probe = subprocess.run([python, "-c", "import llama_index.core, llama_index.vector_stores.lancedb"],
-                           capture_output=True, text=True)
+    probe = subprocess.run(
+        [python, "-c", "import llama_index.core, llama_index.vector_stores.lancedb"], capture_output=True, text=True
+    )
     if probe.returncode != 0:
         print(f"  {label}: UNAVAILABLE (no llama-index in {python}; run `make bench-llama`, or pass --llama-python)")
         return
-    cmd = [python, str(ROOT / "bench" / "_llama_ingest.py"), str(corpus), str(tmp / "llama"), "--corpus",
-           "--chunk-size", "320", "--embedder", embedder_name, *(["--batch", str(batch)] if batch else [])]
+    cmd = [
+        python,
+        str(ROOT / "bench" / "_llama_ingest.py"),
+        str(corpus),
+        str(tmp / "llama"),
+        "--corpus",
+        "--chunk-size",
+        "320",
+        "--embedder",
+        embedder_name,
+        *(["--batch", str(batch)] if batch else []),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("SECONDS")), None)
     if line is None:
         print(f"  {label}: FAILED\n{out.stderr[-2000:]}")
         return
     seconds, rows = float(line.split()[1]), int(line.split()[3])
-    print(f"  {label:32s} {seconds:7.2f} s  {rows / seconds:8.1f} chunks/s  ({rows} chunks) "
-          f"-> ragbench is {seconds / ours:.2f}x as fast on the same corpus (goal >= 2x)")
+    print(
+        f"  {label:32s} {seconds:7.2f} s  {rows / seconds:8.1f} chunks/s  ({rows} chunks) "
+        f"-> ragbench is {seconds / ours:.2f}x as fast on the same corpus (goal >= 2x)"
+    )
 
 
 def _rss_worker(n: int, store_dir: str) -> None:
@@ -154,8 +178,14 @@ def _rss_worker(n: int, store_dir: str) -> None:
     base = peak_rss_mib()
     tracemalloc.start()
     start = time.perf_counter()
-    job = ingest_items(iter_jsonl(lines(), source="synthetic"), tenant="rss", store=store, embedder=None,
-                       chunker=SentenceChunker(max_words=40, overlap=0), language=None)
+    job = ingest_items(
+        iter_jsonl(lines(), source="synthetic"),
+        tenant="rss",
+        store=store,
+        embedder=None,
+        chunker=SentenceChunker(max_words=40, overlap=0),
+        language=None,
+    )
     seconds = time.perf_counter() - start
     heap = tracemalloc.get_traced_memory()[1] / 2**20
     peak = peak_rss_mib()
@@ -166,16 +196,24 @@ def rss(tmp: Path, sizes: list[int]) -> None:
     print("peak memory while ingesting synthetic corpora (lexical store, language detection off, one process each):")
     peaks, heaps = [], []
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--rss-worker", str(n), str(tmp / f"rss-{n}")],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--rss-worker", str(n), str(tmp / f"rss-{n}")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         base, peak, chunks, secs, heap = out.stdout.split("RSS ")[1].split()
         peaks.append(float(peak))
         heaps.append(float(heap))
-        print(f"  {n:7d} docs ({int(chunks):7d} chunks, {float(secs):6.1f} s): peak RSS {float(peak):7.1f} MiB "
-              f"(after imports {float(base):6.1f}), peak Python heap {float(heap):6.1f} MiB")
+        print(
+            f"  {n:7d} docs ({int(chunks):7d} chunks, {float(secs):6.1f} s): peak RSS {float(peak):7.1f} MiB "
+            f"(after imports {float(base):6.1f}), peak Python heap {float(heap):6.1f} MiB"
+        )
     growth = sizes[-1] // sizes[0]
-    print(f"  ratio largest / smallest corpus ({growth}x the documents): peak RSS {peaks[-1] / peaks[0]:.3f}, "
-          f"Python heap {heaps[-1] / heaps[0]:.3f} (goal: flat)")
+    print(
+        f"  ratio largest / smallest corpus ({growth}x the documents): peak RSS {peaks[-1] / peaks[0]:.3f}, "
+        f"Python heap {heaps[-1] / heaps[0]:.3f} (goal: flat)"
+    )
 
 
 def main() -> None:

@@ -27,8 +27,12 @@ import numpy as np
 
 from ragbench.paths import shared_data_dir
 
-SOURCES = ["beir_scifact/corpus.jsonl", "hotpotqa_sample100/beir/corpus.jsonl",
-           "musique_sample100/beir/corpus.jsonl", "flashrag_quickstart/corpus/sample_data.jsonl"]
+SOURCES = [
+    "beir_scifact/corpus.jsonl",
+    "hotpotqa_sample100/beir/corpus.jsonl",
+    "musique_sample100/beir/corpus.jsonl",
+    "flashrag_quickstart/corpus/sample_data.jsonl",
+]
 TENANT = "bench"
 QUERY_SOURCES = ["hotpotqa_sample100/beir/queries.jsonl", "beir_scifact/queries.jsonl"]
 
@@ -92,24 +96,38 @@ def side_by_side(ours, raw, inputs) -> tuple[list[float], list[float]]:
 def setup(work: Path, texts: list[str]):
     """Tiny BGE-M3, a store with IVF_PQ, and the corpus ingested through ragbench's indexing path."""
     from ragbench.data.chunking import WholeDocumentChunker
-    from ragbench.ingestion.datasets import index_documents
     from ragbench.embedders.bge_m3 import BGEM3Embedder
+    from ragbench.ingestion.datasets import index_documents
     from ragbench.stores import LanceDBStore
     from ragbench.testing.tiny_bge_m3 import build
     from ragbench.types import Document
 
     model = build(work / "tiny-bge-m3", hidden=32, heads=2, initializer_range=0.5)
-    emb = BGEM3Embedder(model, torch_threads=1, batch_size=256, passage_max_length=48, query_max_length=48,
-                        cache_dir=str(work / "cache"))
-    store = LanceDBStore(work / "db", space=emb.space, vector_index="ivf_pq",
-                         index_params={"num_partitions": 64, "num_sub_vectors": 8},
-                         search_params={"nprobes": 16, "refine_factor": 10}, recall_sample=100)
+    emb = BGEM3Embedder(
+        model,
+        torch_threads=1,
+        batch_size=256,
+        passage_max_length=48,
+        query_max_length=48,
+        cache_dir=str(work / "cache"),
+    )
+    store = LanceDBStore(
+        work / "db",
+        space=emb.space,
+        vector_index="ivf_pq",
+        index_params={"num_partitions": 64, "num_sub_vectors": 8},
+        search_params={"nprobes": 16, "refine_factor": 10},
+        recall_sample=100,
+    )
     docs = [Document(id=f"c{i}", tenant=TENANT, text=t) for i, t in enumerate(texts)]
     start = time.perf_counter()
-    stats = index_documents(docs, tenant=TENANT, store=store, embedder=emb, chunker=WholeDocumentChunker(),
-                            batch_size=2048)
-    print(f"ingest: {time.perf_counter() - start:.1f} s ({emb.forward_texts} texts encoded); "
-          f"IVF_PQ build {stats.index['vector_index_build_s']:.2f} s, FTS build {stats.index['fts_build_s']:.2f} s")
+    stats = index_documents(
+        docs, tenant=TENANT, store=store, embedder=emb, chunker=WholeDocumentChunker(), batch_size=2048
+    )
+    print(
+        f"ingest: {time.perf_counter() - start:.1f} s ({emb.forward_texts} texts encoded); "
+        f"IVF_PQ build {stats.index['vector_index_build_s']:.2f} s, FTS build {stats.index['fts_build_s']:.2f} s"
+    )
     print(f"ANN recall@10 on 100 stored vectors as queries: {stats.index['ann_recall@10']:.3f}")
     return emb, store
 
@@ -123,8 +141,10 @@ def report_recall(store, table, dense: np.ndarray) -> None:
         q = q.bypass_vector_index() if exact else apply_search_params(q, params)
         return set(q.to_arrow().column("chunk_id").to_pylist())
 
-    for label, params in (("LanceDB default search params, PQ codes only", {}),
-                          ("nprobes 16, refine_factor 10", store.search_params)):
+    for label, params in (
+        ("LanceDB default search params, PQ codes only", {}),
+        ("nprobes 16, refine_factor 10", store.search_params),
+    ):
         recall = np.mean([len(top(v, False, params) & top(v, True, {})) / 10 for v in dense])
         goal = "  (goal >= 0.95)" if params else ""
         print(f"ANN recall@10 vs exact on {len(dense)} queries ({label}): {recall:.3f}{goal}")
@@ -144,11 +164,15 @@ def report_ratios(store, table, search, qenc, n_native: int) -> None:
         return table.search(mat, vector_column_name="colbert").distance_type("cosine").select(cols).limit(10).to_arrow()
 
     ours, raw = side_by_side(lambda v: store.search_vector(TENANT, v, 10), raw_dense, list(qenc.dense))
-    print(f"dense   store.search_vector {pct(ours)} | raw LanceDB {pct(raw)} | "
-          f"ratio p50 {np.median(ours) / np.median(raw):.2f} (goal <= 1.5)")
+    print(
+        f"dense   store.search_vector {pct(ours)} | raw LanceDB {pct(raw)} | "
+        f"ratio p50 {np.median(ours) / np.median(raw):.2f} (goal <= 1.5)"
+    )
     ours, raw = side_by_side(lambda m: search.colbert(TENANT, m, 10), raw_colbert, qenc.colbert[:n_native])
-    print(f"colbert M3Search.colbert     {pct(ours)} | raw LanceDB {pct(raw)} | "
-          f"ratio p50 {np.median(ours) / np.median(raw):.2f}  ({n_native} queries: exhaustive multivector scan)")
+    print(
+        f"colbert M3Search.colbert     {pct(ours)} | raw LanceDB {pct(raw)} | "
+        f"ratio p50 {np.median(ours) / np.median(raw):.2f}  ({n_native} queries: exhaustive multivector scan)"
+    )
 
 
 def report_modes(emb, store, search, qs: list[str]) -> None:
@@ -182,8 +206,10 @@ def main() -> None:
     report_recall(store, table, qenc.dense)
     report_ratios(store, table, search, qenc, max(1, args.native_colbert_queries))
     sparse_load = timed(search.sparse, TENANT, qenc.sparse[0], 10)
-    print(f"sparse  inverted (CSC) view of {len(texts)} chunks built on first query in {sparse_load:.0f} ms "
-          "(no LanceDB counterpart: in-memory over the stored columns)")
+    print(
+        f"sparse  inverted (CSC) view of {len(texts)} chunks built on first query in {sparse_load:.0f} ms "
+        "(no LanceDB counterpart: in-memory over the stored columns)"
+    )
     report_modes(emb, store, search, qs)
     shutil.rmtree(work, ignore_errors=True)
 

@@ -36,21 +36,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ragbench.paths import project_root, shared_data_dir  # noqa: E402
-from ragbench.data.chunking import WholeDocumentChunker  # noqa: E402
-from ragbench.data.dataset import Dataset  # noqa: E402
-from ragbench.ingestion.datasets import index_documents  # noqa: E402
-from ragbench.evaluation.stats import paired_comparison  # noqa: E402
-from ragbench.generators.extractive import ExtractiveGenerator  # noqa: E402
-from ragbench.ingestion.ingest import ingest_items  # noqa: E402
-from ragbench.ingestion.jobs import get_job# noqa: E402
-from ragbench.ingestion.loaders import iter_jsonl  # noqa: E402
-from ragbench.metrics import MetricSuite  # noqa: E402
-from ragbench.evaluation.evaluate import evaluate  # noqa: E402
-from ragbench.pipelines.rag import RAGPipeline  # noqa: E402
-from ragbench.retrievers.bm25 import BM25Retriever  # noqa: E402
-from ragbench.stores.lancedb import LanceDBStore  # noqa: E402
-from ragbench.types import Sample  # noqa: E402
+from ragbench.data.chunking import WholeDocumentChunker
+from ragbench.data.dataset import Dataset
+from ragbench.evaluation.evaluate import evaluate
+from ragbench.evaluation.stats import paired_comparison
+from ragbench.generators.extractive import ExtractiveGenerator
+from ragbench.ingestion.datasets import index_documents
+from ragbench.ingestion.ingest import ingest_items
+from ragbench.ingestion.jobs import get_job
+from ragbench.ingestion.loaders import iter_jsonl
+from ragbench.metrics import MetricSuite
+from ragbench.paths import project_root, shared_data_dir
+from ragbench.pipelines.rag import RAGPipeline
+from ragbench.retrievers.bm25 import BM25Retriever
+from ragbench.stores.lancedb import LanceDBStore
+from ragbench.types import Sample
 
 FILES = {"hr": "dev_hr_with_para.jsonl", "sr": "dev_sr_with_para.jsonl"}
 METRIC = "ndcg@10"
@@ -66,13 +66,26 @@ def exams_questions(lang: str, limit: int | None) -> list[dict]:
 def ingest_exams(store: LanceDBStore, tenant: str, questions: list[dict], language: str | None = None) -> list[Sample]:
     """Ingest every choice paragraph as a job (languages detected); one sample per question stem, in
     ``language`` (``None``: the question's detected language, as the test groups them)."""
-    lines = [json.dumps({"id": f"{q['id']}/{c['label']}", "title": c["text"], "text": c["para"]}, ensure_ascii=False)
-             for q in questions for c in q["question"]["choices"] if c.get("para")]
-    job = ingest_items(iter_jsonl(io.StringIO("\n".join(lines)), source="exams"), tenant=tenant, store=store,
-                       embedder=None, chunker=WholeDocumentChunker(), total=len(lines))
+    lines = [
+        json.dumps({"id": f"{q['id']}/{c['label']}", "title": c["text"], "text": c["para"]}, ensure_ascii=False)
+        for q in questions
+        for c in q["question"]["choices"]
+        if c.get("para")
+    ]
+    job = ingest_items(
+        iter_jsonl(io.StringIO("\n".join(lines)), source="exams"),
+        tenant=tenant,
+        store=store,
+        embedder=None,
+        chunker=WholeDocumentChunker(),
+        total=len(lines),
+    )
     docs = {d.key.split("#", 1)[1]: d.doc_id for d in get_job(store, tenant, job.job_id).documents}
-    return [Sample(id=q["id"], question=q["question"]["stem"], tenant=tenant, relevant={docs[key]: 1}, language=language)
-            for q in questions if (key := f"{q['id']}/{q['answerKey']}") in docs]
+    return [
+        Sample(id=q["id"], question=q["question"]["stem"], tenant=tenant, relevant={docs[key]: 1}, language=language)
+        for q in questions
+        if (key := f"{q['id']}/{q['answerKey']}") in docs
+    ]
 
 
 def per_question(uri: Path, analysis: str, samples: list[Sample]) -> dict[str, list[float]]:
@@ -91,8 +104,14 @@ def compare(uri: Path, samples: list[Sample]) -> dict:
     rows = {}
     for lang in sorted(en):
         p = paired_comparison(METRIC, en[lang], auto[lang])
-        rows[lang] = {"n": p.n, "english_stemming": p.mean_a, "per_language": p.mean_b, "delta": p.delta,
-                      "ci": [p.low, p.high], "p_value": p.p_value}
+        rows[lang] = {
+            "n": p.n,
+            "english_stemming": p.mean_a,
+            "per_language": p.mean_b,
+            "delta": p.delta,
+            "ci": [p.low, p.high],
+            "p_value": p.p_value,
+        }
     return rows
 
 
@@ -115,17 +134,24 @@ def main() -> None:
 
         demo = load_tenant_folders(project_root() / "datasets" / "demo")
         uri = Path(tmp) / "demo"
-        index_documents(demo.documents_of("lastavica-logistika"), tenant="lastavica-logistika",
-                        store=LanceDBStore(uri), embedder=None, chunker=WholeDocumentChunker())
+        index_documents(
+            demo.documents_of("lastavica-logistika"),
+            tenant="lastavica-logistika",
+            store=LanceDBStore(uri),
+            embedder=None,
+            chunker=WholeDocumentChunker(),
+        )
         results["demo"] = compare(uri, [s for s in demo.samples if s.tenant == "lastavica-logistika"])
         results["seconds"] = time.perf_counter() - start
     for setup, rows in results.items():
         if setup == "seconds":
             continue
         for lang, r in rows.items():
-            print(f"{setup:8s} {lang:7s} n={r['n']:4d}  English stemming {r['english_stemming']:.4f}  per-language "
-                  f"{r['per_language']:.4f}  delta {r['delta']:+.4f} [{r['ci'][0]:+.4f}, {r['ci'][1]:+.4f}]  "
-                  f"p={r['p_value']:.3g}")
+            print(
+                f"{setup:8s} {lang:7s} n={r['n']:4d}  English stemming {r['english_stemming']:.4f}  per-language "
+                f"{r['per_language']:.4f}  delta {r['delta']:+.4f} [{r['ci'][0]:+.4f}, {r['ci'][1]:+.4f}]  "
+                f"p={r['p_value']:.3g}"
+            )
     print(f"{results['seconds']:.0f} s")
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2))

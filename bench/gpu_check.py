@@ -32,18 +32,35 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # ragbench from this checkout (not installed there)
 
-from ragbench.telemetry import GpuSampler, JsonSink, Throughput  # noqa: E402
+from ragbench.telemetry import GpuSampler, JsonSink, Throughput
 
-BGE_M3 = dict(vocab_size=250_002, hidden_size=1024, num_hidden_layers=24, num_attention_heads=16,
-              intermediate_size=4096, max_position_embeddings=8194, type_vocab_size=1, pad_token_id=1)
-QWEN25_7B = dict(vocab_size=152_064, hidden_size=3584, intermediate_size=18_944, num_hidden_layers=28,
-                 num_attention_heads=28, num_key_value_heads=4, max_position_embeddings=32_768, rope_theta=1e6,
-                 rms_norm_eps=1e-6, tie_word_embeddings=False)
+BGE_M3 = dict(
+    vocab_size=250_002,
+    hidden_size=1024,
+    num_hidden_layers=24,
+    num_attention_heads=16,
+    intermediate_size=4096,
+    max_position_embeddings=8194,
+    type_vocab_size=1,
+    pad_token_id=1,
+)
+QWEN25_7B = dict(
+    vocab_size=152_064,
+    hidden_size=3584,
+    intermediate_size=18_944,
+    num_hidden_layers=28,
+    num_attention_heads=28,
+    num_key_value_heads=4,
+    max_position_embeddings=32_768,
+    rope_theta=1e6,
+    rms_norm_eps=1e-6,
+    tie_word_embeddings=False,
+)
 TINY = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, vocab_size=4096)
 ENCODE_GOAL, ENCODE_CEILING = 300_000, 650_000  # tokens/s on an H200 (issue 20)
 H200_BANDWIDTH_TBS = 4.8
@@ -72,8 +89,15 @@ class Check:
     def __init__(self, out: Path, *, budget_s: float, sampler: GpuSampler, mode: str) -> None:
         self.sampler, self.budget_s, self.t0 = sampler, budget_s, time.monotonic()
         self.throughput = Throughput()
-        self.sink = JsonSink(out, check="bench/gpu_check.py", mode=mode, status="running", budget_s=budget_s,
-                             started=datetime.now(timezone.utc).isoformat(timespec="seconds"), sections={})
+        self.sink = JsonSink(
+            out,
+            check="bench/gpu_check.py",
+            mode=mode,
+            status="running",
+            budget_s=budget_s,
+            started=datetime.now(UTC).isoformat(timespec="seconds"),
+            sections={},
+        )
         self.problems: list[str] = []
 
     def left(self) -> float:
@@ -91,7 +115,7 @@ class Check:
         except (KeyboardInterrupt, SystemExit):
             figures["error"] = "interrupted"
             raise
-        except Exception as exc:  # noqa: BLE001 - one failed step (e.g. out of memory) must not lose the others
+        except Exception as exc:
             figures["error"] = f"{type(exc).__name__}: {str(exc)[:500]}"
             self.problems.append(f"{name}: {figures['error']}")
         finally:
@@ -153,7 +177,7 @@ def encode(check: Check, plan: Plan, fig: dict) -> None:
     model, dtype = _build("encoder", plan)
     gen = torch.Generator().manual_seed(0)
     lengths = torch.randint(16, plan.max_length + 1, (plan.texts,), generator=gen).sort(descending=True).values
-    batches = [lengths[i:i + plan.batch_size] for i in range(0, len(lengths), plan.batch_size)]
+    batches = [lengths[i : i + plan.batch_size] for i in range(0, len(lengths), plan.batch_size)]
     vocab, pad = model.config.vocab_size, model.config.pad_token_id
 
     def run(batch_lengths) -> tuple[int, int]:
@@ -177,21 +201,37 @@ def encode(check: Check, plan: Plan, fig: dict) -> None:
     _sync(plan.device)
     elapsed = time.perf_counter() - start
     check.throughput.add("encode", elapsed, tokens=tokens, texts=texts)
-    fig.update(shape="XLM-R large (BGE-M3)" if not plan.dry_run else "tiny XLM-R", dtype=dtype,
-               params=sum(p.numel() for p in model.parameters()), batch_size=plan.batch_size,
-               max_length=plan.max_length, texts=texts, complete_pass=texts == plan.texts, tokens=tokens,
-               padding_efficiency=round(tokens / padded, 4), tokens_per_s=round(tokens / elapsed),
-               texts_per_s=round(texts / elapsed, 1), goal_tokens_per_s=ENCODE_GOAL,
-               ceiling_tokens_per_s=ENCODE_CEILING, peak_memory_mib=_peak_mib(plan.device))
-    del model
+    fig.update(
+        shape="XLM-R large (BGE-M3)" if not plan.dry_run else "tiny XLM-R",
+        dtype=dtype,
+        params=sum(p.numel() for p in model.parameters()),
+        batch_size=plan.batch_size,
+        max_length=plan.max_length,
+        texts=texts,
+        complete_pass=texts == plan.texts,
+        tokens=tokens,
+        padding_efficiency=round(tokens / padded, 4),
+        tokens_per_s=round(tokens / elapsed),
+        texts_per_s=round(texts / elapsed, 1),
+        goal_tokens_per_s=ENCODE_GOAL,
+        ceiling_tokens_per_s=ENCODE_CEILING,
+        peak_memory_mib=_peak_mib(plan.device),
+    )
+    model = None  # frees the encoder's GPU memory before the decoder is built
 
 
 def _generate_seconds(model, ids, new_tokens: int, device: str) -> float:
     import torch
     from transformers import GenerationConfig
 
-    config = GenerationConfig(do_sample=False, max_new_tokens=new_tokens, min_new_tokens=new_tokens,
-                              pad_token_id=0, eos_token_id=None, bos_token_id=None)
+    config = GenerationConfig(
+        do_sample=False,
+        max_new_tokens=new_tokens,
+        min_new_tokens=new_tokens,
+        pad_token_id=0,
+        eos_token_id=None,
+        bos_token_id=None,
+    )
     _sync(device)
     start = time.perf_counter()
     with torch.inference_mode():
@@ -213,10 +253,15 @@ def generate(check: Check, plan: Plan) -> None:
         # every decode step streams the weights once, except the input embedding table (rows are looked up)
         streamed = weight_bytes - model.get_input_embeddings().weight.nbytes
         ceiling = plan.bandwidth_tbs * 1e12 / streamed
-        fig.update(shape="Qwen2.5-7B" if not plan.dry_run else "tiny Qwen2", dtype=dtype, params=params,
-                   weights_gb=round(weight_bytes / 1e9, 3), streamed_per_token_gb=round(streamed / 1e9, 3),
-                   batch_1_ceiling_tokens_per_s=round(ceiling, 1),
-                   ceiling_note=f"{plan.bandwidth_tbs} TB/s (4.8: H200 HBM3e) / bytes streamed per decode step")
+        fig.update(
+            shape="Qwen2.5-7B" if not plan.dry_run else "tiny Qwen2",
+            dtype=dtype,
+            params=params,
+            weights_gb=round(weight_bytes / 1e9, 3),
+            streamed_per_token_gb=round(streamed / 1e9, 3),
+            batch_1_ceiling_tokens_per_s=round(ceiling, 1),
+            ceiling_note=f"{plan.bandwidth_tbs} TB/s (4.8: H200 HBM3e) / bytes streamed per decode step",
+        )
     if "error" in fig:
         return
     vocab = model.config.vocab_size
@@ -236,11 +281,18 @@ def generate(check: Check, plan: Plan) -> None:
             if tn > t1:  # noise can make it otherwise on a busy CPU (dry run); then there is no figure
                 check.throughput.add(f"{name}.decode", tn - t1, output_tokens=b * (plan.new_tokens - 1))
                 decode = round(b * (plan.new_tokens - 1) / (tn - t1), 1)
-            fig.update(batch=b, prompt_len=plan.prompt_len, new_tokens=plan.new_tokens, repeats=plan.repeats,
-                       prompt_tokens_per_s=round(b * plan.prompt_len / t1, 1), output_tokens_per_s=decode,
-                       end_to_end_output_tokens_per_s=round(b * plan.new_tokens / tn, 1),
-                       prefill_s=[round(t, 4) for t in prefill], generate_s=[round(t, 4) for t in full],
-                       peak_memory_mib=_peak_mib(plan.device))
+            fig.update(
+                batch=b,
+                prompt_len=plan.prompt_len,
+                new_tokens=plan.new_tokens,
+                repeats=plan.repeats,
+                prompt_tokens_per_s=round(b * plan.prompt_len / t1, 1),
+                output_tokens_per_s=decode,
+                end_to_end_output_tokens_per_s=round(b * plan.new_tokens / tn, 1),
+                prefill_s=[round(t, 4) for t in prefill],
+                generate_s=[round(t, 4) for t in full],
+                peak_memory_mib=_peak_mib(plan.device),
+            )
             if b == 1:
                 fig["ceiling_tokens_per_s"] = round(ceiling, 1)
     del model
@@ -248,21 +300,45 @@ def generate(check: Check, plan: Plan) -> None:
 
 def plan_from(args: argparse.Namespace, device: str) -> Plan:
     if args.dry_run:
-        return Plan(True, device, texts=48, batch_size=16, max_length=64, encode_seconds=5, prompt_len=16,
-                    new_tokens=4, repeats=1)
-    return Plan(False, device, encode_seconds=args.encode_seconds, new_tokens=args.new_tokens,
-                prompt_len=args.prompt_len, bandwidth_tbs=args.bandwidth_tbs)
+        return Plan(
+            True,
+            device,
+            texts=48,
+            batch_size=16,
+            max_length=64,
+            encode_seconds=5,
+            prompt_len=16,
+            new_tokens=4,
+            repeats=1,
+        )
+    return Plan(
+        False,
+        device,
+        encode_seconds=args.encode_seconds,
+        new_tokens=args.new_tokens,
+        prompt_len=args.prompt_len,
+        bandwidth_tbs=args.bandwidth_tbs,
+    )
 
 
 def _environment(device: str) -> dict[str, str]:
     import torch
     import transformers
 
-    env = {"python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-           "device": device}
+    env = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "device": device,
+    }
     if device.startswith("cuda"):
-        env.update({"cuda": str(torch.version.cuda), "torch.device_name": torch.cuda.get_device_name(),
-                    "torch.device_count": str(torch.cuda.device_count())})
+        env.update(
+            {
+                "cuda": str(torch.version.cuda),
+                "torch.device_name": torch.cuda.get_device_name(),
+                "torch.device_count": str(torch.cuda.device_count()),
+            }
+        )
     return env
 
 
@@ -274,8 +350,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--encode-seconds", type=float, default=60.0, help="longest timed encode loop")
     parser.add_argument("--prompt-len", type=int, default=512)
     parser.add_argument("--new-tokens", type=int, default=128)
-    parser.add_argument("--bandwidth-tbs", type=float, default=H200_BANDWIDTH_TBS,
-                        help="memory bandwidth for the batch-1 ceiling (4.8: H200)")
+    parser.add_argument(
+        "--bandwidth-tbs",
+        type=float,
+        default=H200_BANDWIDTH_TBS,
+        help="memory bandwidth for the batch-1 ceiling (4.8: H200)",
+    )
     parser.add_argument("--sample-s", type=float, default=0.5, help="seconds between NVML samples")
     args = parser.parse_args(argv)
     sampler = GpuSampler(interval_s=args.sample_s)

@@ -82,10 +82,10 @@ def main() -> None:
     parser.add_argument("--markdown", default=None, help="Write the table as Markdown here.")
     args = parser.parse_args()
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
-    from ragbench.paths import shared_data_dir
     from ragbench.evaluation.meta import agreement, load_human_pairs, markdown, score_pairs
     from ragbench.metrics.answer import token_f1
     from ragbench.metrics.text import rouge_l
+    from ragbench.paths import shared_data_dir
 
     data = Path(args.data or shared_data_dir() / "ragchecker_examples" / "meta_evaluation" / "human_labeled_data.json")
     pairs = load_human_pairs(data)[: args.limit]
@@ -99,18 +99,33 @@ def main() -> None:
         "ROUGE-L vs gold": score_pairs(pairs, lambda q, a, g: rouge_l(a, [g])),
         "answer length (chars)": score_pairs(pairs, lambda q, a, g: float(len(a))),
     }
-    rows = [agreement(name, pairs, scores, label=label)
-            for label in ("correctness_label", "overall_label") for name, scores in metrics.items()]
+    rows = [
+        agreement(name, pairs, scores, label=label)
+        for label in ("correctness_label", "overall_label")
+        for name, scores in metrics.items()
+    ]
     table = markdown(rows)
     print(table)
-    print(f"{len(pairs)} questions; judge: {len(judged)} scored, {len(errors)} failed "
-          f"({len(errors) / max(1, len(pairs)):.1%}); {seconds:.0f} s")
+    print(
+        f"{len(pairs)} questions; judge: {len(judged)} scored, {len(errors)} failed "
+        f"({len(errors) / max(1, len(pairs)):.1%}); {seconds:.0f} s"
+    )
     if errors:
         print("first judge failures:", *list(errors.items())[:3], sep="\n  ")
     if args.out:
-        Path(args.out).write_text(json.dumps({"rows": [r.__dict__ for r in rows], "judge_failed": len(errors),
-                                              "judge_errors": errors, "questions": len(pairs), "seconds": seconds},
-                                             indent=2), encoding="utf-8")
+        Path(args.out).write_text(
+            json.dumps(
+                {
+                    "rows": [r.__dict__ for r in rows],
+                    "judge_failed": len(errors),
+                    "judge_errors": errors,
+                    "questions": len(pairs),
+                    "seconds": seconds,
+                },
+                indent=2,
+            ),
+            encoding="utf-8",
+        )
     if args.markdown:
         Path(args.markdown).write_text(table + "\n", encoding="utf-8")
 

@@ -44,8 +44,34 @@ _LAZY = {
 }
 _SUBMODULES = {"plotting": "ragbench.plotting", "views": "ragbench.evaluation.views", "programs": "ragbench.programs"}
 
-__all__ = sorted([*_LAZY, *_SUBMODULES, "Answer", "Chunk", "Document", "Embeddings", "Hit", "Query",
-                  "QuestionResult", "RagbenchError", "Sample", "__version__"])
+__all__ = [
+    "Answer",
+    "Chunk",
+    "Components",
+    "Document",
+    "Embeddings",
+    "EvaluationReport",
+    "Experiment",
+    "Hit",
+    "Query",
+    "QueryRequest",
+    "QueryResponse",
+    "QuestionResult",
+    "RAGPipeline",
+    "RagbenchError",
+    "Sample",
+    "__version__",
+    "build",
+    "compare",
+    "compose",
+    "evaluate",
+    "ingest",
+    "plotting",
+    "programs",
+    "run",
+    "run_variants",
+    "views",
+]
 
 if TYPE_CHECKING:
     from ragbench import plotting, programs

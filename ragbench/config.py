@@ -13,7 +13,6 @@ needs no wiring in YAML. Unknown keyword arguments are rejected with the accepte
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,11 +28,30 @@ if TYPE_CHECKING:
     from ragbench.metrics.registry import MetricSuite
     from ragbench.pipelines.rag import RAGPipeline
 
-__all__ = ["Components", "RunSettings", "build", "compose", "config_dir", "group_options", "instantiate",
-           "project_root", "shared_data_dir"]
+__all__ = [
+    "Components",
+    "RunSettings",
+    "build",
+    "compose",
+    "config_dir",
+    "group_options",
+    "instantiate",
+    "project_root",
+    "shared_data_dir",
+]
 
 GROUPS = (
-    "dataset", "embedder", "store", "chunker", "retriever", "generator", "llm", "metrics", "tracking", "prompt", "judge",
+    "dataset",
+    "embedder",
+    "store",
+    "chunker",
+    "retriever",
+    "generator",
+    "llm",
+    "metrics",
+    "tracking",
+    "prompt",
+    "judge",
     "experiment",
 )
 
@@ -87,7 +105,7 @@ def compose(overrides: Sequence[str] = (), *, config_name: str = "config"):
         raise ConfigError(f"Invalid configuration overrides {list(overrides)}: {exc}") from exc
     try:
         OmegaConf.resolve(cfg)
-    except Exception as exc:  # noqa: BLE001 - OmegaConf raises many types; all are config errors
+    except Exception as exc:
         raise ConfigError(f"Could not resolve the configuration: {exc}") from exc
     return cfg
 
@@ -98,7 +116,7 @@ def _target(path: str):
 
     try:
         return get_object(path)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ConfigError(f"_target_ {path!r} cannot be imported: {exc}") from exc
 
 
@@ -163,8 +181,10 @@ class RunSettings:
         try:
             values = {name: cfg[name] for name in cls.__dataclass_fields__ if name != "home"}
             home = Path(str(cfg["home"])).expanduser()
-        except Exception as exc:  # noqa: BLE001 - omegaconf raises several types for a missing key
-            raise ConfigError(f"The configuration lacks a run setting ({exc}); compose it from configs/config.yaml.") from exc
+        except Exception as exc:
+            raise ConfigError(
+                f"The configuration lacks a run setting ({exc}); compose it from configs/config.yaml."
+            ) from exc
         settings = cls(home=home, **values)
         settings._check()
         return settings
@@ -172,15 +192,32 @@ class RunSettings:
     def _check(self) -> None:
         rules = [
             ("k", self.k, isinstance(self.k, int) and self.k >= 1, "an integer >= 1 (chunks retrieved per question)"),
-            ("batch_size", self.batch_size, isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1"),
-            ("index_batch_size", self.index_batch_size, isinstance(self.index_batch_size, int) and self.index_batch_size >= 1,
-             "an integer >= 1"),
+            (
+                "batch_size",
+                self.batch_size,
+                isinstance(self.batch_size, int) and self.batch_size >= 1,
+                "an integer >= 1",
+            ),
+            (
+                "index_batch_size",
+                self.index_batch_size,
+                isinstance(self.index_batch_size, int) and self.index_batch_size >= 1,
+                "an integer >= 1",
+            ),
             ("index_commit_seconds", self.index_commit_seconds, self.index_commit_seconds >= 0, "a number >= 0"),
-            ("max_queries", self.max_queries, self.max_queries is None or (isinstance(self.max_queries, int)
-                                                                            and self.max_queries >= 1), "null or >= 1"),
+            (
+                "max_queries",
+                self.max_queries,
+                self.max_queries is None or (isinstance(self.max_queries, int) and self.max_queries >= 1),
+                "null or >= 1",
+            ),
             ("max_failure_rate", self.max_failure_rate, 0 <= self.max_failure_rate <= 1, "a share in [0, 1]"),
-            ("system_metrics", self.system_metrics, str(self.system_metrics).lower() in ("auto", "true", "false"),
-             "auto, true or false"),
+            (
+                "system_metrics",
+                self.system_metrics,
+                str(self.system_metrics).lower() in ("auto", "true", "false"),
+                "auto, true or false",
+            ),
         ]
         for name, value, ok, valid in rules:
             if not ok:
@@ -279,7 +316,9 @@ class Components:
         return self
 
     def __repr__(self) -> str:
-        built = [name for name in ("embedder", "store", "retriever", "generator", "metrics", "tracker") if name in vars(self)]
+        built = [
+            name for name in ("embedder", "store", "retriever", "generator", "metrics", "tracker") if name in vars(self)
+        ]
         return f"Components(built={built})"
 
 

@@ -77,19 +77,32 @@ class DiskError(RagbenchError):
         if found is None:
             return None
         cause, fix, path = found
-        return cls(f"{what} could not write to {path or where}: {cause}. {fix}, then run the same command again "
-                   "(what was committed is kept, nothing half-written is used; the re-run does the rest).")
+        return cls(
+            f"{what} could not write to {path or where}: {cause}. {fix}, then run the same command again "
+            "(what was committed is kept, nothing half-written is used; the re-run does the rest)."
+        )
 
 
 # (errnos, message fragments that only disk errors contain, the cause in words, what to do)
 _DISK_PROBLEMS = (
-    ({errno.ENOSPC, errno.EDQUOT}, ("no space left on device", "os error 28", "database or disk is full",
-                                    "disk quota exceeded", "os error 122"),
-     "no space left on the disk", "Free space on that disk (or set home= / RAGBENCH_HOME to a folder on a bigger one)"),
-    ({errno.EROFS}, ("read-only file system", "os error 30", "readonly database"),
-     "the file system is read-only", "Set home= (or RAGBENCH_HOME) to a writable folder, or make this one writable"),
-    ({errno.EACCES, errno.EPERM}, ("os error 13", "unable to open database file"),
-     "permission denied", "Give this user write access to it, or set home= (or RAGBENCH_HOME) to a writable folder"),
+    (
+        {errno.ENOSPC, errno.EDQUOT},
+        ("no space left on device", "os error 28", "database or disk is full", "disk quota exceeded", "os error 122"),
+        "no space left on the disk",
+        "Free space on that disk (or set home= / RAGBENCH_HOME to a folder on a bigger one)",
+    ),
+    (
+        {errno.EROFS},
+        ("read-only file system", "os error 30", "readonly database"),
+        "the file system is read-only",
+        "Set home= (or RAGBENCH_HOME) to a writable folder, or make this one writable",
+    ),
+    (
+        {errno.EACCES, errno.EPERM},
+        ("os error 13", "unable to open database file"),
+        "permission denied",
+        "Give this user write access to it, or set home= (or RAGBENCH_HOME) to a writable folder",
+    ),
 )
 
 
@@ -140,9 +153,7 @@ def suggest(name: str, choices: Iterable[str], *, n: int = 3) -> str:
 def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UnknownNameError:
     """Build an :class:`UnknownNameError` listing valid names and close matches."""
     choices = sorted(choices)
-    return UnknownNameError(
-        f"Unknown {kind} {name!r}.{suggest(name, choices)} Valid {kind}s: {', '.join(choices)}."
-    )
+    return UnknownNameError(f"Unknown {kind} {name!r}.{suggest(name, choices)} Valid {kind}s: {', '.join(choices)}.")
 
 
 def require(module: str, *, extra: str | None = None, package: str | None = None):
@@ -154,6 +165,5 @@ def require(module: str, *, extra: str | None = None, package: str | None = None
     except ImportError as exc:  # pragma: no cover - depends on the environment
         hint = f"pip install 'ragbench[{extra}]'" if extra else f"pip install {package or module}"
         raise MissingDependencyError(
-            f"{module!r} is needed for this component but could not be imported ({exc}). "
-            f"Install it with: {hint}"
+            f"{module!r} is needed for this component but could not be imported ({exc}). Install it with: {hint}"
         ) from exc

@@ -37,15 +37,15 @@ def pareto_front(qualities: Sequence[float], costs: Sequence[float], *, higher_i
         [True, True, False]
     """
     if len(qualities) != len(costs):
-        raise ConfigError(f"pareto_front got {len(qualities)} qualities but {len(costs)} costs; give one of each per point.")
+        raise ConfigError(
+            f"pareto_front got {len(qualities)} qualities but {len(costs)} costs; give one of each per point."
+        )
     sign = 1.0 if higher_is_better else -1.0
     q = [sign * float(v) for v in qualities]
     c = [float(v) for v in costs]
     front = []
     for i in range(len(q)):
-        dominated = any(
-            q[j] >= q[i] and c[j] <= c[i] and (q[j] > q[i] or c[j] < c[i]) for j in range(len(q)) if j != i
-        )
+        dominated = any(q[j] >= q[i] and c[j] <= c[i] and (q[j] > q[i] or c[j] < c[i]) for j in range(len(q)) if j != i)
         front.append(not dominated)
     return front
 
@@ -57,8 +57,13 @@ def _figure(width: float = 6.4, height: float = 4.2):
 
 
 def quality_vs_latency(
-    table, *, quality: str = "ndcg@10", latency: str = "latency.total_ms.p50", label: str = "variant",
-    title: str | None = None, higher_is_better: bool = True,
+    table,
+    *,
+    quality: str = "ndcg@10",
+    latency: str = "latency.total_ms.p50",
+    label: str = "variant",
+    title: str | None = None,
+    higher_is_better: bool = True,
 ):
     """Scatter quality against latency (or cost), one labelled point per row, Pareto front drawn.
 
@@ -93,7 +98,9 @@ def quality_vs_latency(
     return fig
 
 
-def metric_bars(table, metrics: Sequence[str], *, label: str = "tenant", title: str | None = None, ylabel: str = "score"):
+def metric_bars(
+    table, metrics: Sequence[str], *, label: str = "tenant", title: str | None = None, ylabel: str = "score"
+):
     """Grouped bars: one group per row (e.g. tenant), one bar per metric, values written on the bars."""
     _columns(table, label, *metrics)
     if not metrics:
@@ -120,9 +127,13 @@ def describe(fig: Any) -> dict[str, Any]:
     """Title, axis labels and point/bar labels of a figure made here (used by tests and reports)."""
     out: dict[str, Any] = {"axes": []}
     for ax in fig.axes:
-        out["axes"].append({
-            "title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel(),
-            "annotations": [t.get_text() for t in ax.texts],
-            "legend": [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else [],
-        })
+        out["axes"].append(
+            {
+                "title": ax.get_title(),
+                "xlabel": ax.get_xlabel(),
+                "ylabel": ax.get_ylabel(),
+                "annotations": [t.get_text() for t in ax.texts],
+                "legend": [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else [],
+            }
+        )
     return out

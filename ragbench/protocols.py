@@ -50,9 +50,7 @@ class Store(Protocol):
         self, tenant: str, vector: np.ndarray, k: int, *, filters: Mapping[str, Any] | None = None
     ) -> list[Hit]: ...
 
-    def search_text(
-        self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None
-    ) -> list[Hit]: ...
+    def search_text(self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None) -> list[Hit]: ...
 
     def count(self, tenant: str) -> int: ...
 
@@ -73,7 +71,11 @@ class IngestStore(Store, Protocol):
     def delete_tenant(self, tenant: str) -> None: ...
 
     def replace_documents(
-        self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None = None, *,
+        self,
+        tenant: str,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray | Embeddings | None = None,
+        *,
         drop_doc_ids: Sequence[str] = (),
     ) -> int: ...
 
@@ -96,7 +98,11 @@ class Tracker(Protocol):
     tracking_uri: str | None
 
     def start_run(
-        self, *, run_name: str | None = None, tags: Mapping[str, str] | None = None, run_id: str | None = None,
+        self,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_id: str | None = None,
         parent_run_id: str | None = None,
     ) -> AbstractContextManager[str | None]: ...
 

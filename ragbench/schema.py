@@ -56,8 +56,13 @@ class Source(BaseModel):
     @classmethod
     def from_hit(cls, hit: Hit, *, cited: bool = False) -> Source:
         return cls(
-            doc_id=hit.doc_id, chunk_id=hit.chunk_id, title=hit.title, text=hit.text,
-            score=hit.score, rank=hit.rank, cited=cited,
+            doc_id=hit.doc_id,
+            chunk_id=hit.chunk_id,
+            title=hit.title,
+            text=hit.text,
+            score=hit.score,
+            rank=hit.rank,
+            cited=cited,
         )
 
 
@@ -83,15 +88,24 @@ class QueryResponse(BaseModel):
 
     @classmethod
     def build(
-        cls, request: QueryRequest, hits: list[Hit], answer: Answer, timings: StageTimings,
-        *, detected_language: str | None = None,
+        cls,
+        request: QueryRequest,
+        hits: list[Hit],
+        answer: Answer,
+        timings: StageTimings,
+        *,
+        detected_language: str | None = None,
     ) -> QueryResponse:
         cited = set(answer.citations)
         return cls(
-            tenant=request.tenant, question=request.question, answer=answer.text,
+            tenant=request.tenant,
+            question=request.question,
+            answer=answer.text,
             sources=[Source.from_hit(h, cited=h.doc_id in cited or h.chunk_id in cited) for h in hits],
-            confidence=answer.confidence, timings=timings,
-            detected_language=detected_language, error=answer.error,
+            confidence=answer.confidence,
+            timings=timings,
+            detected_language=detected_language,
+            error=answer.error,
         )
 
 

@@ -24,8 +24,7 @@ def validate_tenant_id(tenant: object) -> str:
     """
     if not isinstance(tenant, str):
         raise TenantError(
-            f"Tenant id must be a string, got {type(tenant).__name__} {tenant!r}. "
-            "Use an id such as 'acme-robotics'."
+            f"Tenant id must be a string, got {type(tenant).__name__} {tenant!r}. Use an id such as 'acme-robotics'."
         )
     if not _TENANT_RE.fullmatch(tenant) or "__" in tenant:
         shown = repr(tenant) if tenant else "an empty string"

@@ -209,7 +209,9 @@ class Embeddings:
         names = set(parts[0].extras) if parts else set()
         if any(set(p.extras) != names for p in parts):
             raise ValueError("Cannot stack embeddings with different extra columns.")
-        return cls(np.concatenate([p.dense for p in parts]), {n: [v for p in parts for v in p.extras[n]] for n in names})
+        return cls(
+            np.concatenate([p.dense for p in parts]), {n: [v for p in parts for v in p.extras[n]] for n in names}
+        )
 
     @classmethod
     def of(cls, vectors: np.ndarray | Embeddings) -> Embeddings:

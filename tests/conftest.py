@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ragbench.paths import shared_data_dir
 from ragbench.models import default_models_dir
+from ragbench.paths import shared_data_dir
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -83,8 +83,11 @@ def scifact_runs(tmp_path_factory):
     home = tmp_path_factory.mktemp("scifact")
     out = {}
     for retriever in ("bm25", "dense"):
-        parts = build(compose([FAST_GENERATOR, f"home={home}", "progress=false", "dataset=beir_scifact",
-                               f"retriever={retriever}"]))
+        parts = build(
+            compose(
+                [FAST_GENERATOR, f"home={home}", "progress=false", "dataset=beir_scifact", f"retriever={retriever}"]
+            )
+        )
         out[retriever] = run_experiment(parts)
     out["home"] = home
     return out
@@ -107,8 +110,14 @@ def vllm_server(tiny_qwen2):
     """
     from ragbench.serving import VLLMServer
 
-    server = VLLMServer(tiny_qwen2, served_model_name="tiny-qwen2", max_model_len=1024, max_restarts=3, backoff_s=0.5,
-                        extra_args=["--enable-prompt-tokens-details"])
+    server = VLLMServer(
+        tiny_qwen2,
+        served_model_name="tiny-qwen2",
+        max_model_len=1024,
+        max_restarts=3,
+        backoff_s=0.5,
+        extra_args=["--enable-prompt-tokens-details"],
+    )
     with server:
         yield server
 
@@ -126,7 +135,8 @@ def real_llm_server(real_llm):
     """One real vLLM OpenAI-compatible server on SmolLM2-135M-Instruct (served as ``smollm2-135m-instruct``)."""
     from ragbench.serving import VLLMServer
 
-    server = VLLMServer(real_llm, served_model_name="smollm2-135m-instruct", max_model_len=2048, max_restarts=2,
-                        backoff_s=0.5)
+    server = VLLMServer(
+        real_llm, served_model_name="smollm2-135m-instruct", max_model_len=2048, max_restarts=2, backoff_s=0.5
+    )
     with server:
         yield server

@@ -12,8 +12,15 @@ import pytest
 def ragbench(*args, home, check=True):
     env = {**os.environ, "RAGBENCH_HOME": str(home)}
     fast = [] if any(a.startswith("generator=") for a in args) else ["generator=extractive"]  # not about LLMs
-    proc = subprocess.run([sys.executable, "-m", "ragbench.cli", *args, *fast, "progress=false"] if args[0] in {"run", "ingest", "query"} else
-                          [sys.executable, "-m", "ragbench.cli", *args], capture_output=True, text=True, env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ragbench.cli", *args, *fast, "progress=false"]
+        if args[0] in {"run", "ingest", "query"}
+        else [sys.executable, "-m", "ragbench.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"ragbench {args} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc
@@ -23,7 +30,9 @@ def ragbench(*args, home, check=True):
 def home(tmp_path_factory):
     home = tmp_path_factory.mktemp("cli")
     out = ragbench("ingest", home=home).stdout
-    assert "acme-robotics: 35 documents" in out and "harbor-health" in out and "lastavica-logistika: 20 documents" in out
+    assert (
+        "acme-robotics: 35 documents" in out and "harbor-health" in out and "lastavica-logistika: 20 documents" in out
+    )
     return home
 
 
@@ -32,16 +41,20 @@ def test_help_is_fast_and_lists_commands():
     proc = subprocess.run([sys.executable, "-m", "ragbench.cli", "--help"], capture_output=True, text=True, check=True)
     for cmd in ("run", "ingest", "query", "schema"):
         assert cmd in proc.stdout
-    code = ("import sys, ragbench.cli; ragbench.cli.build_parser(); "
-            "heavy = {'torch', 'lancedb', 'mlflow', 'sentence_transformers', 'FlagEmbedding', 'vllm', 'ragas', "
-            "'hydra', 'panel', 'papermill', 'dspy', 'pandas'}; print(sorted(heavy & set(sys.modules)))")
+    code = (
+        "import sys, ragbench.cli; ragbench.cli.build_parser(); "
+        "heavy = {'torch', 'lancedb', 'mlflow', 'sentence_transformers', 'FlagEmbedding', 'vllm', 'ragas', "
+        "'hydra', 'panel', 'papermill', 'dspy', 'pandas'}; print(sorted(heavy & set(sys.modules)))"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]", f"ragbench.cli imports heavy modules at start-up: {loaded}"
     assert time.perf_counter() - start < 30  # generous: only guards against importing torch & co.
 
 
 def test_query_answers_from_the_tenant(home):
-    proc = ragbench("query", "--tenant", "acme-robotics", "--json", "How many vacation days do employees get?", home=home)
+    proc = ragbench(
+        "query", "--tenant", "acme-robotics", "--json", "How many vacation days do employees get?", home=home
+    )
     response = json.loads(proc.stdout)
     assert response["tenant"] == "acme-robotics" and response["answer"]
     assert response["sources"] and all(s["doc_id"].startswith("acme-") for s in response["sources"])
@@ -52,15 +65,18 @@ def test_query_answers_from_the_tenant(home):
 def test_query_in_croatian_reports_the_language_and_answers_from_croatian_sources(home):
     from ragbench.language import detect_languages
 
-    proc = ragbench("query", "--tenant", "lastavica-logistika", "--json", "Koliko se često moraju mijenjati lozinke?",
-                    home=home)
+    proc = ragbench(
+        "query", "--tenant", "lastavica-logistika", "--json", "Koliko se često moraju mijenjati lozinke?", home=home
+    )
     response = json.loads(proc.stdout)
     assert response["detected_language"] == "hr"
     assert response["sources"][0]["doc_id"] == "lastavica-008"  # Lozinke i dvofaktorska prijava
     assert all(s["doc_id"].startswith("lastavica-") for s in response["sources"])
     assert set(detect_languages([s["text"] for s in response["sources"]])) == {"hr"}
     assert "svakih 120 dana" in response["answer"]
-    plain = ragbench("query", "--tenant", "acme-robotics", "How often do passwords have to be changed?", home=home).stdout
+    plain = ragbench(
+        "query", "--tenant", "acme-robotics", "How often do passwords have to be changed?", home=home
+    ).stdout
     assert "question language: en" in plain and "acme-013" in plain  # Password and MFA Policy
 
 

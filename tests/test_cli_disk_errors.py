@@ -41,12 +41,19 @@ def namespace(tmp_path):
     probe = tmp_path / "probe"
     probe.mkdir()
     if not _namespaces_work(probe):
-        pytest.skip("needs `unshare --user --map-root-user --mount` (unprivileged user namespaces) to mount a "
-                    "small tmpfs or a read-only bind for real disk faults")
+        pytest.skip(
+            "needs `unshare --user --map-root-user --mount` (unprivileged user namespaces) to mount a "
+            "small tmpfs or a read-only bind for real disk faults"
+        )
 
     def run(script: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*UNSHARE, "bash", "-c", "set -u\n" + script], capture_output=True, text=True,
-                              timeout=900, env=dict(os.environ))
+        return subprocess.run(
+            [*UNSHARE, "bash", "-c", "set -u\n" + script],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env=dict(os.environ),
+        )
 
     return run
 
@@ -88,7 +95,10 @@ def test_disk_full_during_ingest_is_one_line_and_a_rerun_gives_exactly_the_rows(
     error = _one_error_line(_read(out, "err1"))
     print(f"\nfull disk: rc {_read(out, 'rc1').strip()}; {error}\nre-run: {_read(out, 'out2').strip()}")
     assert _read(out, "rc1").strip() == "2"
-    assert f"could not write to {home}/lancedb: no space left on the disk" in error and "run the same command again" in error
+    assert (
+        f"could not write to {home}/lancedb: no space left on the disk" in error
+        and "run the same command again" in error
+    )
     assert _read(out, "rc2").strip() == "0", _read(out, "err2")[-2000:]
 
     from ragbench.ingestion.jobs import list_jobs

@@ -36,8 +36,11 @@ def test_every_config_file_instantiates(group, option, compose_cfg, minilm, tmp_
     if group == "experiment":  # a named variant: it sets other groups and names itself
         assert cfg.variant == option
         cfg = compose_cfg(f"{group}={option}")
-        shared = {"embedder": minilm, "store": LanceDBStore(tmp_path / "s", space=minilm.space),
-                  "dataset": instantiate(cfg.dataset)}
+        shared = {
+            "embedder": minilm,
+            "store": LanceDBStore(tmp_path / "s", space=minilm.space),
+            "dataset": instantiate(cfg.dataset),
+        }
         assert instantiate(cfg.retriever, shared) is not None and instantiate(cfg.prompt) is not None
         return
     if group == "llm":  # a model description, not a component: a catalogue name or a folder, and its settings
@@ -53,8 +56,11 @@ def test_every_config_file_instantiates(group, option, compose_cfg, minilm, tmp_
         from ragbench.embedders.bge_m3 import BGEM3Embedder
 
         embedder = BGEM3Embedder(str(tiny_bge_m3_path()))
-    shared = {"embedder": embedder, "store": LanceDBStore(tmp_path / "s", space=embedder.space),
-              "dataset": instantiate(cfg.dataset)}
+    shared = {
+        "embedder": embedder,
+        "store": LanceDBStore(tmp_path / "s", space=embedder.space),
+        "dataset": instantiate(cfg.dataset),
+    }
     obj = instantiate(cfg[group], shared)
     assert obj is not None
     assert not isinstance(obj, dict), f"{group}/{option} has no _target_"
@@ -91,14 +97,16 @@ def test_unknown_key_and_unknown_argument(compose_cfg):
 def test_missing_dataset_path_is_clear(compose_cfg):
     parts = build(compose_cfg("dataset=beir_scifact", "dataset.path=/nonexistent/scifact"))
     with pytest.raises(Exception, match="does not exist. Point dataset.path at a BEIR folder"):
-        parts.dataset
+        _ = parts.dataset
 
 
 def test_build_is_lazy_and_settings_are_checked_before_any_work(compose_cfg):
     parts = build(compose_cfg("retriever=bm25"))
     assert parts.tracker is not None and "retriever" not in vars(parts) and "embedder" not in vars(parts)
-    for bad, words in (("k=-1", "k=-1 is not valid: k must be an integer >= 1"),
-                       ("max_failure_rate=2", "max_failure_rate=2 is not valid"),
-                       ("batch_size=0", "batch_size=0 is not valid")):
+    for bad, words in (
+        ("k=-1", "k=-1 is not valid: k must be an integer >= 1"),
+        ("max_failure_rate=2", "max_failure_rate=2 is not valid"),
+        ("batch_size=0", "batch_size=0 is not valid"),
+    ):
         with pytest.raises(ConfigError, match=words):
             build(compose_cfg(bad)).check()

@@ -26,8 +26,14 @@ PRELUDE = (
 
 def _start(*args: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the script finds ragbench itself
-    return subprocess.Popen([sys.executable, "-c", PRELUDE, *args], cwd=ROOT, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-c", PRELUDE, *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _run(*args: str) -> tuple[int, str]:

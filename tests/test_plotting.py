@@ -19,8 +19,9 @@ def test_pareto_front_exact():
 
 
 def test_quality_vs_latency_is_labelled():
-    table = pd.DataFrame({"variant": ["bm25", "dense", "hybrid"], "ndcg@10": [0.6, 0.7, 0.8],
-                          "latency.total_ms.p50": [5.0, 12.0, 8.0]})
+    table = pd.DataFrame(
+        {"variant": ["bm25", "dense", "hybrid"], "ndcg@10": [0.6, 0.7, 0.8], "latency.total_ms.p50": [5.0, 12.0, 8.0]}
+    )
     fig = quality_vs_latency(table)
     [ax] = describe(fig)["axes"]
     assert ax["xlabel"] == "median latency per question (ms)" and ax["ylabel"] == "ndcg@10 (higher is better)"

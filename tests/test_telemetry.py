@@ -10,8 +10,8 @@ import pytest
 
 from ragbench.errors import ConfigError
 from ragbench.telemetry import GpuReading, GpuSampler, JsonSink, NvmlSource, RunTelemetry, Throughput
-from tests.support.nvml import H200_ROUNDS, RecordedNvml
 from ragbench.types import Answer, QuestionResult, Sample
+from tests.support.nvml import H200_ROUNDS, RecordedNvml
 
 
 def _sampled(nvml: RecordedNvml) -> GpuSampler:
@@ -33,11 +33,17 @@ def test_recorded_h200_readings_are_converted_and_summarised():
     assert second == GpuReading(0, "NVIDIA H200", 37.0, 20480.0, 143771.0, 301.25, at=second.at)
     assert second.describe() == "GPU0 NVIDIA H200: 37% util, 20.0/140.4 GiB"  # as the dashboard shows it
     summary = sampler.summary()
-    assert summary == pytest.approx({
-        "gpu.samples": 4.0, "gpu.0.utilization_pct.mean": 58.75, "gpu.0.utilization_pct.max": 100.0,
-        "gpu.0.memory_used_mib.max": 61952.0, "gpu.0.memory_total_mib": 143771.0,
-        "gpu.0.power_w.mean": (74.512 + 301.25 + 688.0 + 700.25) / 4, "gpu.0.power_w.max": 700.25,
-    })
+    assert summary == pytest.approx(
+        {
+            "gpu.samples": 4.0,
+            "gpu.0.utilization_pct.mean": 58.75,
+            "gpu.0.utilization_pct.max": 100.0,
+            "gpu.0.memory_used_mib.max": 61952.0,
+            "gpu.0.memory_total_mib": 143771.0,
+            "gpu.0.power_w.mean": (74.512 + 301.25 + 688.0 + 700.25) / 4,
+            "gpu.0.power_w.max": 700.25,
+        }
+    )
     series = sampler.series()
     assert [(step, v) for step, _, v in series["gpu.0.utilization_pct"]] == [(0, 0.0), (1, 37.0), (2, 98.0), (3, 100.0)]
     assert [v for _, _, v in series["gpu.0.memory_used_mib"]] == [512.0, 20480.0, 61440.0, 61952.0]
@@ -49,8 +55,12 @@ def test_recorded_h200_readings_are_converted_and_summarised():
 
 
 def test_two_gpus_without_power_readings():
-    rounds = [[{"gpu": 10, "used": 2**30, "power_mw": None}, {"gpu": 90, "used": 2 * 2**30, "total": 80 * 2**30,
-                                                               "power_mw": None}]] * 2
+    rounds = [
+        [
+            {"gpu": 10, "used": 2**30, "power_mw": None},
+            {"gpu": 90, "used": 2 * 2**30, "total": 80 * 2**30, "power_mw": None},
+        ]
+    ] * 2
     sampler = _sampled(RecordedNvml(rounds, names=["NVIDIA H200", "NVIDIA A100 80GB"]))
     summary = sampler.summary()
     assert summary["gpu.1.utilization_pct.mean"] == 90.0 and summary["gpu.1.memory_total_mib"] == 80 * 1024
@@ -87,8 +97,15 @@ def test_bad_setting_is_rejected():
 
 
 def test_generation_and_stage_throughput():
-    results = [QuestionResult(Sample(f"q{i}", "?", "acme"), [], Answer("a", prompt_tokens=100, completion_tokens=10),
-                              timings_ms={"generate_ms": 50.0}) for i in range(4)]
+    results = [
+        QuestionResult(
+            Sample(f"q{i}", "?", "acme"),
+            [],
+            Answer("a", prompt_tokens=100, completion_tokens=10),
+            timings_ms={"generate_ms": 50.0},
+        )
+        for i in range(4)
+    ]
     results.append(QuestionResult(Sample("q9", "?", "acme"), [], None, timings_ms={"generate_ms": 999.0}))
     tel = RunTelemetry("false")
     tel.record_answers(results)
@@ -144,8 +161,11 @@ def test_json_and_mlflow_sinks_hold_the_same_names(tmp_path, minilm):
     assert run.data.params == saved["params"] == tel.gpu.params()
     assert run.data.tags["gpu.metrics"] == saved["tags"]["gpu.metrics"] == "on"
     assert set(run.data.metrics) == set(saved["metrics"]) | set(saved["series"])
-    assert {"gpu.0.utilization_pct.mean", "throughput.embed_documents.texts_per_s",
-            "throughput.evaluate.questions_per_s"} <= set(saved["metrics"])
+    assert {
+        "gpu.0.utilization_pct.mean",
+        "throughput.embed_documents.texts_per_s",
+        "throughput.evaluate.questions_per_s",
+    } <= set(saved["metrics"])
     for name, value in saved["metrics"].items():
         assert run.data.metrics[name] == pytest.approx(value), name
     history = client.get_metric_history(run_id, "gpu.0.utilization_pct")

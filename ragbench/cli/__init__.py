@@ -1,10 +1,10 @@
 """The ``ragbench`` command line. Heavy libraries are imported only by the commands that need them.
 
-    ragbench run [OVERRIDES...]                     evaluate (index if needed), log to MLflow
-    ragbench ingest [OVERRIDES...]                  index the configured dataset
-    ragbench ingest --tenant T --path FILE_OR_DIR   ingest files as a durable job
-    ragbench query --tenant T "question" [OVERRIDES...]
-    ragbench schema                                 JSON Schema of the query API
+ragbench run [OVERRIDES...]                     evaluate (index if needed), log to MLflow
+ragbench ingest [OVERRIDES...]                  index the configured dataset
+ragbench ingest --tenant T --path FILE_OR_DIR   ingest files as a durable job
+ragbench query --tenant T "question" [OVERRIDES...]
+ragbench schema                                 JSON Schema of the query API
 """
 
 from __future__ import annotations
@@ -18,7 +18,14 @@ from ragbench.errors import ConfigError, DiskError, RagbenchError
 
 # Modules that add subcommands: each defines ``register(subparsers)`` and imports heavy
 # libraries only inside its handlers.
-PLUGINS: tuple[str, ...] = ("ragbench.cli.models", "ragbench.cli.serving", "ragbench.cli.pipeline", "ragbench.cli.dashboard", "ragbench.cli.ingest", "ragbench.cli.evaluate")
+PLUGINS: tuple[str, ...] = (
+    "ragbench.cli.models",
+    "ragbench.cli.serving",
+    "ragbench.cli.pipeline",
+    "ragbench.cli.dashboard",
+    "ragbench.cli.ingest",
+    "ragbench.cli.evaluate",
+)
 
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
 
@@ -30,8 +37,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return cmd_sweep(args)
     from ragbench.config import build, compose
     from ragbench.errors import MetricFailureRateError
-    from ragbench.evaluation.run import run_experiment
     from ragbench.evaluation.report import format_report
+    from ragbench.evaluation.run import run_experiment
 
     parts = build(compose(args.overrides))
     try:
@@ -45,11 +52,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print("WARNING: answers came from a RANDOM-WEIGHT test model: answer metrics above are noise.")
     cached = int(result.report.overall.get("answers.cached", 0))
     if cached:
-        print(f"{cached} answers came from the generation cache (identical earlier requests): their latency is not "
-              "a fresh generation's (generation_cache=null turns the cache off).")
+        print(
+            f"{cached} answers came from the generation cache (identical earlier requests): their latency is not "
+            "a fresh generation's (generation_cache=null turns the cache off)."
+        )
     for s in result.index_stats:
-        print(f"indexed {s.tenant}: {s.chunks} chunks ({s.embedded} embedded, {s.skipped} unchanged, "
-              f"{s.failed} failed documents) in {s.seconds:.1f}s")
+        print(
+            f"indexed {s.tenant}: {s.chunks} chunks ({s.embedded} embedded, {s.skipped} unchanged, "
+            f"{s.failed} failed documents) in {s.seconds:.1f}s"
+        )
     print(f"run finished in {result.seconds:.1f}s; MLflow run id: {result.run_id}")
     return 0
 
@@ -65,8 +76,10 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from ragbench.evaluation.run import ingest_dataset
 
     for s in ingest_dataset(build(compose(args.overrides))):
-        print(f"{s.tenant}: {s.documents} documents, {s.chunks} chunks, {s.embedded} embedded, "
-              f"{s.skipped} unchanged, {s.failed} failed documents, {s.seconds:.1f}s (job {s.job_id})")
+        print(
+            f"{s.tenant}: {s.documents} documents, {s.chunks} chunks, {s.embedded} embedded, "
+            f"{s.skipped} unchanged, {s.failed} failed documents, {s.seconds:.1f}s (job {s.job_id})"
+        )
     return 0
 
 
@@ -84,8 +97,10 @@ def _cmd_query(args: argparse.Namespace) -> int:
         mark = "*" if src.cited else " "
         print(f" {mark}[{src.rank + 1}] {src.doc_id}  {src.score:.4f}  {src.title}")
     t = response.timings
-    print(f"retrieve {t.retrieve_ms:.1f} ms, generate {t.generate_ms:.1f} ms, total {t.total_ms:.1f} ms; "
-          f"question language: {response.detected_language or 'not detected'}")
+    print(
+        f"retrieve {t.retrieve_ms:.1f} ms, generate {t.generate_ms:.1f} ms, total {t.total_ms:.1f} ms; "
+        f"question language: {response.detected_language or 'not detected'}"
+    )
     return 0
 
 
@@ -153,6 +168,5 @@ def _home(args: argparse.Namespace) -> str:
         from ragbench.config import compose
 
         return str(compose(list(getattr(args, "overrides", None) or [])).home)
-    except Exception:  # noqa: BLE001 - only used to word an error
+    except Exception:
         return "the ragbench home (home=...)"
-

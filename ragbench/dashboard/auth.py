@@ -158,8 +158,7 @@ def require_access(user: User | None, tenant: str) -> str:
     validate_tenant_id(tenant)
     if user is None:
         raise AccessDeniedError(
-            "Not signed in: the dashboard has a users file, so every request needs a signed-in user. "
-            "Sign in at /login."
+            "Not signed in: the dashboard has a users file, so every request needs a signed-in user. Sign in at /login."
         )
     if not user.can_access(tenant):
         raise AccessDeniedError(
@@ -258,7 +257,7 @@ class UserDirectory:
                 import yaml
 
                 data = yaml.safe_load(text)
-        except Exception as exc:  # noqa: BLE001 - json and yaml raise different types
+        except Exception as exc:
             raise ConfigError(f"Users file {path} is not valid {path.suffix.lstrip('.') or 'YAML'}: {exc}") from exc
         if not isinstance(data, Mapping) or not isinstance(data.get("users"), Mapping) or not data["users"]:
             raise ConfigError(f"Users file {path} must hold a non-empty 'users:' mapping (see docs/dashboard.md).")

@@ -35,8 +35,11 @@ def recent_runs(tracker: Any, *, limit: int = 50) -> list[dict[str, Any]]:
     for run in runs:
         m = run.data.metrics
         row = {
-            "run_id": run.info.run_id, "name": run.info.run_name, "status": run.info.status,
-            "started": _when(run.info.start_time), "dataset": run.data.tags.get("dataset", ""),
+            "run_id": run.info.run_id,
+            "name": run.info.run_name,
+            "status": run.info.status,
+            "started": _when(run.info.start_time),
+            "dataset": run.data.tags.get("dataset", ""),
         }
         row.update({name: m.get(_key(name)) for name in QUALITY})
         row["p50_ms"] = m.get(_key(LATENCY))
@@ -52,7 +55,12 @@ def _when(ms: int | None) -> str:
 
 
 def compare_runs(
-    tracker: Any, run_a: str, run_b: str, *, metrics: Sequence[str] = QUALITY, n_resamples: int = 2000,
+    tracker: Any,
+    run_a: str,
+    run_b: str,
+    *,
+    metrics: Sequence[str] = QUALITY,
+    n_resamples: int = 2000,
 ) -> list[dict[str, Any]]:
     """Per metric: each run's mean with a 95% bootstrap CI, and B - A paired on shared questions.
 
@@ -72,13 +80,30 @@ def compare_runs(
             continue
         a, b = ta[["question_id", col]].dropna(), tb[["question_id", col]].dropna()
         paired = a.merge(b, on="question_id", suffixes=("_a", "_b"))
-        ca, cb = mean_ci(a[col].to_numpy(), n_resamples=n_resamples), mean_ci(b[col].to_numpy(), n_resamples=n_resamples)
-        d = paired_comparison(name, paired[f"{col}_a"].to_numpy(), paired[f"{col}_b"].to_numpy(), n_resamples=n_resamples)
-        rows.append({
-            "metric": name, "a": ca.mean, "a_lo": ca.low, "a_hi": ca.high, "b": cb.mean, "b_lo": cb.low, "b_hi": cb.high,
-            "diff": d.delta, "diff_lo": d.low, "diff_hi": d.high, "p_value": d.p_value, "n_paired": d.n,
-            "significant": bool(d.n and (d.low > 0 or d.high < 0)),
-        })
+        ca, cb = (
+            mean_ci(a[col].to_numpy(), n_resamples=n_resamples),
+            mean_ci(b[col].to_numpy(), n_resamples=n_resamples),
+        )
+        d = paired_comparison(
+            name, paired[f"{col}_a"].to_numpy(), paired[f"{col}_b"].to_numpy(), n_resamples=n_resamples
+        )
+        rows.append(
+            {
+                "metric": name,
+                "a": ca.mean,
+                "a_lo": ca.low,
+                "a_hi": ca.high,
+                "b": cb.mean,
+                "b_lo": cb.low,
+                "b_hi": cb.high,
+                "diff": d.delta,
+                "diff_lo": d.low,
+                "diff_hi": d.high,
+                "p_value": d.p_value,
+                "n_paired": d.n,
+                "significant": bool(d.n and (d.low > 0 or d.high < 0)),
+            }
+        )
     return rows
 
 
@@ -86,5 +111,6 @@ def quality_latency_points(rows: Sequence[dict[str, Any]], *, quality: str = "nd
     """``{name, run_id, quality, latency_ms}`` for runs that have both numbers (for the scatter plot)."""
     return [
         {"name": r["name"], "run_id": r["run_id"], "quality": r[quality], "latency_ms": r["p50_ms"]}
-        for r in rows if r.get(quality) is not None and r.get("p50_ms") is not None
+        for r in rows
+        if r.get(quality) is not None and r.get("p50_ms") is not None
     ]

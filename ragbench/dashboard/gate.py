@@ -39,7 +39,9 @@ def is_local_host_header(host: str) -> bool:
         (True, False)
     """
     host = host.strip()
-    name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = (
+        host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    )
     return is_local_address(name)
 
 
@@ -73,16 +75,20 @@ class RequestGuard:
         host = request.headers.get("Host", "")
         names = ", ".join(self.hosts) if self.hosts is not None else "loopback names"
         if not self.host_allowed(host):
-            return (f"Host {host!r} is not an address of this dashboard (it answers to {names}). A page that "
-                    "reaches it under another name (DNS rebinding) is refused; behind a proxy or on a public "
-                    "name, start it with --allow-websocket-origin NAME[:PORT].")
+            return (
+                f"Host {host!r} is not an address of this dashboard (it answers to {names}). A page that "
+                "reaches it under another name (DNS rebinding) is refused; behind a proxy or on a public "
+                "name, start it with --allow-websocket-origin NAME[:PORT]."
+            )
         if request.method in SAFE_METHODS:
             return None
         origin = request.headers.get("Origin")
         if not origin or origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
-            return (f"{request.method} {request.path} needs same-origin proof: an Origin header equal to "
-                    f"http(s)://{host}, got {origin!r}. Browsers send it on their own for this site's pages; "
-                    "scripts must add it (cross-site requests are refused).")
+            return (
+                f"{request.method} {request.path} needs same-origin proof: an Origin header equal to "
+                f"http(s)://{host}, got {origin!r}. Browsers send it on their own for this site's pages; "
+                "scripts must add it (cross-site requests are refused)."
+            )
         return None
 
 
@@ -105,7 +111,9 @@ class LoginLimiter:
         try:
             self.per_user, self.per_client = parse(per_user), parse(per_client)
         except ValueError as exc:
-            raise ConfigError(f"Bad login limit ({exc}): write it as COUNT/PERIOD, e.g. '5/15 minutes' or '30/hour'.") from exc
+            raise ConfigError(
+                f"Bad login limit ({exc}): write it as COUNT/PERIOD, e.g. '5/15 minutes' or '30/hour'."
+            ) from exc
         self._storage = storage.MemoryStorage()
         self._limiter = strategies.FixedWindowRateLimiter(self._storage)
 

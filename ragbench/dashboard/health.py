@@ -33,7 +33,7 @@ def _timed(service: str, fn) -> Health:
     start = time.perf_counter()
     try:
         ok, detail = fn()
-    except Exception as exc:  # noqa: BLE001 - a probe reports failures, it never raises
+    except Exception as exc:
         ok, detail = False, f"{type(exc).__name__}: {exc}"
     return Health(service, ok, detail, round((time.perf_counter() - start) * 1000, 1))
 
@@ -59,10 +59,12 @@ def probe_llm(generator: Any, *, timeout: float = 2.0) -> Health:
     breaker = getattr(guard, "breaker", None)
     try:
         h = check_endpoint(str(base_url), timeout_s=timeout, breaker=breaker)
-    except Exception as exc:  # noqa: BLE001 - a probe reports failures, it never raises
+    except Exception as exc:
         return Health("LLM endpoint", False, f"{base_url}: {type(exc).__name__}: {exc}")
     circuit = f"; circuit breaker {h.circuit}" if h.circuit else ""
-    return Health("LLM endpoint", h.status == UP, f"{base_url}: {h.status}, {h.detail}{circuit}", round(h.latency_ms or 0.0, 1))
+    return Health(
+        "LLM endpoint", h.status == UP, f"{base_url}: {h.status}, {h.detail}{circuit}", round(h.latency_ms or 0.0, 1)
+    )
 
 
 def probe_mlflow(tracker: Any) -> Health:
@@ -88,8 +90,13 @@ def _gpu_from_smi(smi: str, timeout: float = 3.0) -> Health:
     from ragbench.telemetry import readings_from_smi
 
     def check():
-        out = subprocess.run([smi, _SMI_QUERY, "--format=csv,noheader,nounits"], capture_output=True, text=True,
-                             timeout=timeout, check=True).stdout
+        out = subprocess.run(
+            [smi, _SMI_QUERY, "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        ).stdout
         return True, "; ".join(r.describe() for r in readings_from_smi(out)) or "no GPUs"
 
     return _timed("GPU", check)
@@ -110,7 +117,7 @@ def probe_gpu(nvml: Any = None) -> Health:
         if smi is None:
             return Health("GPU", None, f"no GPU ({exc}; no nvidia-smi found)")
         return _gpu_from_smi(smi)
-    except Exception as exc:  # noqa: BLE001 - a probe reports failures, it never raises
+    except Exception as exc:
         return Health("GPU", False, f"NVML: {type(exc).__name__}: {exc}")
     ms = round((time.perf_counter() - start) * 1000, 1)
     return Health("GPU", True, "; ".join(r.describe() for r in readings), ms)

@@ -53,11 +53,13 @@ def _read_error(key: str, exc: BaseException, read: int) -> str:
     if isinstance(exc, RecursionError):
         why = "a JSON value is nested too deeply to parse"
     elif isinstance(exc, UnicodeDecodeError):
-        why = f"invalid UTF-8 ({exc.reason}, byte {exc.object[exc.start:exc.start + 4]!r})"
+        why = f"invalid UTF-8 ({exc.reason}, byte {exc.object[exc.start : exc.start + 4]!r})"
     else:
         why = f"{type(exc).__name__}: {exc}"
-    return (f"{key}: could not be read{after}: {why}; the rest of this file was not ingested. "
-            "Fix the file (UTF-8 text, one JSON object per line for .jsonl) and upload it again.")
+    return (
+        f"{key}: could not be read{after}: {why}; the rest of this file was not ingested. "
+        "Fix the file (UTF-8 text, one JSON object per line for .jsonl) and upload it again."
+    )
 
 
 def _checked(item):
@@ -69,14 +71,21 @@ def _checked(item):
 
     def reader():
         parsed = read()
-        wrong = [f"{name} must be {want}, got {type(value).__name__} {value!r:.40}"
-                 for name, value, ok, want in (
-                     ("text", parsed.text, isinstance(parsed.text, str), "a string"),
-                     ("title", parsed.title, isinstance(parsed.title, str), "a string"),
-                     ("language", parsed.language, parsed.language is None or isinstance(parsed.language, str),
-                      "a language code string such as 'en'"),
-                     ("metadata", parsed.metadata, isinstance(parsed.metadata, dict), "an object"))
-                 if not ok]
+        wrong = [
+            f"{name} must be {want}, got {type(value).__name__} {value!r:.40}"
+            for name, value, ok, want in (
+                ("text", parsed.text, isinstance(parsed.text, str), "a string"),
+                ("title", parsed.title, isinstance(parsed.title, str), "a string"),
+                (
+                    "language",
+                    parsed.language,
+                    parsed.language is None or isinstance(parsed.language, str),
+                    "a language code string such as 'en'",
+                ),
+                ("metadata", parsed.metadata, isinstance(parsed.metadata, dict), "an object"),
+            )
+            if not ok
+        ]
         if wrong:
             raise DocumentError(f"{item.key}: {'; '.join(wrong)}. Fix the record and upload it again.")
         return parsed
@@ -93,7 +102,7 @@ def _file_items(name: str, data: bytes) -> list:
     try:
         for item in iter_stream(io.BytesIO(data), name=key, content_type=ctype):
             items.append(_checked(item))
-    except Exception as exc:  # noqa: BLE001 - a loader that raises instead of yielding a failing item
+    except Exception as exc:
         from ragbench.ingestion.loaders import DocumentError
 
         message = _read_error(key, exc, len(items))
@@ -175,16 +184,24 @@ class JobManager:
 
         def run(opts: dict):
             opts["settings"]["path"] = str(root)
-            return ingest_path(root, tenant=tenant, store=self.parts.store, embedder=self.parts.embedder,
-                               chunker=self.chunker, **opts)
+            return ingest_path(
+                root, tenant=tenant, store=self.parts.store, embedder=self.parts.embedder, chunker=self.chunker, **opts
+            )
 
         return self._submit(sub, run)
 
     def _run_items(self, items: list, tenant: str, opts: dict):
         from ragbench.ingestion.ingest import ingest_items
 
-        return ingest_items(items, tenant=tenant, store=self.parts.store, embedder=self.parts.embedder,
-                       chunker=self.chunker, total=len(items), **opts)
+        return ingest_items(
+            items,
+            tenant=tenant,
+            store=self.parts.store,
+            embedder=self.parts.embedder,
+            chunker=self.chunker,
+            total=len(items),
+            **opts,
+        )
 
     def _submit(self, sub: Submission, run) -> Submission:
         with self._lock:
@@ -192,12 +209,14 @@ class JobManager:
 
         def work() -> None:
             sub.state = "running"
-            opts = {"batch_size": self.batch_size,
-                    "settings": {"ticket": sub.ticket, "user": sub.user, "source": sub.source}}
+            opts = {
+                "batch_size": self.batch_size,
+                "settings": {"ticket": sub.ticket, "user": sub.user, "source": sub.source},
+            }
             try:
                 sub.job_id = run(opts).job_id
                 sub.state = "finished"
-            except Exception as exc:  # noqa: BLE001 - shown in the UI; the job record says failed too
+            except Exception as exc:
                 sub.state, sub.error = "error", f"{type(exc).__name__}: {exc}"
 
         self._executor.submit(work)

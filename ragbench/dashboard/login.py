@@ -60,17 +60,27 @@ class LoginHandler(RequestHandler):
         if wait is not None:
             self.set_status(429)
             self.set_header("Retry-After", str(wait))
-            return _render_login(self, f"Too many failed sign-ins for this user or from this address: try again in "
-                                       f"{wait} s. (Limits: {self.gate.limiter.per_user} per user, "
-                                       f"{self.gate.limiter.per_client} per address.)")
+            return _render_login(
+                self,
+                f"Too many failed sign-ins for this user or from this address: try again in "
+                f"{wait} s. (Limits: {self.gate.limiter.per_user} per user, "
+                f"{self.gate.limiter.per_client} per address.)",
+            )
         loop = asyncio.get_running_loop()
         user = await loop.run_in_executor(self.gate.pool, self.gate.users.authenticate, name, password)
         if user is None:
             self.set_status(401)
             return _render_login(self, "Invalid username or password!")
         self.gate.limiter.succeeded(name, client)
-        self.set_cookie(COOKIE, self.gate.sessions.create(user.name), expires_days=self.gate.sessions.lifetime_s / 86400,
-                        httponly=True, samesite="Lax", secure=self.request.protocol == "https", path="/")
+        self.set_cookie(
+            COOKIE,
+            self.gate.sessions.create(user.name),
+            expires_days=self.gate.sessions.lifetime_s / 86400,
+            httponly=True,
+            samesite="Lax",
+            secure=self.request.protocol == "https",
+            path="/",
+        )
         self.redirect(_next_url(self))
 
 

@@ -26,7 +26,10 @@ WEBSOCKET_MAX_BYTES = 64 * 2**20
 
 
 def configure_environment(
-    overrides: Sequence[str], *, users_file: str | None, presets: Mapping[str, Sequence[str]] | None = None,
+    overrides: Sequence[str],
+    *,
+    users_file: str | None,
+    presets: Mapping[str, Sequence[str]] | None = None,
 ) -> None:
     """Put the service settings where :func:`ragbench.dashboard.service.get_service` reads them."""
     os.environ[ENV_OVERRIDES] = shlex.join(overrides)
@@ -39,9 +42,16 @@ def configure_environment(
 
 
 def serve(
-    *, address: str = "127.0.0.1", port: int = 5006, users_file: str | None = None, cookie_secret: str | None = None,
-    overrides: Sequence[str] = (), presets: Mapping[str, Sequence[str]] | None = None, warm: bool = True,
-    websocket_origins: Sequence[str] = (), session_hours: float = SESSION_HOURS,
+    *,
+    address: str = "127.0.0.1",
+    port: int = 5006,
+    users_file: str | None = None,
+    cookie_secret: str | None = None,
+    overrides: Sequence[str] = (),
+    presets: Mapping[str, Sequence[str]] | None = None,
+    warm: bool = True,
+    websocket_origins: Sequence[str] = (),
+    session_hours: float = SESSION_HOURS,
     login_limits: tuple[str, str] = (PER_USER_LIMIT, PER_CLIENT_LIMIT),
 ) -> None:
     """Run the dashboard until interrupted.
@@ -73,20 +83,34 @@ def serve(
     kwargs: dict = {}
     if svc.users is not None:
         home = Path(str(svc.parts.cfg.home)).expanduser().resolve()
-        svc.gate = Gate(users=svc.users, guard=svc.guard,
-                        sessions=SessionStore(home / "dashboard" / "sessions.db", secret=cookie_secret or "",
-                                              lifetime_hours=session_hours),
-                        limiter=LoginLimiter(per_user=login_limits[0], per_client=login_limits[1]))
+        svc.gate = Gate(
+            users=svc.users,
+            guard=svc.guard,
+            sessions=SessionStore(
+                home / "dashboard" / "sessions.db", secret=cookie_secret or "", lifetime_hours=session_hours
+            ),
+            limiter=LoginLimiter(per_user=login_limits[0], per_client=login_limits[1]),
+        )
         kwargs = {"auth_provider": SessionAuthProvider(svc.gate), "cookie_secret": cookie_secret}
     if warm:
         svc.warm()  # load models, indexes and the language detector before the first visitor
     server = get_server(
-        {"/": str(APP_FILE)}, port=port, address=address, websocket_origin=origins, show=False, start=False,
-        title="ragbench", extra_patterns=list(ROUTES), websocket_max_message_size=WEBSOCKET_MAX_BYTES, **kwargs,
+        {"/": str(APP_FILE)},
+        port=port,
+        address=address,
+        websocket_origin=origins,
+        show=False,
+        start=False,
+        title="ragbench",
+        extra_patterns=list(ROUTES),
+        websocket_max_message_size=WEBSOCKET_MAX_BYTES,
+        **kwargs,
     )
     install_guard(server._tornado, svc.guard)  # Bokeh keeps its Tornado application there; no public accessor
-    print(f"ragbench dashboard on http://{address}:{port}/ ({'users file ' + str(users_file) if users_file else 'open, localhost only'})",
-          flush=True)
+    print(
+        f"ragbench dashboard on http://{address}:{port}/ ({'users file ' + str(users_file) if users_file else 'open, localhost only'})",
+        flush=True,
+    )
     server.start()
     try:
         server.io_loop.start()

@@ -83,8 +83,14 @@ class DashboardService:
     """
 
     def __init__(
-        self, parts: Any, *, users: UserDirectory | None, history: ConversationStore,
-        presets: Mapping[str, Sequence[str]], base_overrides: Sequence[str] = (), workers: int = 4,
+        self,
+        parts: Any,
+        *,
+        users: UserDirectory | None,
+        history: ConversationStore,
+        presets: Mapping[str, Sequence[str]],
+        base_overrides: Sequence[str] = (),
+        workers: int = 4,
     ) -> None:
         if not presets:
             raise ConfigError("At least one pipeline preset is needed, e.g. {'hybrid': ['retriever=hybrid']}.")
@@ -104,7 +110,10 @@ class DashboardService:
 
     @classmethod
     def from_overrides(
-        cls, overrides: Sequence[str] = (), *, users_file: str | None = None,
+        cls,
+        overrides: Sequence[str] = (),
+        *,
+        users_file: str | None = None,
         presets: Mapping[str, Sequence[str]] | None = None,
     ) -> DashboardService:
         """Build the base components from ``compose(overrides)`` and open the history under ``home``."""
@@ -114,8 +123,11 @@ class DashboardService:
         home = Path(str(parts.cfg.home)).expanduser().resolve()
         users = UserDirectory.load(users_file) if users_file else None
         return cls(
-            parts, users=users, history=ConversationStore(home / "dashboard" / "history.db"),
-            presets=presets or default_presets(), base_overrides=overrides,
+            parts,
+            users=users,
+            history=ConversationStore(home / "dashboard" / "history.db"),
+            presets=presets or default_presets(),
+            base_overrides=overrides,
         )
 
     async def run_blocking(self, fn, *args):
@@ -142,7 +154,9 @@ class DashboardService:
     def pipeline(self, preset: str):
         """The RAG pipeline of a preset, built once and shared by the process."""
         if preset not in self.presets:
-            raise ConfigError(f"Unknown preset {preset!r}.{suggest(preset, self.presets)} Presets: {', '.join(self.presets)}.")
+            raise ConfigError(
+                f"Unknown preset {preset!r}.{suggest(preset, self.presets)} Presets: {', '.join(self.presets)}."
+            )
         with self._lock:
             if preset not in self._pipelines:
                 self._pipelines[preset] = self._build_pipeline(self.presets[preset])
@@ -158,12 +172,19 @@ class DashboardService:
 
         parts = build(compose([*self.base_overrides, *overrides, "progress=false"]), reuse=self.parts)
         if parts.embedder is None and build(parts.cfg).embedder is not None:
-            raise ConfigError("This preset needs an embedder but the base config builds none: use a dense or hybrid base.")
+            raise ConfigError(
+                "This preset needs an embedder but the base config builds none: use a dense or hybrid base."
+            )
         return parts.pipeline
 
     # -------------------------------------------------------------------- ask
     def ask_steps(
-        self, user: User | None, request: QueryRequest, *, preset: str | None = None, remember: bool = True,
+        self,
+        user: User | None,
+        request: QueryRequest,
+        *,
+        preset: str | None = None,
+        remember: bool = True,
     ) -> Iterator[AskEvent]:
         """Answer ``request`` for ``user`` step by step: retrieved, token(s) if streaming, answered.
 
@@ -185,14 +206,26 @@ class DashboardService:
         timings = StageTimings(retrieve_ms=(t1 - t0) * 1000, generate_ms=(t2 - t1) * 1000, total_ms=(t2 - t0) * 1000)
         response = QueryResponse.build(request, hits, answer, timings, detected_language=detected)
         if remember:
-            self.history.append(Turn(
-                user=user.name, tenant=request.tenant, question=request.question, answer=response.answer,
-                payload={"preset": preset, "retrieval_query": query.text, "error": response.error,
-                         "timings": timings.model_dump(), "sources": [s.model_dump() for s in response.sources]},
-            ))
+            self.history.append(
+                Turn(
+                    user=user.name,
+                    tenant=request.tenant,
+                    question=request.question,
+                    answer=response.answer,
+                    payload={
+                        "preset": preset,
+                        "retrieval_query": query.text,
+                        "error": response.error,
+                        "timings": timings.model_dump(),
+                        "sources": [s.model_dump() for s in response.sources],
+                    },
+                )
+            )
         yield AskEvent("answered", hits=hits, text=response.answer, ms=(t2 - t1) * 1000, response=response)
 
-    def ask(self, user: User | None, request: QueryRequest, *, preset: str | None = None, remember: bool = True) -> QueryResponse:
+    def ask(
+        self, user: User | None, request: QueryRequest, *, preset: str | None = None, remember: bool = True
+    ) -> QueryResponse:
         """Answer ``request`` for ``user`` in one call (the JSON API and scripts)."""
         response = None
         for event in self.ask_steps(user, request, preset=preset, remember=remember):
@@ -265,7 +298,8 @@ def get_service() -> DashboardService:
         if _SERVICE is None:
             presets = parse_presets(os.environ.get(ENV_PRESETS, "")) or None
             _SERVICE = DashboardService.from_overrides(
-                shlex.split(os.environ.get(ENV_OVERRIDES, "")), users_file=os.environ.get(ENV_USERS) or None,
+                shlex.split(os.environ.get(ENV_OVERRIDES, "")),
+                users_file=os.environ.get(ENV_USERS) or None,
                 presets=presets,
             )
         return _SERVICE

@@ -62,8 +62,14 @@ class SessionStore:
         clock: Seconds since the epoch (tests pass a fake clock).
     """
 
-    def __init__(self, path: str | Path, *, secret: str, lifetime_hours: float = SESSION_HOURS,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        secret: str,
+        lifetime_hours: float = SESSION_HOURS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         check_cookie_secret(secret)
         if not lifetime_hours > 0:
             raise ConfigError(f"The session lifetime must be positive, got {lifetime_hours!r} hours (e.g. 24).")
@@ -87,8 +93,10 @@ class SessionStore:
         token, now = secrets.token_urlsafe(32), self.clock()
         with closing(self._connect()) as conn, conn:
             conn.execute("DELETE FROM sessions WHERE expires < ?", (now - 86400,))  # keep the file small
-            conn.execute("INSERT INTO sessions (token_hash, user, created, expires) VALUES (?, ?, ?, ?)",
-                         (_hash(token), user, now, now + self.lifetime_s))
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user, created, expires) VALUES (?, ?, ?, ?)",
+                (_hash(token), user, now, now + self.lifetime_s),
+            )
         return create_signed_value(self.secret, COOKIE, token, clock=self.clock).decode()
 
     def _token(self, cookie: str | bytes | None) -> str | None:
@@ -105,8 +113,10 @@ class SessionStore:
         if token is None:
             return None
         with closing(self._connect()) as conn:
-            row = conn.execute("SELECT user FROM sessions WHERE token_hash = ? AND revoked IS NULL AND expires > ?",
-                               (_hash(token), self.clock())).fetchone()
+            row = conn.execute(
+                "SELECT user FROM sessions WHERE token_hash = ? AND revoked IS NULL AND expires > ?",
+                (_hash(token), self.clock()),
+            ).fetchone()
         return row[0] if row else None
 
     def revoke(self, cookie: str | bytes | None) -> bool:
@@ -116,8 +126,9 @@ class SessionStore:
             return False
         key = _hash(token)
         with closing(self._connect()) as conn, conn:
-            ended = conn.execute("UPDATE sessions SET revoked = ? WHERE token_hash = ? AND revoked IS NULL",
-                                 (self.clock(), key)).rowcount
+            ended = conn.execute(
+                "UPDATE sessions SET revoked = ? WHERE token_hash = ? AND revoked IS NULL", (self.clock(), key)
+            ).rowcount
         with self._lock:
             callbacks = self._live.pop(key, [])
         for callback in callbacks:
@@ -127,8 +138,9 @@ class SessionStore:
     def revoke_user(self, user: str) -> int:
         """End every session of ``user`` (e.g. after a password change); returns how many."""
         with closing(self._connect()) as conn, conn:
-            return conn.execute("UPDATE sessions SET revoked = ? WHERE user = ? AND revoked IS NULL",
-                                (self.clock(), user)).rowcount
+            return conn.execute(
+                "UPDATE sessions SET revoked = ? WHERE user = ? AND revoked IS NULL", (self.clock(), user)
+            ).rowcount
 
     def on_revoke(self, cookie: str | bytes | None, callback: Callable[[], None]) -> Callable[[], None]:
         """Call ``callback`` when the session of ``cookie`` is revoked (an open page signs itself out).

@@ -7,7 +7,6 @@ inside functions so importing this module stays cheap.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from ragbench.dashboard import _html
@@ -33,15 +32,22 @@ def current_user(svc: DashboardService) -> tuple[User | None, str | None]:
     request = ctx.request if ctx is not None else None
     if svc.open_mode:
         if not is_local_host_header(request.headers.get("Host", "") if request is not None else "localhost"):
-            return None, ("This dashboard runs without authentication and answers only on localhost. "
-                          "Start it with --users and --cookie-secret to serve other addresses.")
+            return None, (
+                "This dashboard runs without authentication and answers only on localhost. "
+                "Start it with --users and --cookie-secret to serve other addresses."
+            )
         return svc.user_for(None), None
     if svc.gate is None:
-        return None, ("This dashboard has a users file but no sign-in: serve it with `ragbench dashboard --users ...` "
-                      "(plain `panel serve` cannot check ragbench's sessions).")
+        return None, (
+            "This dashboard has a users file but no sign-in: serve it with `ragbench dashboard --users ...` "
+            "(plain `panel serve` cannot check ragbench's sessions)."
+        )
     user = svc.gate.user_from_cookies(request.cookies if request is not None else {})
     if user is None:
-        return None, "Your session has ended (signed out, expired or removed from the users file): sign in again at /login."
+        return (
+            None,
+            "Your session has ended (signed out, expired or removed from the users file): sign in again at /login.",
+        )
     return user, None
 
 
@@ -62,8 +68,7 @@ def sign_out_on_revoke(svc: DashboardService) -> None:
         doc.clear()
         doc.add_root(Div(text='<p class="rb-signed-out">You were signed out: <a href="/login">sign in again</a>.</p>'))
 
-    forget = svc.gate.sessions.on_revoke(request.cookies.get(COOKIE),
-                                         lambda: doc.add_next_tick_callback(signed_out))
+    forget = svc.gate.sessions.on_revoke(request.cookies.get(COOKIE), lambda: doc.add_next_tick_callback(signed_out))
     pn.state.on_session_destroyed(lambda ctx: forget())
 
 
@@ -75,12 +80,22 @@ class AskView:
 
         self.svc, self.user = svc, user
         tenants = svc.tenants_for(user)
-        self.tenant = pn.widgets.Select(name="Tenant", options=tenants, value=tenants[0] if tenants else None,
-                                        css_classes=["rb-ask-tenant"], width=220)
-        self.preset = pn.widgets.Select(name="Pipeline preset", options=list(svc.presets),
-                                        css_classes=["rb-ask-preset"], width=180)
-        self.question = pn.widgets.TextInput(name="Question", placeholder="Ask a question about this tenant's documents",
-                                             css_classes=["rb-ask-question"], sizing_mode="stretch_width")
+        self.tenant = pn.widgets.Select(
+            name="Tenant",
+            options=tenants,
+            value=tenants[0] if tenants else None,
+            css_classes=["rb-ask-tenant"],
+            width=220,
+        )
+        self.preset = pn.widgets.Select(
+            name="Pipeline preset", options=list(svc.presets), css_classes=["rb-ask-preset"], width=180
+        )
+        self.question = pn.widgets.TextInput(
+            name="Question",
+            placeholder="Ask a question about this tenant's documents",
+            css_classes=["rb-ask-question"],
+            sizing_mode="stretch_width",
+        )
         self.button = pn.widgets.Button(name="Ask", button_type="primary", width=90, align="end")
         self.clear = pn.widgets.Button(name="Clear history", width=120, align="end")
         self.progress = pn.indicators.Progress(value=0, max=3, width=220, bar_color="success")
@@ -102,9 +117,12 @@ class AskView:
         return pn.Column(
             pn.Row(self.tenant, self.preset, self.question, self.button),
             pn.Row(self.progress, self.stage),
-            pn.pane.Markdown("### Answer"), self.answer,
-            pn.pane.Markdown("### Sources"), self.sources,
-            pn.Row(pn.pane.Markdown("### Conversation"), self.clear), self.history,
+            pn.pane.Markdown("### Answer"),
+            self.answer,
+            pn.pane.Markdown("### Sources"),
+            self.sources,
+            pn.Row(pn.pane.Markdown("### Conversation"), self.clear),
+            self.history,
             sizing_mode="stretch_width",
         )
 
@@ -112,12 +130,15 @@ class AskView:
         if not self.tenant.value:
             return
         turns = self.svc.history.turns(self.user.name, self.tenant.value, limit=20)
-        self.history.object = "".join(
-            f'<div class="rb-turn"><b>Q:</b> {_html.esc(t.question)}<br><b>A:</b> '
-            f'<span class="rb-turn-answer">{_html.esc(t.answer) or "<i>(no answer)</i>"}</span> '
-            f'<small>({_html.esc(t.payload.get("preset"))}, {t.payload.get("timings", {}).get("total_ms", 0):.0f} ms)</small></div>'
-            for t in reversed(turns)
-        ) or '<p class="rb-history-empty">No questions yet.</p>'
+        self.history.object = (
+            "".join(
+                f'<div class="rb-turn"><b>Q:</b> {_html.esc(t.question)}<br><b>A:</b> '
+                f'<span class="rb-turn-answer">{_html.esc(t.answer) or "<i>(no answer)</i>"}</span> '
+                f"<small>({_html.esc(t.payload.get('preset'))}, {t.payload.get('timings', {}).get('total_ms', 0):.0f} ms)</small></div>"
+                for t in reversed(turns)
+            )
+            or '<p class="rb-history-empty">No questions yet.</p>'
+        )
 
     def _clear(self, event=None) -> None:
         self.svc.history.clear(self.user.name, self.tenant.value)
@@ -128,8 +149,9 @@ class AskView:
             from ragbench.schema import Source
 
             self.progress.value = 2
-            self.stage.object = (f'<span class="rb-stage">Retrieved {len(event.hits)} chunks in '
-                                 f'{event.ms:.1f} ms · generating…</span>')
+            self.stage.object = (
+                f'<span class="rb-stage">Retrieved {len(event.hits)} chunks in {event.ms:.1f} ms · generating…</span>'
+            )
             self.sources.object = _html.sources([Source.from_hit(h) for h in event.hits])
         elif event.stage == "token":
             self.answer.object = f'<div class="rb-answer">{_html.esc(event.text)}</div>'
@@ -138,8 +160,10 @@ class AskView:
             self.progress.value = 3
             t = r.timings
             error = f' <span class="rb-error">{_html.esc(r.error)}</span>' if r.error else ""
-            self.stage.object = (f'<span class="rb-stage rb-done">Done: retrieve {t.retrieve_ms:.1f} ms · '
-                                 f'generate {t.generate_ms:.1f} ms · total {t.total_ms:.1f} ms</span>{error}')
+            self.stage.object = (
+                f'<span class="rb-stage rb-done">Done: retrieve {t.retrieve_ms:.1f} ms · '
+                f"generate {t.generate_ms:.1f} ms · total {t.total_ms:.1f} ms</span>{error}"
+            )
             self.answer.object = f'<div class="rb-answer">{_html.esc(r.answer) or "<i>(no answer)</i>"}</div>'
             self.sources.object = _html.sources(r.sources)
 
@@ -176,13 +200,20 @@ def create_app() -> Any:
 
     from ragbench.dashboard.jobs import MAX_UPLOAD_BYTES
 
-    pn.extension(raw_css=[_html.CSS], notifications=True, disconnect_notification=(
-        f"Connection to the server lost. An upload far over the {MAX_UPLOAD_BYTES // 2**20} MiB limit ends the "
-        "connection: reload the page and upload smaller files."))
+    pn.extension(
+        raw_css=[_html.CSS],
+        notifications=True,
+        disconnect_notification=(
+            f"Connection to the server lost. An upload far over the {MAX_UPLOAD_BYTES // 2**20} MiB limit ends the "
+            "connection: reload the page and upload smaller files."
+        ),
+    )
     svc = get_service()
     user, refusal = current_user(svc)
     if user is None:
-        return pn.Column(pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.HTML(f'<p class="rb-refused">{_html.esc(refusal)}</p>'))
+        return pn.Column(
+            pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.HTML(f'<p class="rb-refused">{_html.esc(refusal)}</p>')
+        )
     sign_out_on_revoke(svc)
     from ragbench.dashboard.views_admin import DocumentsView, ExperimentsView, MonitorView
 
@@ -190,10 +221,20 @@ def create_app() -> Any:
     tabs = pn.Tabs(
         ("Ask", AskView(svc, user).panel()),
         ("Documents", DocumentsView(svc, user).panel()),
-        ("Experiments", ExperimentsView(svc, user).panel() if user.is_admin else pn.pane.HTML(
-            '<p class="rb-admin-only">MLflow runs mix every tenant\'s questions and answers: admins only.</p>')),
+        (
+            "Experiments",
+            ExperimentsView(svc, user).panel()
+            if user.is_admin
+            else pn.pane.HTML(
+                '<p class="rb-admin-only">MLflow runs mix every tenant\'s questions and answers: admins only.</p>'
+            ),
+        ),
         ("Monitor", MonitorView(svc, user).panel()),
-        dynamic=False, sizing_mode="stretch_width",
+        dynamic=False,
+        sizing_mode="stretch_width",
     )
-    return pn.Column(pn.Row(pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.Markdown(who, css_classes=["rb-who"])),
-                     tabs, sizing_mode="stretch_width")
+    return pn.Column(
+        pn.Row(pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.Markdown(who, css_classes=["rb-who"])),
+        tabs,
+        sizing_mode="stretch_width",
+    )

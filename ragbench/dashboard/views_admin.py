@@ -21,12 +21,18 @@ class DocumentsView:
 
         self.svc, self.user = svc, user
         tenants = sorted({*svc.tenants_for(user), *user.tenants})  # a user's own tenants may not exist yet
-        self.tenant = pn.widgets.Select(name="Tenant", options=tenants, value=tenants[0] if tenants else None,
-                                        css_classes=["rb-docs-tenant"], width=220)
+        self.tenant = pn.widgets.Select(
+            name="Tenant",
+            options=tenants,
+            value=tenants[0] if tenants else None,
+            css_classes=["rb-docs-tenant"],
+            width=220,
+        )
         self.files = pn.widgets.FileInput(multiple=True, accept=".txt,.md,.markdown,.html,.htm,.pdf,.docx,.jsonl")
         self.limit = pn.pane.HTML(
             f'<span class="rb-upload-limit">Up to {MAX_UPLOAD_BYTES // 2**20} MiB per upload '
-            '(txt, md, html, pdf, docx, jsonl).</span>')
+            "(txt, md, html, pdf, docx, jsonl).</span>"
+        )
         self.upload = pn.widgets.Button(name="Ingest uploaded files", button_type="primary")
         self.folder = pn.widgets.TextInput(name="Server folder (admins)", placeholder="/path/to/folder", width=320)
         self.ingest_folder = pn.widgets.Button(name="Ingest folder")
@@ -44,8 +50,12 @@ class DocumentsView:
 
         folder = [pn.Row(self.folder, self.ingest_folder)] if self.user.is_admin else []
         return pn.Column(
-            pn.Row(self.tenant, self.files, self.upload), self.limit, *folder,
-            pn.Row(self.progress, self.status), self.docs, sizing_mode="stretch_width",
+            pn.Row(self.tenant, self.files, self.upload),
+            self.limit,
+            *folder,
+            pn.Row(self.progress, self.status),
+            self.docs,
+            sizing_mode="stretch_width",
         )
 
     def _error(self, message: object) -> None:
@@ -59,7 +69,7 @@ class DocumentsView:
             sub = submit(tenant)
         except (AccessDeniedError, RagbenchError) as exc:
             return self._error(exc)
-        except Exception as exc:  # noqa: BLE001 - an unexpected failure is shown, never swallowed
+        except Exception as exc:
             return self._error(f"The upload could not be queued: {type(exc).__name__}: {exc}")
         self._ticket = sub.ticket
         self.progress.value = 0
@@ -114,10 +124,10 @@ class DocumentsView:
         css = "rb-job-status" + (" rb-job-finished" if job.finished and done else "")
         self.status.object = (
             f'<span class="{css}" data-status="{_html.esc(job.status)}" data-ticket="{_html.esc(self._ticket)}">'
-            f'Job {_html.esc(job.job_id)}: '
+            f"Job {_html.esc(job.job_id)}: "
             f'<b class="rb-job-state">{_html.esc(job.status)}</b> · {job.done}/{job.total} documents · '
-            f'{job.completed} completed, {job.skipped} skipped, {job.failed} failed · {job.chunks_created} chunks'
-            f'{" · " + _html.esc(job.error) if job.error else ""}</span>'
+            f"{job.completed} completed, {job.skipped} skipped, {job.failed} failed · {job.chunks_created} chunks"
+            f"{' · ' + _html.esc(job.error) if job.error else ''}</span>"
         )
         rows = [d.model_dump() for d in job.documents]
         self.docs.object = _html.table(rows, DOC_COLUMNS, css="rb-docs", empty="No documents yet.")
@@ -126,8 +136,34 @@ class DocumentsView:
 class ExperimentsView:
     """Recent MLflow runs, a two-run comparison with confidence intervals, quality vs latency."""
 
-    RUN_COLUMNS = ["name", "status", "started", "dataset", "ndcg@10", "recall@10", "mrr@10", "f1", "p50_ms", "p95_ms", "run_id"]
-    CMP_COLUMNS = ["metric", "a", "a_lo", "a_hi", "b", "b_lo", "b_hi", "diff", "diff_lo", "diff_hi", "p_value", "n_paired", "significant"]
+    RUN_COLUMNS = [
+        "name",
+        "status",
+        "started",
+        "dataset",
+        "ndcg@10",
+        "recall@10",
+        "mrr@10",
+        "f1",
+        "p50_ms",
+        "p95_ms",
+        "run_id",
+    ]
+    CMP_COLUMNS = [
+        "metric",
+        "a",
+        "a_lo",
+        "a_hi",
+        "b",
+        "b_lo",
+        "b_hi",
+        "diff",
+        "diff_lo",
+        "diff_hi",
+        "p_value",
+        "n_paired",
+        "significant",
+    ]
 
     def __init__(self, svc: DashboardService, user: User) -> None:
         import panel as pn
@@ -148,9 +184,14 @@ class ExperimentsView:
         import panel as pn
 
         return pn.Column(
-            self.refresh, self.runs, pn.pane.Markdown("### Compare two runs (95% bootstrap intervals)"),
-            pn.Row(self.run_a, self.run_b, self.compare), self.result,
-            pn.pane.Markdown("### Quality (nDCG@10) vs latency (p50)"), self.plot, sizing_mode="stretch_width",
+            self.refresh,
+            self.runs,
+            pn.pane.Markdown("### Compare two runs (95% bootstrap intervals)"),
+            pn.Row(self.run_a, self.run_b, self.compare),
+            self.result,
+            pn.pane.Markdown("### Quality (nDCG@10) vs latency (p50)"),
+            self.plot,
+            sizing_mode="stretch_width",
         )
 
     def _refresh(self, event=None) -> None:
@@ -158,10 +199,12 @@ class ExperimentsView:
 
         try:
             rows = recent_runs(self.svc.parts.tracker)
-        except Exception as exc:  # noqa: BLE001 - MLflow down is shown, not raised
+        except Exception as exc:
             self.runs.object = f'<p class="rb-error">Could not read MLflow runs: {_html.esc(exc)}</p>'
             return
-        self.runs.object = _html.table(rows, self.RUN_COLUMNS, css="rb-runs", empty="No MLflow runs yet: run `ragbench run`.")
+        self.runs.object = _html.table(
+            rows, self.RUN_COLUMNS, css="rb-runs", empty="No MLflow runs yet: run `ragbench run`."
+        )
         options = {f"{r['name']} ({r['run_id'][:8]})": r["run_id"] for r in rows}
         self.run_a.options, self.run_b.options = options, options
         if len(options) >= 2:
@@ -178,7 +221,7 @@ class ExperimentsView:
         self.result.object = "<p>Comparing…</p>"
         try:
             rows = await self.svc.run_blocking(compare_runs, self.svc.parts.tracker, self.run_a.value, self.run_b.value)
-        except Exception as exc:  # noqa: BLE001 - e.g. a run without a per-question table
+        except Exception as exc:
             self.result.object = f'<p class="rb-error">{_html.esc(exc)}</p>'
             return
         self.result.object = _html.table(rows, self.CMP_COLUMNS, css="rb-compare", empty="No shared metrics.")
@@ -191,12 +234,22 @@ def _scatter(rows: list[dict[str, Any]]):
     from ragbench.dashboard.experiments import quality_latency_points
 
     points = quality_latency_points(rows)
-    fig = figure(height=300, sizing_mode="stretch_width", x_axis_label="latency p50 (ms)", y_axis_label="nDCG@10",
-                 tools="pan,wheel_zoom,reset,hover", tooltips=[("run", "@name"), ("nDCG@10", "@quality"), ("p50 ms", "@latency_ms")])
+    fig = figure(
+        height=300,
+        sizing_mode="stretch_width",
+        x_axis_label="latency p50 (ms)",
+        y_axis_label="nDCG@10",
+        tools="pan,wheel_zoom,reset,hover",
+        tooltips=[("run", "@name"), ("nDCG@10", "@quality"), ("p50 ms", "@latency_ms")],
+    )
     if points:
         src = ColumnDataSource({k: [p[k] for p in points] for k in points[0]})
         fig.scatter("latency_ms", "quality", source=src, size=10)
-        fig.add_layout(LabelSet(x="latency_ms", y="quality", text="name", source=src, x_offset=6, y_offset=4, text_font_size="10px"))
+        fig.add_layout(
+            LabelSet(
+                x="latency_ms", y="quality", text="name", source=src, x_offset=6, y_offset=4, text_font_size="10px"
+            )
+        )
     return fig
 
 
@@ -217,21 +270,39 @@ class MonitorView:
     def panel(self):
         import panel as pn
 
-        return pn.Column(self.refresh, pn.pane.Markdown("### Services"), self.health,
-                         pn.pane.Markdown("### Tenants"), self.tenants,
-                         pn.pane.Markdown("### Running jobs and jobs with failures"), self.jobs, sizing_mode="stretch_width")
+        return pn.Column(
+            self.refresh,
+            pn.pane.Markdown("### Services"),
+            self.health,
+            pn.pane.Markdown("### Tenants"),
+            self.tenants,
+            pn.pane.Markdown("### Running jobs and jobs with failures"),
+            self.jobs,
+            sizing_mode="stretch_width",
+        )
 
     async def _refresh(self, event=None) -> None:
         from ragbench.dashboard.health import probe_all, tenant_counts
 
         visible = self.svc.tenants_for(self.user)
-        health, counts, jobs = await self.svc.run_blocking(lambda: (
-            probe_all(self.svc.parts, generators=self.svc.generators()), tenant_counts(self.svc.parts.store, visible), self.svc.jobs.list(visible)))
+        health, counts, jobs = await self.svc.run_blocking(
+            lambda: (
+                probe_all(self.svc.parts, generators=self.svc.generators()),
+                tenant_counts(self.svc.parts.store, visible),
+                self.svc.jobs.list(visible),
+            )
+        )
         rows = [h.to_dict() for h in health]
         if not self.user.is_admin:  # details name server paths, endpoints and every tenant's totals
             rows = [{**r, "detail": "details are shown to admins"} for r in rows]
         self.health.object = _html.table(rows, ["service", "state", "detail", "ms"], css="rb-health")
-        self.tenants.object = _html.table(counts, ["tenant", "documents", "chunks"], css="rb-tenants", empty="No tenants.")
+        self.tenants.object = _html.table(
+            counts, ["tenant", "documents", "chunks"], css="rb-tenants", empty="No tenants."
+        )
         shown = [j.model_dump() for j in jobs if j.status in ("running", "failed", "interrupted") or j.failed]
-        self.jobs.object = _html.table(shown, ["job_id", "tenant", "status", "done", "total", "failed", "chunks_created", "error"],
-                                       css="rb-jobs", empty="No running or failed jobs.")
+        self.jobs.object = _html.table(
+            shown,
+            ["job_id", "tenant", "status", "done", "total", "failed", "chunks_created", "error"],
+            css="rb-jobs",
+            empty="No running or failed jobs.",
+        )

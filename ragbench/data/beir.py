@@ -36,7 +36,9 @@ def read_qrels(path: Path) -> dict[str, dict[str, int]]:
             if not line.strip():
                 continue
             if len(parts) != 3:
-                raise DatasetError(f"{path}:{lineno}: expected 3 tab-separated fields (query-id, corpus-id, score), got {len(parts)}.")
+                raise DatasetError(
+                    f"{path}:{lineno}: expected 3 tab-separated fields (query-id, corpus-id, score), got {len(parts)}."
+                )
             try:
                 grade = int(float(parts[2]))
             except ValueError as exc:
@@ -63,13 +65,20 @@ def _check_folder(path: Path, split: str) -> Path:
     qrels = path / "qrels" / f"{split}.tsv"
     for needed in (path / "corpus.jsonl", path / "queries.jsonl", qrels):
         if not needed.is_file():
-            raise DatasetError(f"BEIR folder {str(path)!r} lacks {needed.relative_to(path)}: expected corpus.jsonl, queries.jsonl and qrels/{split}.tsv.")
+            raise DatasetError(
+                f"BEIR folder {str(path)!r} lacks {needed.relative_to(path)}: expected corpus.jsonl, queries.jsonl and qrels/{split}.tsv."
+            )
     return qrels
 
 
 def load_beir(
-    path: str | Path, *, tenant: str, split: str = "test", name: str | None = None,
-    language: str | None = None, max_queries: int | None = None,
+    path: str | Path,
+    *,
+    tenant: str,
+    split: str = "test",
+    name: str | None = None,
+    language: str | None = None,
+    max_queries: int | None = None,
 ) -> Dataset:
     """Load a BEIR folder for one tenant; only queries that have qrels in ``split`` are kept.
 
@@ -82,8 +91,15 @@ def load_beir(
     path = Path(path).expanduser()
     qrels = read_qrels(_check_folder(path, split))
     documents = [
-        Document(id=str(r["_id"]), tenant=tenant, text=str(r["text"]), title=str(r.get("title") or ""),
-                 source=str(path / "corpus.jsonl"), language=language, metadata=r.get("metadata") or {})
+        Document(
+            id=str(r["_id"]),
+            tenant=tenant,
+            text=str(r["text"]),
+            title=str(r.get("title") or ""),
+            source=str(path / "corpus.jsonl"),
+            language=language,
+            metadata=r.get("metadata") or {},
+        )
         for r in _read_jsonl(path / "corpus.jsonl", ("_id", "text"))
     ]
     doc_ids = {d.id for d in documents}
@@ -94,10 +110,20 @@ def load_beir(
             continue
         unknown = sorted(set(qrels[qid]) - doc_ids)
         if unknown:
-            raise DatasetError(f"{path}/qrels/{split}.tsv: query {qid!r} refers to documents not in corpus.jsonl: {unknown[:5]}.")
-        samples.append(Sample(id=qid, question=str(r["text"]), tenant=tenant, answers=_answers(r),
-                              relevant=qrels[qid], language=language,
-                              metadata=r.get("metadata") or {}))
+            raise DatasetError(
+                f"{path}/qrels/{split}.tsv: query {qid!r} refers to documents not in corpus.jsonl: {unknown[:5]}."
+            )
+        samples.append(
+            Sample(
+                id=qid,
+                question=str(r["text"]),
+                tenant=tenant,
+                answers=_answers(r),
+                relevant=qrels[qid],
+                language=language,
+                metadata=r.get("metadata") or {},
+            )
+        )
     if not samples:
         raise DatasetError(f"No query in {path}/queries.jsonl has qrels in qrels/{split}.tsv.")
     ds = Dataset(name or path.name, documents, samples, {"path": str(path), "split": split})
@@ -105,7 +131,11 @@ def load_beir(
 
 
 def load_tenant_folders(
-    path: str | Path, *, split: str = "test", name: str | None = None, language: str | None = None,
+    path: str | Path,
+    *,
+    split: str = "test",
+    name: str | None = None,
+    language: str | None = None,
     max_queries_per_tenant: int | None = None,
 ) -> Dataset:
     """Load a folder whose sub-folders are BEIR folders, one per tenant (named by the sub-folder).

@@ -19,8 +19,14 @@ _TOKEN_RE = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 def _chunk(doc: Document, text: str, position: int) -> Chunk:
     return Chunk(
-        id=f"{doc.id}#{position}", doc_id=doc.id, tenant=doc.tenant, text=text, title=doc.title,
-        position=position, language=doc.language, metadata={"source": doc.source} if doc.source else {},
+        id=f"{doc.id}#{position}",
+        doc_id=doc.id,
+        tenant=doc.tenant,
+        text=text,
+        title=doc.title,
+        position=position,
+        language=doc.language,
+        metadata={"source": doc.source} if doc.source else {},
     )
 
 

@@ -24,16 +24,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ragbench.errors import ConfigError, ModelError, require
 from ragbench.embedders.m3_output import M3Output
+from ragbench.errors import ConfigError, ModelError, require
 from ragbench.models.prepare import check_model_dir
 from ragbench.types import Embeddings, content_hash
 
 EXTRA_COLUMNS = ("sparse_ids", "sparse_weights", "colbert")
 
 
-BGE_M3_HINT = ("pass e.g. embedder.model=/path/to/bge-m3 (a folder with config.json, the tokenizer, colbert_linear.pt "
-               "and sparse_linear.pt); for tests, build a tiny one with ragbench.testing.tiny_bge_m3.build(path)")
+BGE_M3_HINT = (
+    "pass e.g. embedder.model=/path/to/bge-m3 (a folder with config.json, the tokenizer, colbert_linear.pt "
+    "and sparse_linear.pt); for tests, build a tiny one with ragbench.testing.tiny_bge_m3.build(path)"
+)
 
 
 class BGEM3Embedder:
@@ -74,8 +76,11 @@ class BGEM3Embedder:
         cache_dir: str | None = None,
         torch_threads: int | None = None,
     ) -> None:
-        for name, value in (("batch_size", batch_size), ("query_max_length", query_max_length),
-                            ("passage_max_length", passage_max_length)):
+        for name, value in (
+            ("batch_size", batch_size),
+            ("query_max_length", query_max_length),
+            ("passage_max_length", passage_max_length),
+        ):
             if int(value) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {value}.")
         self.model_path = str(check_model_dir(model, what="BGE-M3 model", hint=BGE_M3_HINT))
@@ -106,10 +111,14 @@ class BGEM3Embedder:
                 torch.set_num_threads(int(self.torch_threads))
             try:
                 self._model = fe.BGEM3FlagModel(
-                    self.model_path, use_fp16=self.use_fp16, devices=self.device, batch_size=self.batch_size,
-                    query_max_length=self.query_max_length, passage_max_length=self.passage_max_length,
+                    self.model_path,
+                    use_fp16=self.use_fp16,
+                    devices=self.device,
+                    batch_size=self.batch_size,
+                    query_max_length=self.query_max_length,
+                    passage_max_length=self.passage_max_length,
                 )
-            except Exception as exc:  # noqa: BLE001 - re-raised with context
+            except Exception as exc:
                 raise ModelError(
                     f"Could not load BGE-M3 from {self.model_path!r}: {exc}. The folder needs config.json, "
                     "model weights, the tokenizer, colbert_linear.pt and sparse_linear.pt."
@@ -144,8 +153,12 @@ class BGEM3Embedder:
         if not texts:
             return M3Output.concat([], self.dim)
         out = self.model.encode(
-            list(texts), batch_size=self.batch_size, max_length=max_length,
-            return_dense=True, return_sparse=True, return_colbert_vecs=True,
+            list(texts),
+            batch_size=self.batch_size,
+            max_length=max_length,
+            return_dense=True,
+            return_sparse=True,
+            return_colbert_vecs=True,
         )
         self.forward_texts += len(texts)
         self.forward_calls += 1

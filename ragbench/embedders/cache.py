@@ -28,18 +28,15 @@ Example:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ragbench.embedders.m3_output import M3Output
 from ragbench.errors import StoreError
-from ragbench.stores._retry import retrying
 from ragbench.stores._columns import fixed_lists, lists, multivector_array, multivectors
-
+from ragbench.stores._retry import retrying
 
 
 class EmbeddingCache:
@@ -51,7 +48,7 @@ class EmbeddingCache:
     """
 
     def __init__(self, root: str | Path, *, namespace: str) -> None:
-        from ragbench.stores.lancedb import space_slug
+        from ragbench.stores._columns import space_slug
 
         self.root = Path(root).expanduser().resolve()
         self.namespace = namespace
@@ -108,18 +105,27 @@ class EmbeddingCache:
         import pyarrow as pa
 
         dim = int(output.dense.shape[1])
-        table = self._table(create_dim=dim)
-        cols = output.columns() if output.sparse else {"sparse_ids": [[]] * len(keys),
-                                                       "sparse_weights": [[]] * len(keys),
-                                                       "colbert": [np.zeros((0, dim), np.float32)] * len(keys)}
-        data = pa.table({
-            "key": pa.array(list(keys), pa.string()),
-            "dense": pa.FixedSizeListArray.from_arrays(pa.array(output.dense.astype(np.float32).ravel()), dim),
-            "sparse_ids": pa.array([np.asarray(x, np.int32) for x in cols["sparse_ids"]], pa.list_(pa.int32())),
-            "sparse_weights": pa.array([np.asarray(x, np.float32) for x in cols["sparse_weights"]],
-                                       pa.list_(pa.float32())),
-            "colbert": multivector_array(cols["colbert"], dim),
-        }, schema=_schema(dim))
+        cols = (
+            output.columns()
+            if output.sparse
+            else {
+                "sparse_ids": [[]] * len(keys),
+                "sparse_weights": [[]] * len(keys),
+                "colbert": [np.zeros((0, dim), np.float32)] * len(keys),
+            }
+        )
+        data = pa.table(
+            {
+                "key": pa.array(list(keys), pa.string()),
+                "dense": pa.FixedSizeListArray.from_arrays(pa.array(output.dense.astype(np.float32).ravel()), dim),
+                "sparse_ids": pa.array([np.asarray(x, np.int32) for x in cols["sparse_ids"]], pa.list_(pa.int32())),
+                "sparse_weights": pa.array(
+                    [np.asarray(x, np.float32) for x in cols["sparse_weights"]], pa.list_(pa.float32())
+                ),
+                "colbert": multivector_array(cols["colbert"], dim),
+            },
+            schema=_schema(dim),
+        )
         # concurrent writers can hit commit conflicts: retried (the table reopened each time)
         retrying(lambda: self._table(create_dim=dim).merge_insert("key").when_not_matched_insert_all().execute(data))
 
@@ -130,12 +136,12 @@ class EmbeddingCache:
 def _schema(dim: int):
     import pyarrow as pa
 
-    return pa.schema([
-        ("key", pa.string()),
-        ("dense", pa.list_(pa.float32(), dim)),
-        ("sparse_ids", pa.list_(pa.int32())),
-        ("sparse_weights", pa.list_(pa.float32())),
-        ("colbert", pa.list_(pa.list_(pa.float32(), dim))),
-    ])
-
-
+    return pa.schema(
+        [
+            ("key", pa.string()),
+            ("dense", pa.list_(pa.float32(), dim)),
+            ("sparse_ids", pa.list_(pa.int32())),
+            ("sparse_weights", pa.list_(pa.float32())),
+            ("colbert", pa.list_(pa.list_(pa.float32(), dim))),
+        ]
+    )

@@ -42,5 +42,6 @@ class M3Output:
             return cls(np.zeros((0, dim), dtype=np.float32))
         return cls(
             np.concatenate([p.dense for p in parts]).astype(np.float32, copy=False),
-            [s for p in parts for s in p.sparse], [c for p in parts for c in p.colbert],
+            [s for p in parts for s in p.sparse],
+            [c for p in parts for c in p.colbert],
         )

@@ -86,7 +86,7 @@ class SentenceTransformerEmbedder:
             st = require("sentence_transformers", package="sentence-transformers")
             try:
                 self._model = st.SentenceTransformer(self.model_path, device=self.device)
-            except Exception as exc:  # noqa: BLE001 - re-raised with context
+            except Exception as exc:
                 raise ModelError(f"Could not load sentence-transformers model from {self.model_path!r}: {exc}") from exc
             if self.max_seq_length:
                 self._model.max_seq_length = self.max_seq_length
@@ -105,8 +105,11 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self.model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         self.forward_texts += len(texts)
         return np.asarray(vectors, dtype=np.float32)

@@ -101,8 +101,12 @@ class Checkpoint:
             run_id = meta.get("run_id")
             (self.folder / "KILLED").unlink(missing_ok=True)  # it runs again
         self.folder.mkdir(parents=True, exist_ok=True)
-        meta = {"fingerprint": self.fingerprint, "run_id": run_id or self.run_id, **process_owner(),
-                "started_at": time.time()}
+        meta = {
+            "fingerprint": self.fingerprint,
+            "run_id": run_id or self.run_id,
+            **process_owner(),
+            "started_at": time.time(),
+        }
         tmp = meta_path.with_name(f".config.json.{os.getpid()}")
         tmp.write_text(json.dumps(meta))
         os.replace(tmp, meta_path)  # atomic: a kill never leaves a torn config (the run stays resumable)

@@ -33,14 +33,18 @@ class Comparison:
         return [r.as_dict() for r in self.results]
 
     def flat_metrics(self) -> dict[str, float]:
-        out: dict[str, float] = {"shared_questions": self.shared_questions, "only_a": self.only_a, "only_b": self.only_b}
+        out: dict[str, float] = {
+            "shared_questions": self.shared_questions,
+            "only_a": self.only_a,
+            "only_b": self.only_b,
+        }
         for r in self.results:
             out.update({f"{r.metric}.{k}": v for k, v in r.as_dict().items() if k != "metric" and v == v})
         return out
 
 
 def _metric_columns(frame) -> list[str]:
-    return [c[len("metric."):] for c in frame.columns if c.startswith("metric.") and not c.endswith(".judge_std")]
+    return [c[len("metric.") :] for c in frame.columns if c.startswith("metric.") and not c.endswith(".judge_std")]
 
 
 def compare_tables(run_a: str, table_a, run_b: str, table_b, *, metrics: Sequence[str] | None = None) -> Comparison:
@@ -70,7 +74,9 @@ def compare_tables(run_a: str, table_a, run_b: str, table_b, *, metrics: Sequenc
     return Comparison(run_a, run_b, len(shared), len(ids_a - ids_b), len(ids_b - ids_a), results)
 
 
-def compare_runs(tracker, run_a: str, run_b: str, *, metrics: Sequence[str] | None = None, log: bool = True) -> Comparison:
+def compare_runs(
+    tracker, run_a: str, run_b: str, *, metrics: Sequence[str] | None = None, log: bool = True
+) -> Comparison:
     """Load both runs' per-question tables from ``tracker`` (MLflow), compare them and log the comparison.
 
     Example:
@@ -83,7 +89,7 @@ def compare_runs(tracker, run_a: str, run_b: str, *, metrics: Sequence[str] | No
     for run_id in (run_a, run_b):
         try:
             tables.append(tracker.load_table(run_id))
-        except Exception as exc:  # noqa: BLE001 - MLflow raises several types for a missing run/artifact
+        except Exception as exc:
             raise ConfigError(
                 f"Could not load the per-question table of run {run_id!r} from {tracker!r}: {exc}. "
                 "Pass run ids printed by `ragbench run` and the same home/tracking overrides."
@@ -101,13 +107,22 @@ def format_comparison(comparison: Comparison) -> str:
     """A plain-text table: metric, n, means of A and B, delta with its 95% CI, and the p-value."""
     header = ["metric", "n", "A", "B", "delta (B-A)", "95% CI", "p-value"]
     rows = [
-        [r.metric, str(r.n), f"{r.mean_a:.4f}", f"{r.mean_b:.4f}", f"{r.delta:+.4f}",
-         f"[{r.low:+.4f}, {r.high:+.4f}]", f"{r.p_value:.4g}"]
+        [
+            r.metric,
+            str(r.n),
+            f"{r.mean_a:.4f}",
+            f"{r.mean_b:.4f}",
+            f"{r.delta:+.4f}",
+            f"[{r.low:+.4f}, {r.high:+.4f}]",
+            f"{r.p_value:.4g}",
+        ]
         for r in comparison.results
     ]
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    fmt = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
-    head = (f"A = {comparison.run_a}\nB = {comparison.run_b}\n{comparison.shared_questions} shared questions "
-            f"({comparison.only_a} only in A, {comparison.only_b} only in B); paired bootstrap CI, "
-            "paired permutation p-value (two-sided)")
+    fmt = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    head = (
+        f"A = {comparison.run_a}\nB = {comparison.run_b}\n{comparison.shared_questions} shared questions "
+        f"({comparison.only_a} only in A, {comparison.only_b} only in B); paired bootstrap CI, "
+        "paired permutation p-value (two-sided)"
+    )
     return "\n".join([head, fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)])

@@ -59,8 +59,11 @@ def _metric_summary(name: str, results: Sequence[QuestionResult]) -> dict[str, f
     values = [r.metrics[name] for r in results if name in r.metrics]
     failed = sum(1 for r in results if name in r.metric_errors)
     ci = mean_ci(values)
-    out = {f"{name}.n": float(len(values)), f"{name}.failed": float(failed),
-           f"{name}.failure_rate": failed / (len(values) + failed) if values or failed else 0.0}
+    out = {
+        f"{name}.n": float(len(values)),
+        f"{name}.failed": float(failed),
+        f"{name}.failure_rate": failed / (len(values) + failed) if values or failed else 0.0,
+    }
     if values:
         out.update({name: ci.mean, f"{name}.ci_low": ci.low, f"{name}.ci_high": ci.high})
     std_key = f"{name}.judge_std"  # repeated judging: mean per-item spread of the k samples
@@ -85,9 +88,7 @@ def aggregate(results: Sequence[QuestionResult], metric_names: Sequence[str]) ->
     out["answers.failed"] = float(sum(1 for r in results if r.answer is not None and not r.answer.ok))
     out["answers.cached"] = float(sum(1 for r in results if r.answer is not None and r.answer.cached))
     out["answers.failure_rate"] = out["answers.failed"] / len(results) if results else 0.0
-    out["isolation.cross_tenant_hits"] = float(
-        sum(1 for r in results for h in r.hits if h.tenant != r.sample.tenant)
-    )
+    out["isolation.cross_tenant_hits"] = float(sum(1 for r in results for h in r.hits if h.tenant != r.sample.tenant))
     out.update(stage_latencies([r.timings_ms for r in results], LATENCY_PERCENTILES))
     fresh = [r for r in results if r.answer is not None and not r.answer.cached]  # generated in this run
     tokens = sum(r.answer.completion_tokens for r in fresh)
@@ -117,15 +118,22 @@ def _answer_batches(pipeline, samples, batch_size, metrics, sink):
                 # percentiles too; a cached answer's timings are those of the run that generated it
                 own = {k: v for k, v in answer.timings.items() if k != "load_ms"}
                 timing = {**timing, **{(f"answer_{k}" if k in timing else k): v for k, v in own.items()}}
-            result = QuestionResult(sample=sample, hits=hits, answer=answer, timings_ms=timing,
-                                    detected_language=language)
+            result = QuestionResult(
+                sample=sample, hits=hits, answer=answer, timings_ms=timing, detected_language=language
+            )
             score(metrics, sample, result)
             sink(result)
 
 
 def evaluate(
-    dataset: Dataset, pipeline: RAGPipeline, metrics: MetricFn | Sequence[str], *,
-    metric_names: Sequence[str] | None = None, batch_size: int = 1, progress: bool = False, checkpoint=None,
+    dataset: Dataset,
+    pipeline: RAGPipeline,
+    metrics: MetricFn | Sequence[str],
+    *,
+    metric_names: Sequence[str] | None = None,
+    batch_size: int = 1,
+    progress: bool = False,
+    checkpoint=None,
 ) -> EvaluationReport:
     """Answer every sample, score it, and aggregate overall, per tenant and per language (no tracking).
 

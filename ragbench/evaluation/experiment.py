@@ -23,6 +23,7 @@ from ragbench.evaluation.run import RunResult, run_experiment
 
 LATENCY = ("latency.total_ms.p50", "latency.total_ms.p95")
 
+
 @dataclass
 class Experiment:
     """One configuration run end to end: its components and its :class:`RunResult`."""
@@ -61,7 +62,9 @@ class Experiment:
         """Per-tenant bars of the run's answer metrics, or of ``quality`` (a matplotlib Figure)."""
         from ragbench import plotting
 
-        names = [quality] if quality else [m for m in self.report.metric_names if "@" not in m] or self.report.metric_names
+        names = (
+            [quality] if quality else [m for m in self.report.metric_names if "@" not in m] or self.report.metric_names
+        )
         return plotting.metric_bars(self.per_tenant(names), names, title=f"{self.name}: per tenant")
 
     def per_tenant(self, metrics: Sequence[str] | None = None):
@@ -69,19 +72,26 @@ class Experiment:
         import pandas as pd
 
         names = [*(metrics or self.report.metric_names), *LATENCY, "isolation.cross_tenant_hits"]
-        rows = [{"tenant": t, "questions": int(v["questions"]), **{m: v.get(m) for m in names}}
-                for t, v in self.report.per_tenant.items()]
+        rows = [
+            {"tenant": t, "questions": int(v["questions"]), **{m: v.get(m) for m in names}}
+            for t, v in self.report.per_tenant.items()
+        ]
         return pd.DataFrame(rows)
 
 
 def _overrides(overrides: Sequence[str], dataset: str | None) -> list[str]:
     if isinstance(overrides, str):
-        raise ConfigError(f"overrides must be a list of key=value strings, got the string {overrides!r}; write [{overrides!r}].")
+        raise ConfigError(
+            f"overrides must be a list of key=value strings, got the string {overrides!r}; write [{overrides!r}]."
+        )
     return [*([f"dataset={dataset}"] if dataset else []), *overrides]
 
 
 def run(
-    overrides: Sequence[str] | Components = (), *, dataset: str | None = None, config_name: str = "config",
+    overrides: Sequence[str] | Components = (),
+    *,
+    dataset: str | None = None,
+    config_name: str = "config",
     name: str | None = None,
 ) -> Experiment:
     """Run one configuration (index if needed, evaluate, log to MLflow); an :class:`Experiment`.
@@ -119,8 +129,12 @@ class Variants:
         first = next(iter(self.experiments.values()))
         rows = []
         for i, base in enumerate(first.report.results[:limit]):
-            row = {"question_id": base.sample.id, "tenant": base.sample.tenant, "question": base.sample.question,
-                   "gold": " | ".join(base.sample.answers)}
+            row = {
+                "question_id": base.sample.id,
+                "tenant": base.sample.tenant,
+                "question": base.sample.question,
+                "gold": " | ".join(base.sample.answers),
+            }
             for name, exp in self.experiments.items():
                 result = exp.report.results[i]
                 row[f"{name}: answer"] = result.answer.text if result.answer else None
@@ -130,7 +144,10 @@ class Variants:
 
 
 def run_variants(
-    variants: Mapping[str, Sequence[str]], *, overrides: Sequence[str] = (), dataset: str | None = None,
+    variants: Mapping[str, Sequence[str]],
+    *,
+    overrides: Sequence[str] = (),
+    dataset: str | None = None,
     config_name: str = "config",
 ) -> Variants:
     """Run each variant (its own overrides on top of the shared ``overrides``) on one dataset.
@@ -142,18 +159,22 @@ def run_variants(
         >>> both.table()[["variant", "ndcg@10"]]  # doctest: +SKIP
     """
     if not isinstance(variants, Mapping) or not variants:
-        raise ConfigError(f"variants must be a non-empty mapping of name -> overrides, got {variants!r}; "
-                          "e.g. {'bm25': ['retriever=bm25'], 'dense': ['retriever=dense']}.")
+        raise ConfigError(
+            f"variants must be a non-empty mapping of name -> overrides, got {variants!r}; "
+            "e.g. {'bm25': ['retriever=bm25'], 'dense': ['retriever=dense']}."
+        )
     experiments = {}
     for name, extra in variants.items():
         extra = _overrides(extra, None)
-        experiments[name] = run([*overrides, f"run_name={name}", *extra], dataset=dataset,
-                                       config_name=config_name, name=name)
+        experiments[name] = run(
+            [*overrides, f"run_name={name}", *extra], dataset=dataset, config_name=config_name, name=name
+        )
     return Variants(experiments)
 
 
-def compare(a: Experiment | str, b: Experiment | str, *, metrics: Sequence[str] | None = None,
-            tracker=None) -> Comparison:
+def compare(
+    a: Experiment | str, b: Experiment | str, *, metrics: Sequence[str] | None = None, tracker=None
+) -> Comparison:
     """Question-by-question comparison of run B against run A: deltas, 95% CIs, paired permutation p-values.
 
     ``a`` and ``b`` are :class:`Experiment` objects, or MLflow run ids (read through ``tracker``, by default

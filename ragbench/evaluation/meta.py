@@ -47,8 +47,10 @@ def load_human_pairs(path: str | Path) -> list[HumanPair]:
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise DatasetError(f"Cannot read the human-labelled pairs at {path}: {exc}. Point to "
-                           "shared/data/ragchecker_examples/meta_evaluation/human_labeled_data.json.") from exc
+        raise DatasetError(
+            f"Cannot read the human-labelled pairs at {path}: {exc}. Point to "
+            "shared/data/ragchecker_examples/meta_evaluation/human_labeled_data.json."
+        ) from exc
     grouped: dict[int, list[dict]] = {}
     for i, r in enumerate(records):
         try:
@@ -58,11 +60,17 @@ def load_human_pairs(path: str | Path) -> list[HumanPair]:
     pairs = []
     for key, rows in sorted(grouped.items()):
         first = rows[0]
-        pairs.append(HumanPair(
-            key=key, dataset=first["dataset"], question=first["query"], gold=first["gt_answer"],
-            answer1=first["model1"]["response"], answer2=first["model2"]["response"],
-            labels={name: tuple(int(r[name]) for r in rows) for name in LABELS},
-        ))
+        pairs.append(
+            HumanPair(
+                key=key,
+                dataset=first["dataset"],
+                question=first["query"],
+                gold=first["gt_answer"],
+                answer1=first["model1"]["response"],
+                answer2=first["model2"]["response"],
+                labels={name: tuple(int(r[name]) for r in rows) for name in LABELS},
+            )
+        )
     return pairs
 
 
@@ -72,9 +80,9 @@ class Agreement:
 
     metric: str
     label: str
-    n_pairs: int          # questions scored on both answers
-    n_labels: int         # (question, annotator) labels correlated
-    failed: int           # questions left out because scoring failed
+    n_pairs: int  # questions scored on both answers
+    n_labels: int  # (question, annotator) labels correlated
+    failed: int  # questions left out because scoring failed
     spearman: float
     spearman_low: float
     spearman_high: float
@@ -92,8 +100,13 @@ def _correlations(diffs: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
 
 
 def agreement(
-    metric: str, pairs: Sequence[HumanPair], scores: Mapping[int, tuple[float, float] | None], *,
-    label: str = "correctness_label", n_resamples: int = 2000, seed: int = 0,
+    metric: str,
+    pairs: Sequence[HumanPair],
+    scores: Mapping[int, tuple[float, float] | None],
+    *,
+    label: str = "correctness_label",
+    n_resamples: int = 2000,
+    seed: int = 0,
 ) -> Agreement:
     """Spearman and Kendall of ``score2 - score1`` against ``label``, with question-level bootstrap CIs.
 
@@ -119,8 +132,19 @@ def agreement(
         boot.append(_correlations(d, lab))
     arr = np.array(boot)
     (rho_low, tau_low), (rho_high, tau_high) = np.percentile(arr, 2.5, axis=0), np.percentile(arr, 97.5, axis=0)
-    return Agreement(metric, label, len(groups), len(labels), failed, rho, float(rho_low), float(rho_high),
-                     tau, float(tau_low), float(tau_high))
+    return Agreement(
+        metric,
+        label,
+        len(groups),
+        len(labels),
+        failed,
+        rho,
+        float(rho_low),
+        float(rho_high),
+        tau,
+        float(tau_low),
+        float(tau_high),
+    )
 
 
 def score_pairs(pairs: Sequence[HumanPair], fn: Callable[[str, str, str], float]) -> dict[int, tuple[float, float]]:
@@ -133,7 +157,9 @@ def markdown(rows: Sequence[Agreement]) -> str:
     head = "| metric | human label | pairs | labels | failed | Spearman ρ [95% CI] | Kendall τ [95% CI] |"
     lines = [head, "|---|---|---|---|---|---|---|"]
     for a in rows:
-        lines.append(f"| {a.metric} | {a.label.removesuffix('_label')} | {a.n_pairs} | {a.n_labels} | {a.failed} | "
-                     f"{a.spearman:.3f} [{a.spearman_low:.3f}, {a.spearman_high:.3f}] | "
-                     f"{a.kendall:.3f} [{a.kendall_low:.3f}, {a.kendall_high:.3f}] |")
+        lines.append(
+            f"| {a.metric} | {a.label.removesuffix('_label')} | {a.n_pairs} | {a.n_labels} | {a.failed} | "
+            f"{a.spearman:.3f} [{a.spearman_low:.3f}, {a.spearman_high:.3f}] | "
+            f"{a.kendall:.3f} [{a.kendall_low:.3f}, {a.kendall_high:.3f}] |"
+        )
     return "\n".join(lines)

@@ -21,16 +21,25 @@ def format_report(report: EvaluationReport) -> str:
     """A plain-text table: one row per tenant, one per language (when there are several) and one overall;
     failed answers, metric means with 95% CIs, latency columns."""
     cols = [*report.metric_names, "latency.total_ms.p50", "latency.total_ms.p95", "latency.total_ms.p99"]
-    header = ["tenant / language", "questions", "failed_answers",
-              *[c.replace("latency.total_ms.", "total_ms.") for c in cols], "cross_tenant_hits"]
-    languages = [(f"language {lang}", v) for lang, v in report.per_language.items()] if len(report.per_language) > 1 else []
+    header = [
+        "tenant / language",
+        "questions",
+        "failed_answers",
+        *[c.replace("latency.total_ms.", "total_ms.") for c in cols],
+        "cross_tenant_hits",
+    ]
+    languages = (
+        [(f"language {lang}", v) for lang, v in report.per_language.items()] if len(report.per_language) > 1 else []
+    )
     rows = []
     for name, values in [*report.per_tenant.items(), *languages, ("ALL", report.overall)]:
         cells = [name, f"{int(values['questions'])}", f"{int(values.get('answers.failed', 0))}"]
-        cells += [_cell(values, c) if not c.startswith("latency") else (f"{values[c]:.1f}" if c in values else "-")
-                  for c in cols]
+        cells += [
+            _cell(values, c) if not c.startswith("latency") else (f"{values[c]:.1f}" if c in values else "-")
+            for c in cols
+        ]
         cells.append(f"{int(values['isolation.cross_tenant_hits'])}")
         rows.append(cells)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
+    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
     return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])

@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ragbench.config import Components
-from ragbench.ingestion.datasets import IndexStats, index_documents
 from ragbench.errors import ConfigError, MetricFailureRateError
 from ragbench.evaluation.evaluate import EvaluationReport, evaluate
+from ragbench.ingestion.datasets import IndexStats, index_documents
 
 if TYPE_CHECKING:
     from ragbench.telemetry import RunTelemetry
+
 
 @dataclass
 class RunResult:
@@ -39,9 +40,14 @@ def ingest_dataset(parts: Components) -> list[IndexStats]:
     ds = parts.dataset
     return [
         index_documents(
-            ds.documents_of(tenant), tenant=tenant, store=parts.store, embedder=parts.embedder,
-            chunker=parts.chunker, batch_size=parts.settings.index_batch_size,
-            commit_seconds=float(parts.settings.index_commit_seconds), progress=parts.settings.progress,
+            ds.documents_of(tenant),
+            tenant=tenant,
+            store=parts.store,
+            embedder=parts.embedder,
+            chunker=parts.chunker,
+            batch_size=parts.settings.index_batch_size,
+            commit_seconds=float(parts.settings.index_commit_seconds),
+            progress=parts.settings.progress,
         )
         for tenant in ds.tenants
     ]
@@ -51,16 +57,24 @@ def llm_tags(generator) -> dict[str, str]:
     """``llm.model`` (name@weights revision) and ``llm.random_weights`` for runs whose generator is an LLM."""
     if not hasattr(generator, "random_weights"):
         return {}
-    return {"llm.model": str(getattr(generator, "model_id", "")),
-            "llm.random_weights": str(bool(generator.random_weights)).lower()}
+    return {
+        "llm.model": str(getattr(generator, "model_id", "")),
+        "llm.random_weights": str(bool(generator.random_weights)).lower(),
+    }
 
 
 def _index_metrics(stats: list[IndexStats]) -> dict[str, float]:
     out: dict[str, float] = {}
     for s in stats:
         prefix = f"index.{s.tenant}"
-        out.update({f"{prefix}.chunks": s.chunks, f"{prefix}.embedded": s.embedded, f"{prefix}.seconds": s.seconds,
-                    f"{prefix}.failed_documents": s.failed})
+        out.update(
+            {
+                f"{prefix}.chunks": s.chunks,
+                f"{prefix}.embedded": s.embedded,
+                f"{prefix}.seconds": s.seconds,
+                f"{prefix}.failed_documents": s.failed,
+            }
+        )
         out.update({f"{prefix}.{k}": v for k, v in s.index.items()})
     return out
 
@@ -100,10 +114,12 @@ def _check_failure_rates(report: EvaluationReport, max_rate: float) -> None:
 
     detail = "; ".join(f"{m}: {rate:.1%} failed ({example(m)})" for m, rate in bad.items())
     fixes = (["Fix the generator (is its server up? base_url, model, timeout_s)"] if "answers" in bad else []) + (
-        ["Fix the judge (server, model, timeout)"] if set(bad) - {"answers"} else [])
+        ["Fix the judge (server, model, timeout)"] if set(bad) - {"answers"} else []
+    )
     raise MetricFailureRateError(
         f"Too many items failed (allowed: {max_rate:.1%}): {detail}. Per-item reasons are in the per-question "
-        f"table (error, metric_errors). {'; '.join(fixes)}, or raise max_failure_rate.", report=report,
+        f"table (error, metric_errors). {'; '.join(fixes)}, or raise max_failure_rate.",
+        report=report,
     )
 
 
@@ -143,10 +159,16 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
     stats = ingest_dataset(parts)
     if hasattr(parts.generator, "warmup"):  # load model weights before any question is timed
         parts.generator.warmup()
-    tags = {"dataset": parts.dataset.name, "retriever": repr(parts.retriever), "generator": repr(parts.generator),
-            **llm_tags(parts.generator), **telemetry.gpu.tags()}
-    with parts.tracker.start_run(run_name=run_name(parts), tags=tags, run_id=folder.name if folder else None,
-                                 parent_run_id=parent_run_id) as run_id:
+    tags = {
+        "dataset": parts.dataset.name,
+        "retriever": repr(parts.retriever),
+        "generator": repr(parts.generator),
+        **llm_tags(parts.generator),
+        **telemetry.gpu.tags(),
+    }
+    with parts.tracker.start_run(
+        run_name=run_name(parts), tags=tags, run_id=folder.name if folder else None, parent_run_id=parent_run_id
+    ) as run_id:
         checkpoint = _checkpoint(parts, runs_dir, folder, fingerprint, run_id, config)
         try:
             report, resumed = _evaluate(parts, checkpoint, telemetry, run_id)
@@ -155,12 +177,19 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
         _log(parts, report, stats, resumed, telemetry, checkpoint, first=folder is None)
         checkpoint.finish()
         _check_failure_rates(report, settings.max_failure_rate)
-    return RunResult(report=report, index_stats=stats, run_id=run_id, seconds=time.perf_counter() - start,
-                     run_dir=checkpoint.folder, resumed=resumed)
+    return RunResult(
+        report=report,
+        index_stats=stats,
+        run_id=run_id,
+        seconds=time.perf_counter() - start,
+        run_dir=checkpoint.folder,
+        resumed=resumed,
+    )
 
 
-def _checkpoint(parts: Components, runs_dir: Path, folder: Path | None, fingerprint: str, run_id: str | None,
-                config: dict):
+def _checkpoint(
+    parts: Components, runs_dir: Path, folder: Path | None, fingerprint: str, run_id: str | None, config: dict
+):
     """A new run's checkpoint (config logged once), or the resumed run's (checked to be the same config)."""
     from ragbench.evaluation.checkpoint import Checkpoint
 
@@ -170,23 +199,40 @@ def _checkpoint(parts: Components, runs_dir: Path, folder: Path | None, fingerpr
     return Checkpoint(runs_dir / (run_id or uuid.uuid4().hex), fingerprint=fingerprint).open(run_id=run_id)
 
 
-def _evaluate(parts: Components, checkpoint, telemetry: RunTelemetry, run_id: str | None) -> tuple[EvaluationReport, int]:
+def _evaluate(
+    parts: Components, checkpoint, telemetry: RunTelemetry, run_id: str | None
+) -> tuple[EvaluationReport, int]:
     from ragbench.evaluation.system import system_metrics
 
     settings = parts.settings
     resumed = len(checkpoint.load())
-    with (system_metrics(parts.tracker, run_id, settings.system_metrics, gpu_sampled=telemetry.gpu.on),
-          telemetry.throughput.timed("evaluate") as counts):
+    with (
+        system_metrics(parts.tracker, run_id, settings.system_metrics, gpu_sampled=telemetry.gpu.on),
+        telemetry.throughput.timed("evaluate") as counts,
+    ):
         report = evaluate(
-            parts.dataset, parts.pipeline, parts.metrics, metric_names=parts.metrics.names,
-            batch_size=settings.batch_size, progress=settings.progress, checkpoint=checkpoint,
+            parts.dataset,
+            parts.pipeline,
+            parts.metrics,
+            metric_names=parts.metrics.names,
+            batch_size=settings.batch_size,
+            progress=settings.progress,
+            checkpoint=checkpoint,
         )
         counts["questions"] = len(report.results) - resumed
     return report, resumed
 
 
-def _log(parts: Components, report: EvaluationReport, stats: list[IndexStats], resumed: int,
-         telemetry: RunTelemetry, checkpoint, *, first: bool) -> None:
+def _log(
+    parts: Components,
+    report: EvaluationReport,
+    stats: list[IndexStats],
+    resumed: int,
+    telemetry: RunTelemetry,
+    checkpoint,
+    *,
+    first: bool,
+) -> None:
     from ragbench.telemetry import JsonSink
 
     tracker = parts.tracker

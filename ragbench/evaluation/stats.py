@@ -33,8 +33,12 @@ class MeanCI:
 
 
 def mean_ci(
-    values: Sequence[float], *, confidence: float = CONFIDENCE, n_resamples: int = N_RESAMPLES,
-    seed: int = SEED, method: str = "BCa",
+    values: Sequence[float],
+    *,
+    confidence: float = CONFIDENCE,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = SEED,
+    method: str = "BCa",
 ) -> MeanCI:
     """Mean of ``values`` with a ``confidence`` bootstrap interval (BCa, percentile where BCa is undefined).
 
@@ -74,7 +78,9 @@ def _bootstrap(data, statistic, *, confidence, n_resamples, seed, method, paired
         warnings.simplefilter("ignore")
         ci = bootstrap(data, statistic, method=method, rng=np.random.default_rng(seed), **kwargs).confidence_interval
         if method != "percentile" and not (np.isfinite(ci.low) and np.isfinite(ci.high)):
-            ci = bootstrap(data, statistic, method="percentile", rng=np.random.default_rng(seed), **kwargs).confidence_interval
+            ci = bootstrap(
+                data, statistic, method="percentile", rng=np.random.default_rng(seed), **kwargs
+            ).confidence_interval
     return float(ci.low), float(ci.high)
 
 
@@ -96,8 +102,14 @@ class PairedResult:
 
 
 def paired_comparison(
-    metric: str, a: Sequence[float], b: Sequence[float], *, confidence: float = CONFIDENCE,
-    n_resamples: int = N_RESAMPLES, n_permutations: int = 10000, seed: int = SEED,
+    metric: str,
+    a: Sequence[float],
+    b: Sequence[float],
+    *,
+    confidence: float = CONFIDENCE,
+    n_resamples: int = N_RESAMPLES,
+    n_permutations: int = 10000,
+    seed: int = SEED,
 ) -> PairedResult:
     """Compare paired per-question values ``a[i]``/``b[i]``: delta = mean(b - a), bootstrap CI, permutation p.
 
@@ -121,18 +133,28 @@ def paired_comparison(
     if np.all(diff == diff[0]):  # no spread: the interval is the delta itself
         p = _permutation_p(x, y, n_permutations, seed) if n > 1 and delta != 0 else 1.0
         return PairedResult(metric, n, float(x.mean()), float(y.mean()), delta, delta, delta, p)
-    low, high = (nan, nan) if n < 2 else _bootstrap(
-        (x, y), _mean_diff, confidence=confidence, n_resamples=n_resamples, seed=seed, method="BCa", paired=True
+    low, high = (
+        (nan, nan)
+        if n < 2
+        else _bootstrap(
+            (x, y), _mean_diff, confidence=confidence, n_resamples=n_resamples, seed=seed, method="BCa", paired=True
+        )
     )
-    return PairedResult(metric, n, float(x.mean()), float(y.mean()), delta, low, high,
-                        _permutation_p(x, y, n_permutations, seed))
+    return PairedResult(
+        metric, n, float(x.mean()), float(y.mean()), delta, low, high, _permutation_p(x, y, n_permutations, seed)
+    )
 
 
 def _permutation_p(x: np.ndarray, y: np.ndarray, n_permutations: int, seed: int) -> float:
     from scipy.stats import permutation_test
 
     res = permutation_test(
-        (x, y), _mean_diff, permutation_type="samples", vectorized=True, n_resamples=n_permutations,
-        alternative="two-sided", rng=np.random.default_rng(seed),
+        (x, y),
+        _mean_diff,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=n_permutations,
+        alternative="two-sided",
+        rng=np.random.default_rng(seed),
     )
     return float(res.pvalue)

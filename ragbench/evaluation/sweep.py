@@ -110,8 +110,9 @@ def _feasible(trial: Trial, metric: str, budget: float | None) -> bool:
     return budget is None or trial.metrics.get(LATENCY_KEY, float("inf")) <= budget
 
 
-def pick_best(trials: Sequence[Trial], metric: str, *, higher_is_better: bool = True,
-              latency_budget_ms: float | None = None) -> Trial | None:
+def pick_best(
+    trials: Sequence[Trial], metric: str, *, higher_is_better: bool = True, latency_budget_ms: float | None = None
+) -> Trial | None:
     """The trial with the best ``metric`` among those within the p95 latency budget (None if none fits)."""
     ok = [t for t in trials if _feasible(t, metric, latency_budget_ms)]
     if not ok:
@@ -123,8 +124,9 @@ def pick_best(trials: Sequence[Trial], metric: str, *, higher_is_better: bool = 
 RunOne = Callable[[list[str], str | None], Trial]
 
 
-def _greedy(overrides: Sequence[str], run_one: RunOne, parent: str | None, metric: str, hib: bool,
-            budget: float | None) -> list[Trial]:
+def _greedy(
+    overrides: Sequence[str], run_one: RunOne, parent: str | None, metric: str, hib: bool, budget: float | None
+) -> list[Trial]:
     fixed, axes = sweep_axes(overrides)
     choice = {k: values[0] for k, values in axes}
     cache: dict[tuple[str, ...], Trial] = {}
@@ -141,8 +143,16 @@ def _greedy(overrides: Sequence[str], run_one: RunOne, parent: str | None, metri
     return list(cache.values())
 
 
-def _tpe(overrides: Sequence[str], run_one: RunOne, parent: str | None, metric: str, hib: bool,
-         budget: float | None, trials: int, seed: int = 0) -> list[Trial]:
+def _tpe(
+    overrides: Sequence[str],
+    run_one: RunOne,
+    parent: str | None,
+    metric: str,
+    hib: bool,
+    budget: float | None,
+    trials: int,
+    seed: int = 0,
+) -> list[Trial]:
     """Optuna's TPE sampler over the swept values (a kept search library); the latency budget is a constraint."""
     import optuna
 
@@ -169,8 +179,14 @@ def _tpe(overrides: Sequence[str], run_one: RunOne, parent: str | None, metric: 
 
 
 def run_sweep(
-    overrides: Sequence[str], run_one: RunOne, *, tracker=None, metric: str | None = None,
-    higher_is_better: bool = True, latency_budget_ms: float | None = None, strategy: str = "grid",
+    overrides: Sequence[str],
+    run_one: RunOne,
+    *,
+    tracker=None,
+    metric: str | None = None,
+    higher_is_better: bool = True,
+    latency_budget_ms: float | None = None,
+    strategy: str = "grid",
     trials: int = 20,
 ) -> SweepResult:
     """Run every combination (``grid``), a node-by-node search (``greedy``, as AutoRAG does) or Optuna's TPE
@@ -195,13 +211,17 @@ def run_sweep(
             done = [run_one(combo, parent) for combo in expand_sweep(overrides)]
         result = SweepResult(done, parent, metric=metric, latency_budget_ms=latency_budget_ms)
         if metric:
-            result.best = pick_best(done, metric, higher_is_better=higher_is_better, latency_budget_ms=latency_budget_ms)
+            result.best = pick_best(
+                done, metric, higher_is_better=higher_is_better, latency_budget_ms=latency_budget_ms
+            )
         _log_parent(tracker, result)
     return result
 
 
 def _log_parent(tracker, result: SweepResult) -> None:
-    rows = [{"overrides": " ".join(t.overrides), "run_id": t.run_id, "error": t.error, **t.metrics} for t in result.trials]
+    rows = [
+        {"overrides": " ".join(t.overrides), "run_id": t.run_id, "error": t.error, **t.metrics} for t in result.trials
+    ]
     tracker.log_table(rows, "sweep")
     tracker.log_metrics({"trials": len(result.trials), "failed_trials": sum(1 for t in result.trials if t.error)})
     if result.best is not None and getattr(tracker, "client", None) is not None and tracker.run_id:
@@ -219,14 +239,16 @@ def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
         cells += [f"{t.metrics[c]:.4f}" if c in t.metrics else ("FAILED" if t.error else "-") for c in cols]
         rows.append([*cells, t.run_id or "-"])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     lines = [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)]
     for t in result.trials:
         if t.error:
             lines.append(f"failed: {' '.join(t.overrides)}: {t.error}")
     if result.metric:
         budget = f" within p95 <= {result.latency_budget_ms:g} ms" if result.latency_budget_ms is not None else ""
-        lines.append(f"best {result.metric}{budget}: " + (" ".join(result.best.overrides) if result.best else "none fits"))
+        lines.append(
+            f"best {result.metric}{budget}: " + (" ".join(result.best.overrides) if result.best else "none fits")
+        )
     return "\n".join(lines)
 
 

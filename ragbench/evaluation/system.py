@@ -33,8 +33,9 @@ def _enabled(setting) -> bool:
 
 
 @contextmanager
-def system_metrics(tracker, run_id: str | None, setting="auto", *, interval_s: float = 1.0,
-                   gpu_sampled: bool = False) -> Iterator[bool]:
+def system_metrics(
+    tracker, run_id: str | None, setting="auto", *, interval_s: float = 1.0, gpu_sampled: bool = False
+) -> Iterator[bool]:
     """Sample system metrics into MLflow run ``run_id`` while the block runs; yields whether it is on.
 
     ``gpu_sampled``: GPUs are already sampled by :class:`ragbench.telemetry.RunTelemetry`, so
@@ -49,8 +50,9 @@ def system_metrics(tracker, run_id: str | None, setting="auto", *, interval_s: f
         return
     from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
-    monitor = SystemMetricsMonitor(run_id, sampling_interval=interval_s, resume_logging=True,
-                                   tracking_uri=tracker.tracking_uri)
+    monitor = SystemMetricsMonitor(
+        run_id, sampling_interval=interval_s, resume_logging=True, tracking_uri=tracker.tracking_uri
+    )
     if gpu_sampled:
         from mlflow.system_metrics.metrics.gpu_monitor import GPUMonitor
 

@@ -57,8 +57,9 @@ def compare_to_baseline(result: SweepResult, baseline: str, metrics: Sequence[st
         base = next((t for t, o in zip(result.trials, settings) if o == want), None)
         if base is not None and base is not trial and not base.error and not trial.error and trial.rows and base.rows:
             row.baseline = base
-            cmp = compare_tables(base.run_id or "baseline", pd.DataFrame(base.rows), trial.run_id or "trial",
-                                 pd.DataFrame(trial.rows))
+            cmp = compare_tables(
+                base.run_id or "baseline", pd.DataFrame(base.rows), trial.run_id or "trial", pd.DataFrame(trial.rows)
+            )
             row.paired = {r.metric: r for r in cmp.results if r.metric in metrics}
         rows.append(row)
     return rows
@@ -81,19 +82,40 @@ def _delta(p: PairedResult | None) -> str:
 def markdown_table(rows: Sequence[TableRow], metrics: Sequence[str], *, baseline: str) -> str:
     """The table as Markdown: one row per trial, metric means with CIs, deltas vs the baseline, latency, tokens/s."""
     label_keys = list(rows[0].label) if rows else []
-    head = [*label_keys, "n", *metrics, *(f"Δ{m} vs {baseline.partition('=')[2]}" for m in metrics),
-            "p50 ms", "p95 ms", "tokens/s", "MLflow run"]
+    head = [
+        *label_keys,
+        "n",
+        *metrics,
+        *(f"Δ{m} vs {baseline.partition('=')[2]}" for m in metrics),
+        "p50 ms",
+        "p95 ms",
+        "tokens/s",
+        "MLflow run",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in rows:
         t = row.trial
         if t.error:
-            cells = [*row.label.values(), "", *(["n/a"] * len(metrics)), *([""] * len(metrics)), "", "", "",
-                     f"failed: {t.error[:120]}"]
+            cells = [
+                *row.label.values(),
+                "",
+                *(["n/a"] * len(metrics)),
+                *([""] * len(metrics)),
+                "",
+                "",
+                "",
+                f"failed: {t.error[:120]}",
+            ]
         else:
             m = t.metrics
-            cells = [*row.label.values(), str(int(m.get("questions", 0))), *(_mean_ci(m, x) for x in metrics),
-                     *(_delta(row.paired.get(x)) for x in metrics),
-                     *(f"{m[k]:.0f}" if k in m else "-" for k in LATENCY),
-                     f"{m['generate.tokens_per_s']:.1f}" if "generate.tokens_per_s" in m else "-", f"`{t.run_id}`"]
+            cells = [
+                *row.label.values(),
+                str(int(m.get("questions", 0))),
+                *(_mean_ci(m, x) for x in metrics),
+                *(_delta(row.paired.get(x)) for x in metrics),
+                *(f"{m[k]:.0f}" if k in m else "-" for k in LATENCY),
+                f"{m['generate.tokens_per_s']:.1f}" if "generate.tokens_per_s" in m else "-",
+                f"`{t.run_id}`",
+            ]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)

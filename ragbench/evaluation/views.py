@@ -35,7 +35,9 @@ def save_outputs(output_dir: str | Path, **items: Any) -> list[Path]:
             path = folder / f"{name}.json"
             path.write_text(json.dumps(item, indent=2, default=str), encoding="utf-8")
         else:
-            raise ConfigError(f"save_outputs cannot save {name}={type(item).__name__}: give a DataFrame, a Figure, a dict or a list.")
+            raise ConfigError(
+                f"save_outputs cannot save {name}={type(item).__name__}: give a DataFrame, a Figure, a dict or a list."
+            )
         written.append(path)
     return written
 
@@ -64,11 +66,15 @@ def inventory(parts: Components):
     stored = set(parts.store.tenants())
     rows = []
     for tenant, counts in parts.dataset.summary().items():
-        rows.append({
-            "tenant": tenant, "documents": counts["documents"], "questions": counts["questions"],
-            "chunks_in_store": parts.store.count(tenant) if tenant in stored else 0,
-            "store_folder": f"tenants/{tenant}/",
-        })
+        rows.append(
+            {
+                "tenant": tenant,
+                "documents": counts["documents"],
+                "questions": counts["questions"],
+                "chunks_in_store": parts.store.count(tenant) if tenant in stored else 0,
+                "store_folder": f"tenants/{tenant}/",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -87,14 +93,18 @@ def isolation_matrix(parts: Components, *, k: int | None = None):
     cells = {}
     for asked_as in tenants:
         for questions_of in tenants:
-            queries = [Query(text=s.question, tenant=asked_as, id=s.id) for s in parts.dataset.samples
-                       if s.tenant == questions_of]
+            queries = [
+                Query(text=s.question, tenant=asked_as, id=s.id)
+                for s in parts.dataset.samples
+                if s.tenant == questions_of
+            ]
             hits = parts.retriever.retrieve(queries, k) if queries else []
             cells[(asked_as, questions_of)] = sum(
                 1 for per_query in hits for h in per_query if h.tenant != asked_as or (asked_as, h.doc_id) not in owned
             )
     frame = pd.DataFrame(
-        [[cells[(a, q)] for q in tenants] for a in tenants], index=pd.Index(tenants, name="asked_as"),
+        [[cells[(a, q)] for q in tenants] for a in tenants],
+        index=pd.Index(tenants, name="asked_as"),
         columns=pd.Index(tenants, name="questions_of"),
     )
     return frame
@@ -129,7 +139,9 @@ def same_question(parts: Components, questions: Sequence[str] | None = None, *, 
 DEFAULT_METRICS = ("recall@10", "mrr@10", "ndcg@10", "em", "f1", "latency.total_ms.p50", "latency.total_ms.p95")
 
 
-def runs_table(tracker, *, dataset: str | None = None, metrics: Sequence[str] = DEFAULT_METRICS, max_results: int = 200):
+def runs_table(
+    tracker, *, dataset: str | None = None, metrics: Sequence[str] = DEFAULT_METRICS, max_results: int = 200
+):
     """Evaluation runs (newest first) with their metrics; runs tagged ``ragbench.kind`` (comparisons, sweeps, DSPy) are left out.
 
     Columns: ``run_id``, ``run_name``, ``label`` (name plus short id), ``dataset``, ``start_time``
@@ -142,15 +154,21 @@ def runs_table(tracker, *, dataset: str | None = None, metrics: Sequence[str] = 
     if not hasattr(tracker, "client"):
         raise ConfigError(f"Pulling runs needs an MLflow tracker (tracking=mlflow), got {tracker!r}.")
     client = tracker.client
-    found = client.search_runs([tracker.experiment_id()], max_results=max_results, order_by=["attributes.start_time DESC"])
+    found = client.search_runs(
+        [tracker.experiment_id()], max_results=max_results, order_by=["attributes.start_time DESC"]
+    )
     rows = []
     for run in found:  # filtered here, not in a filter string built from user text
         tags = run.data.tags
         if "dataset" not in tags or (dataset and tags["dataset"] != dataset) or "ragbench.kind" in tags:
             continue
-        row = {"run_id": run.info.run_id, "run_name": run.info.run_name or "",
-               "label": f"{run.info.run_name or 'run'} ({run.info.run_id[:6]})",
-               "dataset": run.data.tags.get("dataset", ""), "start_time": pd.Timestamp(run.info.start_time, unit="ms")}
+        row = {
+            "run_id": run.info.run_id,
+            "run_name": run.info.run_name or "",
+            "label": f"{run.info.run_name or 'run'} ({run.info.run_id[:6]})",
+            "dataset": run.data.tags.get("dataset", ""),
+            "start_time": pd.Timestamp(run.info.start_time, unit="ms"),
+        }
         row.update({m: run.data.metrics.get(metric_key(m)) for m in metrics})
         rows.append(row)
     return pd.DataFrame(rows, columns=["run_id", "run_name", "label", "dataset", "start_time", *metrics])

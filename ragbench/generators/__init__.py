@@ -10,6 +10,10 @@ from ragbench.generators.transformers import TransformersGenerator
 from ragbench.generators.vllm import VLLMGenerator
 
 __all__ = [
-    "ExtractiveGenerator", "OpenAIGenerator", "PromptTemplate", "PromptTooLongError",
-    "TransformersGenerator", "VLLMGenerator",
+    "ExtractiveGenerator",
+    "OpenAIGenerator",
+    "PromptTemplate",
+    "PromptTooLongError",
+    "TransformersGenerator",
+    "VLLMGenerator",
 ]

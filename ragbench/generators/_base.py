@@ -80,7 +80,9 @@ def warn_if_random(model_dir: str) -> bool:
 
         warnings.warn(
             f"{model_dir} has RANDOM weights (a test model): its answers are noise and say nothing about quality. "
-            "Use llm=smollm2_135m (or any real model folder) for answer-quality figures.", RandomWeightsWarning, stacklevel=3,
+            "Use llm=smollm2_135m (or any real model folder) for answer-quality figures.",
+            RandomWeightsWarning,
+            stacklevel=3,
         )
     return random
 
@@ -116,8 +118,14 @@ def failed(reason: str, **timings: float) -> Answer:
 
 
 def build_answer(
-    text: str, sources: Sequence[Hit], *, prompt_tokens: int, completion_tokens: int,
-    logprobs: Sequence[float] = (), ttft_ms: float | None = None, total_ms: float,
+    text: str,
+    sources: Sequence[Hit],
+    *,
+    prompt_tokens: int,
+    completion_tokens: int,
+    logprobs: Sequence[float] = (),
+    ttft_ms: float | None = None,
+    total_ms: float,
 ) -> Answer:
     """An answer with citations parsed from ``[n]`` markers (removed from the text, so answer
     metrics score the words only) and a log-probability confidence."""
@@ -126,6 +134,10 @@ def build_answer(
     if ttft_ms is not None:
         timings["ttft_ms"] = ttft_ms
     return Answer(
-        text=strip_citations(text), citations=citations, confidence=confidence_from_logprobs(logprobs),
-        prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, timings=timings,
+        text=strip_citations(text),
+        citations=citations,
+        confidence=confidence_from_logprobs(logprobs),
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        timings=timings,
     )

@@ -27,8 +27,11 @@ def parse_full(data: Any, url: str) -> dict:
         text = choice["message"].get("content") or ""
         usage = data.get("usage") or {}
         return {
-            "text": text, "logprobs": token_logprobs(choice), "ttft_ms": None,
-            "prompt_tokens": int(usage.get("prompt_tokens", 0)), "completion_tokens": int(usage.get("completion_tokens", 0)),
+            "text": text,
+            "logprobs": token_logprobs(choice),
+            "ttft_ms": None,
+            "prompt_tokens": int(usage.get("prompt_tokens", 0)),
+            "completion_tokens": int(usage.get("completion_tokens", 0)),
         }
     except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
         raise MalformedResponseError(
@@ -89,7 +92,9 @@ async def read_stream(resp, start: float, url: str, on_delta: Callable | None = 
                 on_delta(piece)
     _check_complete(url, resp, done=done, chunks=chunks, choices=with_choices, text="".join(text), other=other)
     return {
-        "text": "".join(text), "logprobs": logprobs, "ttft_ms": ttft,
+        "text": "".join(text),
+        "logprobs": logprobs,
+        "ttft_ms": ttft,
         "prompt_tokens": int(usage.get("prompt_tokens", 0)),
         "completion_tokens": int(usage.get("completion_tokens", len(logprobs))),
     }

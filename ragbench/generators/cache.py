@@ -72,8 +72,11 @@ class GenerationCache:
         if not answer.ok:
             return
         record = {
-            "text": raw_text, "prompt_tokens": answer.prompt_tokens, "completion_tokens": answer.completion_tokens,
-            "confidence": answer.confidence, "timings": dict(answer.timings),
+            "text": raw_text,
+            "prompt_tokens": answer.prompt_tokens,
+            "completion_tokens": answer.completion_tokens,
+            "confidence": answer.confidence,
+            "timings": dict(answer.timings),
         }
         self.store.put(key, json.dumps(record, ensure_ascii=False), model=model)
 
@@ -98,9 +101,13 @@ def answer_from_record(record: Mapping[str, Any], sources: Sequence[Hit]) -> Ans
 
     citations, _invalid = parse_citations(record["text"], sources)
     return Answer(
-        text=strip_citations(record["text"]), citations=citations, confidence=record.get("confidence"),
-        prompt_tokens=int(record.get("prompt_tokens", 0)), completion_tokens=int(record.get("completion_tokens", 0)),
-        timings=dict(record.get("timings") or {}), cached=True,
+        text=strip_citations(record["text"]),
+        citations=citations,
+        confidence=record.get("confidence"),
+        prompt_tokens=int(record.get("prompt_tokens", 0)),
+        completion_tokens=int(record.get("completion_tokens", 0)),
+        timings=dict(record.get("timings") or {}),
+        cached=True,
     )
 
 

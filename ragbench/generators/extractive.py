@@ -54,7 +54,7 @@ class ExtractiveGenerator:
         idf = {w: math.log(1 + len(candidates) / (1 + df[w])) for w in q_words}
         total = sum(idf.values())
         scored = []
-        for i, ((hit, sent), words) in enumerate(zip(candidates, sent_words)):
+        for i, ((hit, _sentence), words) in enumerate(zip(candidates, sent_words)):
             coverage = sum(idf[w] for w in words & q_words) / total
             scored.append((coverage + self.rank_prior / (1 + hit.rank), coverage, i))
         best = sorted(scored, key=lambda s: (-s[0], s[2]))[: self.max_sentences]
@@ -64,8 +64,11 @@ class ExtractiveGenerator:
         text = " ".join(sent for _, sent in chosen)
         confidence = max(coverage for _, coverage, _ in best)
         return Answer(
-            text=text, citations=citations, confidence=round(min(1.0, confidence), 6),
-            completion_tokens=len(text.split()), timings={"total_ms": _ms(start)},
+            text=text,
+            citations=citations,
+            confidence=round(min(1.0, confidence), 6),
+            completion_tokens=len(text.split()),
+            timings={"total_ms": _ms(start)},
         )
 
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:

@@ -68,13 +68,31 @@ class OpenAIGenerator:
     name = "openai"
 
     def __init__(
-        self, base_url: str = "http://127.0.0.1:8000/v1", *, model: str | None = None, api_key: str = "EMPTY",
-        prompt: PromptTemplate | None = None, max_model_len: int | None = None, tokenizer: str | None = None,
-        concurrency: int = 8, stream: bool = True, timeout_s: float = 60.0, connect_timeout_s: float = 5.0,
-        temperature: float = 0.0, top_p: float = 1.0, max_tokens: int = 64, seed: int | None = 0,
-        stop: Sequence[str] = (), json_schema: Mapping[str, Any] | None = None, retries: int = 2,
-        backoff_s: float = 0.5, failure_threshold: int = 5, reset_timeout_s: float = 60.0,
-        rate_per_s: float | None = None, burst: float = 10.0, rate_limit_mode: str = "wait",
+        self,
+        base_url: str = "http://127.0.0.1:8000/v1",
+        *,
+        model: str | None = None,
+        api_key: str = "EMPTY",
+        prompt: PromptTemplate | None = None,
+        max_model_len: int | None = None,
+        tokenizer: str | None = None,
+        concurrency: int = 8,
+        stream: bool = True,
+        timeout_s: float = 60.0,
+        connect_timeout_s: float = 5.0,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        max_tokens: int = 64,
+        seed: int | None = 0,
+        stop: Sequence[str] = (),
+        json_schema: Mapping[str, Any] | None = None,
+        retries: int = 2,
+        backoff_s: float = 0.5,
+        failure_threshold: int = 5,
+        reset_timeout_s: float = 60.0,
+        rate_per_s: float | None = None,
+        burst: float = 10.0,
+        rate_limit_mode: str = "wait",
         cache_salt_secret: str = "",
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
@@ -95,13 +113,16 @@ class OpenAIGenerator:
         self.cache_salt_secret = cache_salt_secret
         limiter = (
             TenantRateLimiter(rate_per_s=rate_per_s, burst=burst, mode=rate_limit_mode)
-            if rate_per_s is not None else None
+            if rate_per_s is not None
+            else None
         )
         self.guard = Guard(
-            retry=RetryPolicy(attempts=retries + 1, initial_s=backoff_s, max_s=8 * max(backoff_s, 0.1),
-                              jitter_s=backoff_s),
-            breaker=CircuitBreaker(failure_threshold=failure_threshold, reset_timeout_s=reset_timeout_s,
-                                   name=self.base_url),
+            retry=RetryPolicy(
+                attempts=retries + 1, initial_s=backoff_s, max_s=8 * max(backoff_s, 0.1), jitter_s=backoff_s
+            ),
+            breaker=CircuitBreaker(
+                failure_threshold=failure_threshold, reset_timeout_s=reset_timeout_s, name=self.base_url
+            ),
             limiter=limiter,
         )
         self._tokenizer = None
@@ -156,8 +177,15 @@ class OpenAIGenerator:
 
         try:
             resp = await client.request(method, path, **kwargs)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadTimeout, httpx.RemoteProtocolError,
-                httpx.ReadError, httpx.WriteError, httpx.PoolTimeout) as exc:
+        except (
+            httpx.ConnectError,
+            httpx.ConnectTimeout,
+            httpx.ReadTimeout,
+            httpx.RemoteProtocolError,
+            httpx.ReadError,
+            httpx.WriteError,
+            httpx.PoolTimeout,
+        ) as exc:
             raise EndpointUnreachableError(
                 f"{self.base_url}{path} unreachable ({type(exc).__name__}: {exc or 'no detail'}). "
                 "Check that the server is running (ragbench serve-llm) and base_url is right."
@@ -192,8 +220,13 @@ class OpenAIGenerator:
     def _body(self, messages: list[dict], tenant: str) -> dict:
         s = self.sampling
         body = {
-            "model": self.model, "messages": messages, "temperature": s.temperature, "top_p": s.top_p,
-            "max_tokens": s.max_tokens, "logprobs": True, "stream": self.stream,
+            "model": self.model,
+            "messages": messages,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "max_tokens": s.max_tokens,
+            "logprobs": True,
+            "stream": self.stream,
             "cache_salt": cache_salt(tenant, self.cache_salt_secret),
         }
         if s.seed is not None:
@@ -203,7 +236,10 @@ class OpenAIGenerator:
         if self.stream:
             body["stream_options"] = {"include_usage": True}
         if self.json_schema:
-            body["response_format"] = {"type": "json_schema", "json_schema": {"name": "answer", "schema": self.json_schema}}
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": self.json_schema},
+            }
         return body
 
     async def _complete(self, client, messages: list[dict], tenant: str, on_delta: Callable | None = None) -> dict:
@@ -227,12 +263,17 @@ class OpenAIGenerator:
             out, kept = await self._fit_and_complete(client, sem, query, hits, on_delta)
         except PromptTooLongError as exc:
             return failed(f"prompt too long: {exc}")
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on its item, the rest go on
+        except Exception as exc:
             return failed(f"{type(exc).__name__}: {exc}", total_ms=(time.perf_counter() - start) * 1000)
         total = (time.perf_counter() - start) * 1000
         return build_answer(
-            out["text"], kept, prompt_tokens=out["prompt_tokens"], completion_tokens=out["completion_tokens"],
-            logprobs=out["logprobs"], ttft_ms=out["ttft_ms"], total_ms=total,
+            out["text"],
+            kept,
+            prompt_tokens=out["prompt_tokens"],
+            completion_tokens=out["completion_tokens"],
+            logprobs=out["logprobs"],
+            ttft_ms=out["ttft_ms"],
+            total_ms=total,
         )
 
     async def _fit_and_complete(self, client, sem, query: Query, hits: Sequence[Hit], on_delta=None):
@@ -269,7 +310,7 @@ class OpenAIGenerator:
         async with self._client() as client:
             try:
                 await self._server_facts(client)
-            except Exception as exc:  # noqa: BLE001 - no server facts: every item fails with the reason
+            except Exception as exc:
                 return [failed(f"{type(exc).__name__}: {exc}") for _ in queries]
             sem = asyncio.Semaphore(self.concurrency)
             return list(await asyncio.gather(*(self._one(client, sem, q, h) for q, h in zip(queries, contexts))))
@@ -284,7 +325,7 @@ class OpenAIGenerator:
 
         try:
             run_sync(_go())
-        except Exception:  # noqa: BLE001 - reported per item by generate()
+        except Exception:
             pass
 
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
@@ -308,14 +349,14 @@ class OpenAIGenerator:
             async with self._client() as client:
                 try:
                     await self._server_facts(client)
-                except Exception as exc:  # noqa: BLE001 - reported on the final answer
+                except Exception as exc:
                     return failed(f"{type(exc).__name__}: {exc}")
                 return await self._one(client, asyncio.Semaphore(1), query, hits, on_delta=pieces.put)
 
         def target() -> None:
             try:
                 pieces.put(asyncio.run(_go()))
-            except BaseException as exc:  # noqa: BLE001 - the caller gets a failed answer, not a hang
+            except BaseException as exc:
                 pieces.put(failed(f"{type(exc).__name__}: {exc}"))
             finally:
                 pieces.put(done)
@@ -339,7 +380,7 @@ def run_sync(coro):
     def target():
         try:
             box["value"] = asyncio.run(coro)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target)

@@ -18,8 +18,17 @@ from ragbench.errors import ConfigError, GenerationError
 from ragbench.types import Hit, Query
 
 LANGUAGE_NAMES = {
-    "en": "English", "hr": "Croatian", "sr": "Serbian", "bs": "Bosnian", "mk": "Macedonian",
-    "bg": "Bulgarian", "sl": "Slovenian", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian",
+    "en": "English",
+    "hr": "Croatian",
+    "sr": "Serbian",
+    "bs": "Bosnian",
+    "mk": "Macedonian",
+    "bg": "Bulgarian",
+    "sl": "Slovenian",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
 }
 LANGUAGE_MODES = ("auto", "detect", "question")
 

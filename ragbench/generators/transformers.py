@@ -48,9 +48,19 @@ class TransformersGenerator:
     name = "transformers"
 
     def __init__(
-        self, model: str, *, prompt: PromptTemplate | None = None, max_model_len: int | None = None,
-        batch_size: int = 8, temperature: float = 0.0, top_p: float = 1.0, max_tokens: int = 64,
-        seed: int | None = 0, stop: Sequence[str] = (), device: str = "cpu", cache_dir: str | None = None,
+        self,
+        model: str,
+        *,
+        prompt: PromptTemplate | None = None,
+        max_model_len: int | None = None,
+        batch_size: int = 8,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        max_tokens: int = 64,
+        seed: int | None = 0,
+        stop: Sequence[str] = (),
+        device: str = "cpu",
+        cache_dir: str | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be >= 1, got {batch_size}.")
@@ -131,7 +141,7 @@ class TransformersGenerator:
             batch = ready[b : b + self.batch_size]
             try:
                 outs = self._generate_batch([ids for _, ids, _, _ in batch])
-            except Exception as exc:  # noqa: BLE001 - recorded per item; other batches go on
+            except Exception as exc:
                 outs = [failed(f"transformers generation error: {type(exc).__name__}: {exc}")] * len(batch)
             for (i, ids, kept, key), out in zip(batch, outs):
                 if isinstance(out, Answer):
@@ -165,14 +175,19 @@ class TransformersGenerator:
         start = time.perf_counter()
         with torch.no_grad():
             out = self.model.generate(
-                **enc, max_new_tokens=s.max_tokens, do_sample=s.temperature > 0,
-                temperature=s.temperature or None, top_p=s.top_p if s.temperature > 0 else None,
-                output_scores=True, return_dict_in_generate=True, pad_token_id=self.tokenizer.pad_token_id,
+                **enc,
+                max_new_tokens=s.max_tokens,
+                do_sample=s.temperature > 0,
+                temperature=s.temperature or None,
+                top_p=s.top_p if s.temperature > 0 else None,
+                output_scores=True,
+                return_dict_in_generate=True,
+                pad_token_id=self.tokenizer.pad_token_id,
                 logits_processor=LogitsProcessorList([_FirstToken()]),
             )
         total_ms = (time.perf_counter() - start) * 1000
         ttft_ms = (first[0] - start) * 1000 if first else None
-        new = out.sequences[:, enc["input_ids"].shape[1]:]
+        new = out.sequences[:, enc["input_ids"].shape[1] :]
         scores = self.model.compute_transition_scores(out.sequences, out.scores, normalize_logits=True)
         results = []
         eos = self.tokenizer.eos_token_id
@@ -181,8 +196,9 @@ class TransformersGenerator:
             text = self.tokenizer.decode(row[:n], skip_special_tokens=True)
             for stop in s.stop:
                 text = text.split(stop)[0]
-            results.append({"text": text, "completion_tokens": n, "logprobs": lp[:n],
-                            "ttft_ms": ttft_ms, "total_ms": total_ms})
+            results.append(
+                {"text": text, "completion_tokens": n, "logprobs": lp[:n], "ttft_ms": ttft_ms, "total_ms": total_ms}
+            )
         return results
 
     def __repr__(self) -> str:

@@ -25,7 +25,6 @@ from ragbench.models import ensure_model
 from ragbench.serving.vllm_server import CPU_ENV
 from ragbench.types import Answer, Hit, Query
 
-
 _ENGINES: dict[str, Any] = {}
 _ENGINES_LOCK = threading.Lock()
 
@@ -66,10 +65,20 @@ class VLLMGenerator:
     name = "vllm"
 
     def __init__(
-        self, model: str, *, prompt: PromptTemplate | None = None, max_model_len: int = 512,
-        temperature: float = 0.0, top_p: float = 1.0, max_tokens: int = 64, seed: int | None = 0,
-        stop: Sequence[str] = (), json_schema: Mapping[str, Any] | None = None, dtype: str = "float32",
-        enforce_eager: bool = True, engine_kwargs: Mapping[str, Any] | None = None,
+        self,
+        model: str,
+        *,
+        prompt: PromptTemplate | None = None,
+        max_model_len: int = 512,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        max_tokens: int = 64,
+        seed: int | None = 0,
+        stop: Sequence[str] = (),
+        json_schema: Mapping[str, Any] | None = None,
+        dtype: str = "float32",
+        enforce_eager: bool = True,
+        engine_kwargs: Mapping[str, Any] | None = None,
         cache_dir: str | None = None,
     ) -> None:
         self.model = str(ensure_model(model))
@@ -86,8 +95,14 @@ class VLLMGenerator:
     @cached_property
     def engine(self):
         """The ``vllm.LLM`` engine, created on first use (CPU-friendly environment defaults) and shared."""
-        settings = {"model": self.model, "dtype": self.dtype, "max_model_len": self.max_model_len,
-                    "enforce_eager": self.enforce_eager, "seed": self.sampling.seed or 0, **self.engine_kwargs}
+        settings = {
+            "model": self.model,
+            "dtype": self.dtype,
+            "max_model_len": self.max_model_len,
+            "enforce_eager": self.enforce_eager,
+            "seed": self.sampling.seed or 0,
+            **self.engine_kwargs,
+        }
         key = json.dumps(settings, sort_keys=True, default=str)
         with _ENGINES_LOCK:
             if key not in _ENGINES:
@@ -122,8 +137,13 @@ class VLLMGenerator:
         s = self.sampling
         structured = StructuredOutputsParams(json=self.json_schema) if self.json_schema else None
         return SamplingParams(
-            temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens, seed=s.seed,
-            stop=list(s.stop) or None, logprobs=0, structured_outputs=structured,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            max_tokens=s.max_tokens,
+            seed=s.seed,
+            stop=list(s.stop) or None,
+            logprobs=0,
+            structured_outputs=structured,
         )
 
     def _prepare(self, query: Query, hits: Sequence[Hit]):
@@ -153,8 +173,11 @@ class VLLMGenerator:
         from vllm import SamplingParams
 
         start = time.perf_counter()
-        self.engine.generate([{"prompt_token_ids": self._token_ids([{"role": "user", "content": "hi"}])}],
-                             SamplingParams(max_tokens=1), use_tqdm=False)
+        self.engine.generate(
+            [{"prompt_token_ids": self._token_ids([{"role": "user", "content": "hi"}])}],
+            SamplingParams(max_tokens=1),
+            use_tqdm=False,
+        )
         return (time.perf_counter() - start) * 1000
 
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
@@ -185,7 +208,7 @@ class VLLMGenerator:
             start = time.perf_counter()
             try:
                 outputs = self.engine.generate(batch, self.sampling_params(), use_tqdm=False)
-            except Exception as exc:  # noqa: BLE001 - the engine raises many types; record them per item
+            except Exception as exc:
                 total = (time.perf_counter() - start) * 1000
                 outputs = [None] * len(batch)
                 reason = f"vLLM engine error: {type(exc).__name__}: {exc}"
@@ -214,8 +237,13 @@ class VLLMGenerator:
         if stats is not None and getattr(stats, "last_token_ts", 0) and getattr(stats, "arrival_time", 0):
             total = max(0.0, (stats.last_token_ts - stats.arrival_time) * 1000)
         return build_answer(
-            comp.text, kept, prompt_tokens=len(out.prompt_token_ids or []), completion_tokens=len(comp.token_ids),
-            logprobs=lps, ttft_ms=ttft, total_ms=total if total else batch_ms,
+            comp.text,
+            kept,
+            prompt_tokens=len(out.prompt_token_ids or []),
+            completion_tokens=len(comp.token_ids),
+            logprobs=lps,
+            ttft_ms=ttft,
+            total_ms=total if total else batch_ms,
         )
 
     def __repr__(self) -> str:

@@ -40,14 +40,22 @@ def failing(message: str) -> Callable[[], Parsed]:
 
 def _check_types(key: str, parsed: Parsed) -> None:
     """Whatever a loader produced, a wrongly typed field fails this item here, not the job's commit."""
-    wrong = [(name, value) for name, value, kinds in (
-        ("text", parsed.text, (str,)), ("title", parsed.title, (str,)), ("language", parsed.language, (str, type(None))),
-        ("metadata", parsed.metadata, (dict,)),
-    ) if not isinstance(value, kinds)]
+    wrong = [
+        (name, value)
+        for name, value, kinds in (
+            ("text", parsed.text, (str,)),
+            ("title", parsed.title, (str,)),
+            ("language", parsed.language, (str, type(None))),
+            ("metadata", parsed.metadata, (dict,)),
+        )
+        if not isinstance(value, kinds)
+    ]
     if wrong:
         name, value = wrong[0]
-        raise DocumentError(f"{key}: field {name!r} has the wrong type ({type(value).__name__}: {str(value)[:60]!r}); "
-                            "text, title and language must be strings and metadata an object.")
+        raise DocumentError(
+            f"{key}: field {name!r} has the wrong type ({type(value).__name__}: {str(value)[:60]!r}); "
+            "text, title and language must be strings and metadata an object."
+        )
 
 
 @dataclass(frozen=True)
@@ -79,12 +87,19 @@ class Item:
         _check_types(self.key, parsed)
         text = parsed.text.strip()
         if not text:
-            raise DocumentError(f"{self.key}: no text to ingest (empty or whitespace only). Remove the file or add text.")
+            raise DocumentError(
+                f"{self.key}: no text to ingest (empty or whitespace only). Remove the file or add text."
+            )
         lang = parsed.language or (language(text) if language else None)
         meta = {"key": self.key, "content_type": self.content_type, "size": self.size, **parsed.metadata}
         return Document(
-            id=self.doc_id or content_hash(self.key, text), tenant=tenant, text=text, title=parsed.title,
-            source=self.source, language=lang, metadata=meta,
+            id=self.doc_id or content_hash(self.key, text),
+            tenant=tenant,
+            text=text,
+            title=parsed.title,
+            source=self.source,
+            language=lang,
+            metadata=meta,
         )
 
     @classmethod
@@ -97,5 +112,11 @@ class Item:
             ('doc:d1', 'd1')
         """
         parsed = Parsed(doc.text, title=doc.title, language=doc.language, metadata=dict(doc.metadata))
-        return cls(key=f"doc:{doc.id}", source=doc.source or "dataset", content_type="text/plain",
-                   size=len(doc.text.encode("utf-8")), reader=lambda: parsed, doc_id=doc.id)
+        return cls(
+            key=f"doc:{doc.id}",
+            source=doc.source or "dataset",
+            content_type="text/plain",
+            size=len(doc.text.encode("utf-8")),
+            reader=lambda: parsed,
+            doc_id=doc.id,
+        )

@@ -30,8 +30,12 @@ from ragbench.ingestion._items import Item, Parsed, failing
 
 LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 EXPECTED = {
-    "text": "a string", "content": "a string", "id": "a string or an integer", "_id": "a string or an integer",
-    "title": "a string or null", "language": 'a language code such as "en" or "hr" (or null)',
+    "text": "a string",
+    "content": "a string",
+    "id": "a string or an integer",
+    "_id": "a string or an integer",
+    "title": "a string or null",
+    "language": 'a language code such as "en" or "hr" (or null)',
     "metadata": "an object or null",
 }
 EXAMPLE = '{"id": "a1", "text": "...", "title": "...", "language": "en", "metadata": {}}'
@@ -58,8 +62,10 @@ def _validate(record: dict, where: str) -> Parsed | str:
         field = str(exc.errors()[0]["loc"][0])
         name = "_id" if field == "alt_id" else field
         value = record.get(name)
-        return (f"{where}: field {name!r} must be {EXPECTED.get(name, 'valid')}, got {type(value).__name__} "
-                f"{json.dumps(value, default=str)[:60]}. A record looks like {EXAMPLE}.")
+        return (
+            f"{where}: field {name!r} must be {EXPECTED.get(name, 'valid')}, got {type(value).__name__} "
+            f"{json.dumps(value, default=str)[:60]}. A record looks like {EXAMPLE}."
+        )
     text = rec.text if "text" in record else rec.content
     if text is None:
         return f"{where}: a record needs a string 'text' (or 'content') field; got keys {sorted(record)[:20]}. Example: {EXAMPLE}"
@@ -77,8 +83,10 @@ def _decode(raw: str | bytes, where: str, first: bool) -> tuple[str, str | None]
     try:
         return raw.decode("utf-8-sig" if first else "utf-8"), None
     except UnicodeDecodeError as exc:
-        return "", (f"{where}: invalid UTF-8 at byte {exc.start} of the line ({raw[exc.start:exc.start + 4]!r}). "
-                    "Re-save the file as UTF-8 (e.g. iconv -f cp1250 -t utf-8); the other lines are read.")
+        return "", (
+            f"{where}: invalid UTF-8 at byte {exc.start} of the line ({raw[exc.start : exc.start + 4]!r}). "
+            "Re-save the file as UTF-8 (e.g. iconv -f cp1250 -t utf-8); the other lines are read."
+        )
 
 
 def record_item(raw: str | bytes, lineno: int, source: str, max_bytes: int) -> Item | None:
@@ -86,9 +94,16 @@ def record_item(raw: str | bytes, lineno: int, source: str, max_bytes: int) -> I
     where, key = f"{source}:{lineno}", f"{source}#line-{lineno}"
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "replace"))
     if size > max_bytes:
-        return Item(key, source, "application/json", size, failing(
-            f"{where}: record of over {max_bytes} bytes is over the limit for one document. Split it, or raise "
-            "the limit (max_bytes / --max-bytes)."))
+        return Item(
+            key,
+            source,
+            "application/json",
+            size,
+            failing(
+                f"{where}: record of over {max_bytes} bytes is over the limit for one document. Split it, or raise "
+                "the limit (max_bytes / --max-bytes)."
+            ),
+        )
     line, bad = _decode(raw, where, lineno == 1)
     if bad:
         return Item(key, source, "application/json", size, failing(bad))
@@ -97,13 +112,28 @@ def record_item(raw: str | bytes, lineno: int, source: str, max_bytes: int) -> I
     try:
         record = json.loads(line)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        why = (f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
-               else "nested too deeply to parse" if isinstance(exc, RecursionError) else str(exc)[:80])
-        return Item(key, source, "application/json", size, failing(
-            f"{where}: not valid JSON ({why}). Each line must be one JSON object such as {EXAMPLE}."))
+        why = (
+            f"{exc.msg} at column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else "nested too deeply to parse"
+            if isinstance(exc, RecursionError)
+            else str(exc)[:80]
+        )
+        return Item(
+            key,
+            source,
+            "application/json",
+            size,
+            failing(f"{where}: not valid JSON ({why}). Each line must be one JSON object such as {EXAMPLE}."),
+        )
     if not isinstance(record, dict):
-        return Item(key, source, "application/json", size,
-                    failing(f"{where}: expected a JSON object, got {type(record).__name__}."))
+        return Item(
+            key,
+            source,
+            "application/json",
+            size,
+            failing(f"{where}: expected a JSON object, got {type(record).__name__}."),
+        )
     rid = record.get("id", record.get("_id"))
     if isinstance(rid, (str, int)) and not isinstance(rid, bool):
         key = f"{source}#{rid}"

@@ -13,14 +13,13 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from ragbench.stores._retry import retrying
-from ragbench.protocols import IngestStore
 from ragbench.errors import disk_problem
 from ragbench.ingestion import _tables
 from ragbench.ingestion.jobs import DocumentStatus, JobStatus, save_job
 from ragbench.ingestion.loaders import DocumentError, Item
 from ragbench.language import detect_language, detect_languages
-from ragbench.protocols import ColumnEmbedder
+from ragbench.protocols import ColumnEmbedder, IngestStore
+from ragbench.stores._retry import retrying
 from ragbench.types import Chunk, Document, Embeddings, content_hash
 
 
@@ -50,8 +49,17 @@ def reason(exc: BaseException) -> str:
 class Runner:
     """Processes batches of one job; holds the parts, never the whole config."""
 
-    def __init__(self, job: JobStatus, *, store: IngestStore, embedder, chunker, max_attempts: int,
-                 language: Callable[[str], str | None] | None, embed_batch: int) -> None:
+    def __init__(
+        self,
+        job: JobStatus,
+        *,
+        store: IngestStore,
+        embedder,
+        chunker,
+        max_attempts: int,
+        language: Callable[[str], str | None] | None,
+        embed_batch: int,
+    ) -> None:
         self.job, self.store, self.embedder, self.chunker = job, store, embedder, chunker
         self.max_attempts, self.embed_batch = max_attempts, embed_batch
         if language is None:
@@ -97,7 +105,7 @@ class Runner:
             except DocumentError as exc:  # bad input: retrying cannot help
                 self._fail(work, reason(exc), attempt)
                 return False
-            except Exception as exc:  # noqa: BLE001 - recorded, retried, then failed
+            except Exception as exc:
                 if disk_problem(exc) is not None:  # the disk, not this document: stop the job
                     raise
                 if attempt == self.max_attempts:
@@ -202,8 +210,10 @@ class Runner:
             return None
         texts = [c.content for c in chunks]
         columns = isinstance(self.embedder, ColumnEmbedder)
-        parts = [self.embedder.embed_document_columns(batch) if columns else Embeddings(self.embedder.embed_documents(batch))
-                 for batch in (texts[i:i + self.embed_batch] for i in range(0, len(texts), self.embed_batch))]
+        parts = [
+            self.embedder.embed_document_columns(batch) if columns else Embeddings(self.embedder.embed_documents(batch))
+            for batch in (texts[i : i + self.embed_batch] for i in range(0, len(texts), self.embed_batch))
+        ]
         return parts[0] if len(parts) == 1 else Embeddings.concat(parts)
 
     def _vectors(self, todo: list[Work]) -> list[tuple[list[Work], object]]:
@@ -217,7 +227,7 @@ class Runner:
             for w in todo:
                 w.status.attempts = max(w.status.attempts, 1)
             return [(todo, vectors)]
-        except Exception:  # noqa: BLE001 - fall back to one document at a time, with retries
+        except Exception:
             pass
         groups = []
         for w in todo:
@@ -248,7 +258,7 @@ class Runner:
         try:
             self._store(works, vectors)
             return
-        except Exception as exc:  # noqa: BLE001 - fall back to one document at a time, with retries
+        except Exception as exc:
             if disk_problem(exc) is not None:
                 raise
         offset = 0
@@ -261,9 +271,19 @@ class Runner:
     def _doc_row(self, w: Work, old: dict, state: str) -> dict:
         row = dict(old.get(w.item.key, {}))
         s = w.status
-        row.update(key=w.item.key, title=s.title, source=s.source, content_type=s.content_type, size=s.size,
-                   language=s.language, chunks=s.chunks, status=state, error=s.error, job_id=self.job.job_id,
-                   updated_at=time.time())
+        row.update(
+            key=w.item.key,
+            title=s.title,
+            source=s.source,
+            content_type=s.content_type,
+            size=s.size,
+            language=s.language,
+            chunks=s.chunks,
+            status=state,
+            error=s.error,
+            job_id=self.job.job_id,
+            updated_at=time.time(),
+        )
         if w.doc is not None and state != "failed":
             row["doc_id"] = w.doc.id
             row["chunker"] = self.fingerprint
@@ -278,8 +298,9 @@ class Runner:
             s = w.status
             s.seconds = now - w.started
             rows.append(self._doc_row(w, old, s.status))
-            items.append({**s.model_dump(), "item_id": f"{self.job.job_id}/{w.seq}", "job_id": self.job.job_id,
-                          "seq": w.seq})
+            items.append(
+                {**s.model_dump(), "item_id": f"{self.job.job_id}/{w.seq}", "job_id": self.job.job_id, "seq": w.seq}
+            )
             self.job.done += 1
             if s.status == "failed":
                 self.job.failed += 1

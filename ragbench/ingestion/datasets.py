@@ -16,8 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ragbench.protocols import IngestStore
-from ragbench.protocols import Embedder
+from ragbench.protocols import Embedder, IngestStore
 from ragbench.types import Chunk, Document
 
 Chunker = Callable[[Iterable[Document]], Iterator[Chunk]]
@@ -43,8 +42,15 @@ class IndexStats:
 
 
 def index_documents(
-    documents: Sequence[Document], *, tenant: str, store: IngestStore, embedder: Embedder | None,
-    chunker: Chunker, batch_size: int = 2048, commit_seconds: float = 5.0, progress: bool = False,
+    documents: Sequence[Document],
+    *,
+    tenant: str,
+    store: IngestStore,
+    embedder: Embedder | None,
+    chunker: Chunker,
+    batch_size: int = 2048,
+    commit_seconds: float = 5.0,
+    progress: bool = False,
 ) -> IndexStats:
     """Chunk, embed and write ``documents`` of ``tenant`` as one ingestion job; returns what was done.
 
@@ -53,20 +59,34 @@ def index_documents(
     """
     from ragbench.ingestion.ingest import ingest_items
     from ragbench.ingestion.jobs import get_job
-    from ragbench.language import detect_language
     from ragbench.ingestion.loaders import Item
+    from ragbench.language import detect_language
 
     start = time.perf_counter()
     index: dict[str, float] = {}
     job = ingest_items(
-        (Item.from_document(d) for d in documents), tenant=tenant, store=store, embedder=embedder,
-        chunker=chunker, batch_size=batch_size, commit_seconds=commit_seconds, total=len(documents),
-        progress=progress, language=detect_language, settings={"source": "dataset"}, index_stats=index,
+        (Item.from_document(d) for d in documents),
+        tenant=tenant,
+        store=store,
+        embedder=embedder,
+        chunker=chunker,
+        batch_size=batch_size,
+        commit_seconds=commit_seconds,
+        total=len(documents),
+        progress=progress,
+        language=detect_language,
+        settings={"source": "dataset"},
+        index_stats=index,
     )
     statuses = get_job(store, tenant, job.job_id).documents
     return IndexStats(
-        tenant=tenant, documents=len(documents), chunks=sum(d.chunks for d in statuses if d.status != "failed"),
+        tenant=tenant,
+        documents=len(documents),
+        chunks=sum(d.chunks for d in statuses if d.status != "failed"),
         embedded=sum(d.chunks for d in statuses if d.status == "completed"),
-        skipped=sum(d.chunks for d in statuses if d.status == "skipped"), failed=job.failed,
-        seconds=time.perf_counter() - start, job_id=job.job_id, index=index,
+        skipped=sum(d.chunks for d in statuses if d.status == "skipped"),
+        failed=job.failed,
+        seconds=time.perf_counter() - start,
+        job_id=job.job_id,
+        index=index,
     )

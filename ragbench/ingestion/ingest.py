@@ -25,16 +25,15 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from ragbench.stores._retry import retrying
-from ragbench.protocols import IngestStore
 from ragbench.errors import DiskError
-from ragbench.ingestion import _tables
 from ragbench.ingestion._runner import Runner, Work, reason
 from ragbench.ingestion.jobs import JobStatus, create_job, save_job
 from ragbench.ingestion.loaders import Item
 from ragbench.ingestion.tenants import record_detected_languages
 from ragbench.language import detect_language
 from ragbench.memory import release_free_memory
+from ragbench.protocols import IngestStore
+from ragbench.stores._retry import retrying
 from ragbench.tenancy import validate_tenant_id
 
 
@@ -78,9 +77,20 @@ def _batches(runner: Runner, items: Iterable[Item], pacer: _Pacer) -> Iterator[l
 
 
 def ingest_items(
-    items: Iterable[Item], *, tenant: str, store: IngestStore, embedder, chunker, batch_size: int = 2048,
-    commit_seconds: float = 5.0, embed_batch: int = 256, max_attempts: int = 3, total: int = 0, progress: bool = False,
-    settings: dict | None = None, language: Callable[[str], str | None] | None = detect_language,
+    items: Iterable[Item],
+    *,
+    tenant: str,
+    store: IngestStore,
+    embedder,
+    chunker,
+    batch_size: int = 2048,
+    commit_seconds: float = 5.0,
+    embed_batch: int = 256,
+    max_attempts: int = 3,
+    total: int = 0,
+    progress: bool = False,
+    settings: dict | None = None,
+    language: Callable[[str], str | None] | None = detect_language,
     index_stats: dict | None = None,
 ) -> JobStatus:
     """Ingest ``items`` into ``tenant`` as one recorded job; returns the finished job.
@@ -117,11 +127,23 @@ def ingest_items(
             f"and {commit_seconds}."
         )
     tenant = validate_tenant_id(tenant)
-    settings = {"chunker": repr(chunker), "embedder": getattr(embedder, "model_id", None),
-                "batch_size": batch_size, "max_attempts": max_attempts, **(settings or {})}
+    settings = {
+        "chunker": repr(chunker),
+        "embedder": getattr(embedder, "model_id", None),
+        "batch_size": batch_size,
+        "max_attempts": max_attempts,
+        **(settings or {}),
+    }
     job = create_job(store, tenant, total=total, settings=settings)
-    runner = Runner(job, store=store, embedder=embedder, chunker=chunker, max_attempts=max_attempts,
-                    language=language, embed_batch=embed_batch)
+    runner = Runner(
+        job,
+        store=store,
+        embedder=embedder,
+        chunker=chunker,
+        max_attempts=max_attempts,
+        language=language,
+        embed_batch=embed_batch,
+    )
     # with an embedder, never fewer chunks than one embedder call: the embedder sorts each call's
     # texts by length, and smaller pools pad more (MiniLM on CPU: 0.85 of raw speed at ~100 chunks)
     pacer = _Pacer(commit_seconds, batch_size, least=embed_batch if embedder is not None else 16)
@@ -187,22 +209,24 @@ def _fail(store: IngestStore, tenant: str, job: JobStatus, runner: Runner, exc: 
     """Record the job as failed; a disk error is raised as a :class:`DiskError` that says what to do."""
     try:
         runner.close()  # let the batch in flight finish its commit and statuses
-    except Exception:  # noqa: BLE001 - the first error is the one to report
+    except Exception:
         pass
     job.status, job.error = "failed", reason(exc)
     job.seconds = time.perf_counter() - start
     try:
         save_job(store, job)
-    except Exception:  # noqa: BLE001 - e.g. the disk is full: the row stays 'running', read as interrupted
+    except Exception:
         pass
-    disk = DiskError.from_exception(exc, what=f"Ingesting into tenant {tenant!r}",
-                                    where=str(getattr(store, "uri", "the store")))
+    disk = DiskError.from_exception(
+        exc, what=f"Ingesting into tenant {tenant!r}", where=str(getattr(store, "uri", "the store"))
+    )
     if disk is not None:
         raise disk from exc
 
 
-def ingest_path(path: str | Path, *, tenant: str, store: IngestStore, embedder, chunker, max_bytes: int | None = None,
-                **options) -> JobStatus:
+def ingest_path(
+    path: str | Path, *, tenant: str, store: IngestStore, embedder, chunker, max_bytes: int | None = None, **options
+) -> JobStatus:
     """Ingest a file or folder into ``tenant`` as one job (progress total counted up front)."""
     from ragbench.ingestion.loaders import MAX_BYTES, count_items, iter_path
 

@@ -19,16 +19,14 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ragbench.protocols import IngestStore
 from ragbench._process import pid_alive
 from ragbench.errors import RagbenchError
 from ragbench.ingestion import _tables
+from ragbench.protocols import IngestStore
 from ragbench.tenancy import validate_tenant_id
 
 JobState = Literal["pending", "running", "completed", "failed", "interrupted"]
@@ -104,8 +102,14 @@ def create_job(store: IngestStore, tenant: str, *, total: int = 0, settings: dic
     now = time.time()
     job = JobStatus(
         job_id=f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}-{uuid.uuid4().hex[:8]}",
-        tenant=validate_tenant_id(tenant), status="running", total=total, created_at=now, updated_at=now,
-        pid=os.getpid(), host=socket.gethostname(), settings=settings or {},
+        tenant=validate_tenant_id(tenant),
+        status="running",
+        total=total,
+        created_at=now,
+        updated_at=now,
+        pid=os.getpid(),
+        host=socket.gethostname(),
+        settings=settings or {},
     )
     save_job(store, job)
     return job

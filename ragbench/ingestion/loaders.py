@@ -34,14 +34,29 @@ from ragbench.errors import DatasetError
 from ragbench.ingestion import _jsonl
 from ragbench.ingestion._items import DocumentError, Item, Parsed, failing
 
-__all__ = ["CONTENT_TYPES", "MAX_BYTES", "DocumentError", "Item", "Parsed", "count_items", "decode_text",
-           "iter_jsonl", "iter_path", "iter_stream"]
+__all__ = [
+    "CONTENT_TYPES",
+    "MAX_BYTES",
+    "DocumentError",
+    "Item",
+    "Parsed",
+    "count_items",
+    "decode_text",
+    "iter_jsonl",
+    "iter_path",
+    "iter_stream",
+]
 
 MAX_BYTES = 20 * 1024 * 1024
 
 CONTENT_TYPES = {
-    ".txt": "text/plain", ".text": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown",
-    ".html": "text/html", ".htm": "text/html", ".pdf": "application/pdf",
+    ".txt": "text/plain",
+    ".text": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".pdf": "application/pdf",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     ".jsonl": "application/jsonl",
 }
@@ -59,7 +74,7 @@ def decode_text(data: bytes, where: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise DocumentError(
-            f"{where}: invalid UTF-8 at byte {exc.start} ({data[exc.start:exc.start + 4]!r}). "
+            f"{where}: invalid UTF-8 at byte {exc.start} ({data[exc.start : exc.start + 4]!r}). "
             "Re-save the file as UTF-8 (e.g. iconv -f cp1250 -t utf-8)."
         ) from exc
 
@@ -69,8 +84,10 @@ def _open_nofollow(path: Path) -> IO[bytes]:
     try:
         return os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)), "rb")
     except OSError as exc:
-        raise DocumentError(f"{path}: cannot be read ({exc.strerror or exc}); it was moved, replaced by a link, "
-                            "or is not readable by this user.") from exc
+        raise DocumentError(
+            f"{path}: cannot be read ({exc.strerror or exc}); it was moved, replaced by a link, "
+            "or is not readable by this user."
+        ) from exc
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -116,7 +133,9 @@ def _parse_pdf(data: bytes, where: str, title: str) -> Parsed:
         pages = [page.extract_text() or "" for page in reader.pages]
         meta_title = (reader.metadata.title if reader.metadata else None) or ""
     except (PdfReadError, ValueError, KeyError, TypeError) as exc:
-        raise DocumentError(f"{where}: not a readable PDF ({exc}). Check that the file is a valid, unencrypted PDF.") from exc
+        raise DocumentError(
+            f"{where}: not a readable PDF ({exc}). Check that the file is a valid, unencrypted PDF."
+        ) from exc
     return Parsed("\n\n".join(pages), title=str(meta_title) or title, metadata={"pages": len(pages)})
 
 
@@ -128,14 +147,19 @@ def _parse_docx(data: bytes, where: str, title: str) -> Parsed:
     try:
         doc = DocxDocument(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise DocumentError(f"{where}: not a readable .docx ({exc}). Re-save it from a word processor as .docx.") from exc
+        raise DocumentError(
+            f"{where}: not a readable .docx ({exc}). Re-save it from a word processor as .docx."
+        ) from exc
     text = "\n".join(p.text for p in doc.paragraphs)
     return Parsed(text, title=doc.core_properties.title or title)
 
 
 PARSERS: dict[str, Callable[[bytes, str, str], Parsed]] = {
-    "text/plain": _parse_text, "text/markdown": _parse_markdown, "text/html": _parse_html,
-    "application/pdf": _parse_pdf, CONTENT_TYPES[".docx"]: _parse_docx,
+    "text/plain": _parse_text,
+    "text/markdown": _parse_markdown,
+    "text/html": _parse_html,
+    "application/pdf": _parse_pdf,
+    CONTENT_TYPES[".docx"]: _parse_docx,
 }
 
 
@@ -149,11 +173,15 @@ def _file_item(path: Path, max_bytes: int) -> Item:
     parser = PARSERS.get(content_type)
     if parser is None:
         supported = ", ".join(sorted(CONTENT_TYPES))
-        reader = failing(f"{path}: unsupported extension {suffix or '(none)'!r}. Supported: {supported}. "
-                          "Convert the file or rename it if it is plain text.")
+        reader = failing(
+            f"{path}: unsupported extension {suffix or '(none)'!r}. Supported: {supported}. "
+            "Convert the file or rename it if it is plain text."
+        )
     else:
+
         def reader() -> Parsed:
             return parser(_read_bytes(path, max_bytes), str(path), path.stem)
+
     return Item(key=str(path), source=str(path), content_type=content_type, size=size, reader=reader)
 
 
@@ -195,8 +223,13 @@ def _walk(root: Path) -> list[tuple[Path, str | None]]:
                     elif entry.is_dir(follow_symlinks=False):
                         folders.append(Path(entry.path))
         except OSError as exc:
-            out.append((folder, f"{folder}: folder cannot be listed ({exc.strerror or exc}); its files were "
-                                "not ingested. Give this user read access to it."))
+            out.append(
+                (
+                    folder,
+                    f"{folder}: folder cannot be listed ({exc.strerror or exc}); its files were "
+                    "not ingested. Give this user read access to it.",
+                )
+            )
     return sorted(out, key=lambda pair: pair[0])
 
 
@@ -205,9 +238,16 @@ def _link_item(link: Path, root: Path) -> Item | None:
     target = Path(os.path.realpath(link))
     if target == root or target.is_relative_to(root):
         return None
-    return Item(str(link), str(link), "inode/symlink", 0, failing(
-        f"{link}: symbolic link to {target}, outside {root}: not followed (a link out of the ingested folder "
-        "could expose any file this process can read). Copy the file into the folder to ingest it."))
+    return Item(
+        str(link),
+        str(link),
+        "inode/symlink",
+        0,
+        failing(
+            f"{link}: symbolic link to {target}, outside {root}: not followed (a link out of the ingested folder "
+            "could expose any file this process can read). Copy the file into the folder to ingest it."
+        ),
+    )
 
 
 def _files(root: Path) -> Iterator[Path | Item]:
@@ -264,8 +304,10 @@ def iter_stream(
     elif len(data) > max_bytes:
         reader = failing(f"{name}: stream is over the {max_bytes}-byte limit for one document.")
     else:
+
         def reader() -> Parsed:
             return parser(data, name, name)
+
     yield Item(key=name, source=name, content_type=content_type, size=len(data), reader=reader)
 
 

@@ -26,9 +26,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ragbench.protocols import IngestStore
 from ragbench.errors import ConfigError, TenantError, TenantNotFoundError, suggest
 from ragbench.ingestion import _tables
+from ragbench.protocols import IngestStore
 from ragbench.stores.text_analysis import check_languages
 from ragbench.tenancy import TENANT_RECORD, validate_tenant_id
 
@@ -63,7 +63,9 @@ def _write_settings(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path / SETTINGS_FILE)  # atomic: readers never see half a file
 
 
-def create_tenant(store: IngestStore, tenant: str, *, settings: dict[str, Any] | None = None, exist_ok: bool = False) -> dict:
+def create_tenant(
+    store: IngestStore, tenant: str, *, settings: dict[str, Any] | None = None, exist_ok: bool = False
+) -> dict:
     """Create ``tenant`` with ``settings``; returns its settings record.
 
     Raises:
@@ -72,8 +74,10 @@ def create_tenant(store: IngestStore, tenant: str, *, settings: dict[str, Any] |
     path = _dir(store, tenant)
     if (path / SETTINGS_FILE).is_file():
         if not exist_ok:
-            raise TenantError(f"Tenant {tenant!r} already exists. Pick another id, or delete it first "
-                              f"(`ragbench tenants delete {tenant}`).")
+            raise TenantError(
+                f"Tenant {tenant!r} already exists. Pick another id, or delete it first "
+                f"(`ragbench tenants delete {tenant}`)."
+            )
         return update_settings(store, tenant, **(settings or {}))
     path.mkdir(parents=True, exist_ok=True)
     record = {"tenant": tenant, "created_at": time.time(), "settings": _checked(settings or {})}
@@ -138,8 +142,9 @@ def describe_tenant(store: IngestStore, tenant: str) -> dict[str, Any]:
     return {
         **record,
         "text_analysis": {"languages": store.languages_of(tenant), **store.text_analysis_for(tenant).as_dict()},
-        "chunks": {name: db.open_table(name).count_rows() for name in db.list_tables().tables
-                   if name.startswith("chunks__")},
+        "chunks": {
+            name: db.open_table(name).count_rows() for name in db.list_tables().tables if name.startswith("chunks__")
+        },
         "documents": sum(1 for d in docs if d["status"] in ("completed", "skipped")),
         "documents_by_status": dict(Counter(d["status"] for d in docs)),
         "languages": dict(Counter(d["language"] or "unknown" for d in docs if d["status"] in ("completed", "skipped"))),

@@ -58,21 +58,41 @@ class Judge:
     """
 
     def __init__(
-        self, base_url: str = "http://127.0.0.1:8000/v1", *, model: str | None = None, api_key: str = "EMPTY",
-        temperature: float = 0.0, max_tokens: int = 512, seed: int = 0, timeout_s: float = 60.0,
-        response_format: str = "json_schema", cache_dir: str | Path | None = None, samples: int = 1,
-        max_retries: int = 2, max_string_chars: int | None = None, max_list_items: int = 8,
-        max_integer: int = 1, backoff_s: float = 0.5, failure_threshold: int = 5, reset_timeout_s: float = 60.0,
+        self,
+        base_url: str = "http://127.0.0.1:8000/v1",
+        *,
+        model: str | None = None,
+        api_key: str = "EMPTY",
+        temperature: float = 0.0,
+        max_tokens: int = 512,
+        seed: int = 0,
+        timeout_s: float = 60.0,
+        response_format: str = "json_schema",
+        cache_dir: str | Path | None = None,
+        samples: int = 1,
+        max_retries: int = 2,
+        max_string_chars: int | None = None,
+        max_list_items: int = 8,
+        max_integer: int = 1,
+        backoff_s: float = 0.5,
+        failure_threshold: int = 5,
+        reset_timeout_s: float = 60.0,
     ) -> None:
         if response_format not in RESPONSE_FORMATS:
             raise ConfigError(f"response_format {response_format!r} is not one of {', '.join(RESPONSE_FORMATS)}.")
         if samples < 1 or max_tokens < 1 or timeout_s <= 0:
-            raise ConfigError(f"samples ({samples}) and max_tokens ({max_tokens}) must be >= 1 and timeout_s ({timeout_s}) > 0.")
+            raise ConfigError(
+                f"samples ({samples}) and max_tokens ({max_tokens}) must be >= 1 and timeout_s ({timeout_s}) > 0."
+            )
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
-        self.settings = {"temperature": temperature, "max_tokens": max_tokens, "seed": seed,
-                         "response_format": response_format}
+        self.settings = {
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+            "seed": seed,
+            "response_format": response_format,
+        }
         self.timeout_s = timeout_s
         self.samples = samples
         self.max_retries = max_retries
@@ -81,10 +101,12 @@ class Judge:
         self.max_integer = max_integer
         self.cache_dir = cache_dir
         self.guard = Guard(
-            retry=RetryPolicy(attempts=max_retries + 1, initial_s=backoff_s, max_s=8 * max(backoff_s, 0.1),
-                              jitter_s=backoff_s),
-            breaker=CircuitBreaker(failure_threshold=failure_threshold, reset_timeout_s=reset_timeout_s,
-                                   name=f"judge {self.base_url}"),
+            retry=RetryPolicy(
+                attempts=max_retries + 1, initial_s=backoff_s, max_s=8 * max(backoff_s, 0.1), jitter_s=backoff_s
+            ),
+            breaker=CircuitBreaker(
+                failure_threshold=failure_threshold, reset_timeout_s=reset_timeout_s, name=f"judge {self.base_url}"
+            ),
         )
         self._cache = None
         self._client = None
@@ -126,7 +148,7 @@ class Judge:
             raise JudgeError(f"circuit open: {exc}") from exc
         except TransientError as exc:
             raise JudgeError(str(exc)) from exc
-        except Exception as exc:  # noqa: BLE001 - every failure becomes a recorded per-item reason
+        except Exception as exc:
             raise JudgeError(_reason(exc)) from exc
 
     def model_name(self) -> str:
@@ -138,15 +160,22 @@ class Judge:
                 raise JudgeError(f"judge server {self.base_url} did not list its models: {exc}") from exc
         return self.model
 
-    def complete(self, prompt: str, schema: dict[str, Any] | None = None, *, sample: int = 0, occurrence: int = 0) -> str:
+    def complete(
+        self, prompt: str, schema: dict[str, Any] | None = None, *, sample: int = 0, occurrence: int = 0
+    ) -> str:
         """The judge's raw answer to ``prompt`` (cached); ``schema`` constrains the JSON it may write."""
         from ragbench.judge.cache import cache_key
 
         model = self.model_name()
         if schema is not None and self.max_string_chars:
             schema = _bounded(schema, self.max_string_chars, self.max_list_items, self.max_integer)
-        settings = {**self.settings, "seed": self.settings["seed"] + sample, "schema": schema,
-                    "sample": sample, "occurrence": occurrence}
+        settings = {
+            **self.settings,
+            "seed": self.settings["seed"] + sample,
+            "schema": schema,
+            "sample": sample,
+            "occurrence": occurrence,
+        }
         key = cache_key(model, prompt, settings)
         cache = self.cache
         if cache is not None and (hit := cache.get(key)) is not None:
@@ -159,17 +188,27 @@ class Judge:
     def _response_format(self, schema: dict[str, Any] | None) -> dict | None:
         kind = self.settings["response_format"]
         if kind == "json_schema" and schema is not None:
-            return {"type": "json_schema", "json_schema": {"name": str(schema.get("title") or "output"), "schema": schema}}
+            return {
+                "type": "json_schema",
+                "json_schema": {"name": str(schema.get("title") or "output"), "schema": schema},
+            }
         return {"type": "json_object"} if kind != "none" else None
 
     def _call(self, model: str, prompt: str, schema: dict[str, Any] | None, *, seed: int) -> str:
-        kwargs: dict[str, Any] = {"temperature": self.settings["temperature"], "max_tokens": self.settings["max_tokens"], "seed": seed}
+        kwargs: dict[str, Any] = {
+            "temperature": self.settings["temperature"],
+            "max_tokens": self.settings["max_tokens"],
+            "seed": seed,
+        }
         fmt = self._response_format(schema)
         if fmt is not None:
             kwargs["response_format"] = fmt
         messages = [{"role": "user", "content": prompt}]
         text = self._guarded(
-            lambda: self.client.chat.completions.create(model=model, messages=messages, **kwargs).choices[0].message.content)
+            lambda: (
+                self.client.chat.completions.create(model=model, messages=messages, **kwargs).choices[0].message.content
+            )
+        )
         if not text:
             raise JudgeError("judge returned an empty answer")
         return text
@@ -232,6 +271,8 @@ def parse_json(text: str, model_cls):
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "output"
-        raise JudgeError(f"unparsable judge output for {model_cls.__name__} ({where}: {first['msg']}): {body[:120]!r}") from exc
+        raise JudgeError(
+            f"unparsable judge output for {model_cls.__name__} ({where}: {first['msg']}): {body[:120]!r}"
+        ) from exc
     except json.JSONDecodeError as exc:  # pragma: no cover - pydantic wraps these
         raise JudgeError(f"unparsable judge output: {exc}") from exc

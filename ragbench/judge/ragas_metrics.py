@@ -122,10 +122,12 @@ class RagasJudgeMetric:
             value = _outside_event_loop(metric.score, **inputs).value
         except JudgeError:
             raise
-        except Exception as exc:  # noqa: BLE001 - ragas raises bare exceptions for bad judge output
+        except Exception as exc:
             raise JudgeError(f"ragas {self.name} failed ({type(exc).__name__}): {str(exc)[:200]}") from exc
         if value is None or not isinstance(value, (int, float)) or math.isnan(value):
-            raise JudgeError(f"ragas {self.name} returned no score ({value!r}): the judge's output held nothing to score")
+            raise JudgeError(
+                f"ragas {self.name} returned no score ({value!r}): the judge's output held nothing to score"
+            )
         if not 0.0 <= float(value) <= 1.0:
             raise JudgeError(f"ragas {self.name} returned {value!r}, outside [0, 1]")
         return float(value)

@@ -20,7 +20,21 @@ from ragbench.metrics.retrieval import (
 )
 
 __all__ = [
-    "AnswerMetric", "MetricSuite", "RetrievalMetric", "available_metrics", "average_precision_at_k",
-    "exact_match", "get_metric", "hit_rate_at_k", "mrr_at_k", "ndcg_at_k", "normalize_answer",
-    "percentiles", "precision_at_k", "recall_at_k", "register_metric", "stage_latencies", "token_f1",
+    "AnswerMetric",
+    "MetricSuite",
+    "RetrievalMetric",
+    "available_metrics",
+    "average_precision_at_k",
+    "exact_match",
+    "get_metric",
+    "hit_rate_at_k",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "normalize_answer",
+    "percentiles",
+    "precision_at_k",
+    "recall_at_k",
+    "register_metric",
+    "stage_latencies",
+    "token_f1",
 ]

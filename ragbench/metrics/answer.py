@@ -46,10 +46,14 @@ def normalize_answer(text: str, *, language: str | None = None, tokenizer: str =
         return " ".join(answer_tokens(text, language=language))
     if tokenizer == "squad":
         return _squad(text)
-    raise ConfigError(f"Unknown answer tokenizer {tokenizer!r}.{suggest(tokenizer, TOKENIZERS)} Valid: {', '.join(TOKENIZERS)}.")
+    raise ConfigError(
+        f"Unknown answer tokenizer {tokenizer!r}.{suggest(tokenizer, TOKENIZERS)} Valid: {', '.join(TOKENIZERS)}."
+    )
 
 
-def exact_match(prediction: str, golds: Sequence[str], *, language: str | None = None, tokenizer: str = "unicode") -> float:
+def exact_match(
+    prediction: str, golds: Sequence[str], *, language: str | None = None, tokenizer: str = "unicode"
+) -> float:
     """1.0 if the normalised prediction equals any normalised gold answer.
 
     Example:
@@ -69,7 +73,9 @@ def _f1(pred_tokens: list[str], gold_tokens: list[str]) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def token_f1(prediction: str, golds: Sequence[str], *, language: str | None = None, tokenizer: str = "unicode") -> float:
+def token_f1(
+    prediction: str, golds: Sequence[str], *, language: str | None = None, tokenizer: str = "unicode"
+) -> float:
     """Best token-overlap F1 of the prediction against any gold answer.
 
     Example:
@@ -79,7 +85,9 @@ def token_f1(prediction: str, golds: Sequence[str], *, language: str | None = No
         0.5714
     """
     pred = normalize_answer(prediction, language=language, tokenizer=tokenizer).split()
-    return max((_f1(pred, normalize_answer(g, language=language, tokenizer=tokenizer).split()) for g in golds), default=0.0)
+    return max(
+        (_f1(pred, normalize_answer(g, language=language, tokenizer=tokenizer).split()) for g in golds), default=0.0
+    )
 
 
 def match(prediction: str, golds: Sequence[str], *, language: str | None = None, tokenizer: str = "unicode") -> float:
@@ -97,4 +105,6 @@ def match(prediction: str, golds: Sequence[str], *, language: str | None = None,
         1.0
     """
     pred = normalize_answer(prediction, language=language, tokenizer=tokenizer)
-    return float(any((gold := normalize_answer(g, language=language, tokenizer=tokenizer)) and gold in pred for g in golds))
+    return float(
+        any((gold := normalize_answer(g, language=language, tokenizer=tokenizer)) and gold in pred for g in golds)
+    )

@@ -20,9 +20,7 @@ def percentiles(values: Sequence[float], qs: Iterable[int] = (50, 95)) -> dict[s
     return {f"p{q}": round(float(np.percentile(arr, q)), 6) for q in qs}
 
 
-def stage_latencies(
-    timings: Sequence[Mapping[str, float]], qs: Iterable[int] = (50, 95)
-) -> dict[str, float]:
+def stage_latencies(timings: Sequence[Mapping[str, float]], qs: Iterable[int] = (50, 95)) -> dict[str, float]:
     """Percentiles per stage: ``{"latency.retrieve_ms.p50": ..., ...}``."""
     qs = tuple(qs)
     stages = sorted({stage for t in timings for stage in t})

@@ -132,9 +132,7 @@ def get_metric(name: str, *, judge=None, embedder=None):
         _load_plugins()
     if base not in _REGISTRY:
         hint = suggest(name, [*(f"{n}@{cut or 10}" for n in _RANK_CUT), *_REGISTRY])
-        raise UnknownNameError(
-            f"Unknown metric {name!r}.{hint} Valid metrics: {', '.join(available_metrics())}."
-        )
+        raise UnknownNameError(f"Unknown metric {name!r}.{hint} Valid metrics: {', '.join(available_metrics())}.")
     if base in _RANK_CUT:
         if not cut.isdigit() or int(cut) < 1:
             raise ConfigError(f"Metric {name!r} needs a rank cut-off: write it as '{base}@10'.")

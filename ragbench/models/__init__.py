@@ -21,6 +21,14 @@ from ragbench.models.prepare import (
 )
 
 __all__ = [
-    "CATALOG", "MANIFEST", "ModelEntry", "check_model_dir", "default_models_dir", "ensure_model", "get_entry",
-    "model_info", "prepare_model", "verify_model",
+    "CATALOG",
+    "MANIFEST",
+    "ModelEntry",
+    "check_model_dir",
+    "default_models_dir",
+    "ensure_model",
+    "get_entry",
+    "model_info",
+    "prepare_model",
+    "verify_model",
 ]

@@ -99,7 +99,9 @@ def _convert_gguf(entry: ModelEntry, gguf: Path, out: Path) -> None:
     result = model.load_state_dict(loaded.state_dict(), strict=False)
     missing = [k for k in result.missing_keys if "lm_head" not in k]  # tied embeddings are rebuilt
     if missing or result.unexpected_keys:
-        raise ModelError(f"Converting {gguf.name}: weights did not match ({missing[:3]}, {result.unexpected_keys[:3]}).")
+        raise ModelError(
+            f"Converting {gguf.name}: weights did not match ({missing[:3]}, {result.unexpected_keys[:3]})."
+        )
     model.tie_weights()
     model.config.architectures = [type(model).__name__]
     model.save_pretrained(out)
@@ -114,14 +116,20 @@ def _build(entry: ModelEntry, out: Path, workdir: Path) -> dict[str, Any]:
         return {"kind": "builder", "builder": "ragbench.testing.tiny_qwen2.build_tiny_qwen2"}
     gguf = source_file(entry, workdir)
     _convert_gguf(entry, gguf, out)
-    return {"kind": "gguf", "package": entry.package, "file": gguf.name, "sha256": entry.gguf_sha256 or sha256_file(gguf)}
+    return {
+        "kind": "gguf",
+        "package": entry.package,
+        "file": gguf.name,
+        "sha256": entry.gguf_sha256 or sha256_file(gguf),
+    }
 
 
 # ---------------------------------------------------------------------------- manifest
 def _file_table(folder: Path) -> dict[str, dict[str, Any]]:
     return {
         p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
-        for p in sorted(folder.iterdir()) if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
+        for p in sorted(folder.iterdir())
+        if p.is_file() and p.name != MANIFEST and not p.name.startswith(".")
     }
 
 
@@ -161,8 +169,9 @@ def _lock(models_dir: Path, name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def prepare_model(name: str, models_dir: str | os.PathLike | None = None, *, force: bool = False,
-                  progress: bool = True) -> Path:
+def prepare_model(
+    name: str, models_dir: str | os.PathLike | None = None, *, force: bool = False, progress: bool = True
+) -> Path:
     """Prepare catalogue model ``name`` under ``models_dir`` (default :func:`default_models_dir`).
 
     Returns the folder. A folder that already verifies (sizes) is returned as is unless ``force``.
@@ -190,9 +199,15 @@ def prepare_model(name: str, models_dir: str | os.PathLike | None = None, *, for
             folder.mkdir()
             source = _build(entry, folder, work)
             manifest = {
-                "manifest_version": MANIFEST_VERSION, "name": entry.name, "description": entry.description,
-                "chat": entry.chat, "random_weights": entry.random_weights, "license": entry.license,
-                "max_model_len": entry.max_model_len, "source": source, "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "manifest_version": MANIFEST_VERSION,
+                "name": entry.name,
+                "description": entry.description,
+                "chat": entry.chat,
+                "random_weights": entry.random_weights,
+                "license": entry.license,
+                "max_model_len": entry.max_model_len,
+                "source": source,
+                "prepared_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "files": _file_table(folder),
             }
             (folder / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
@@ -213,8 +228,10 @@ def _say(progress: bool, text: str) -> None:
 
 
 # ---------------------------------------------------------------------------- resolution
-LLM_HINT = (f"pass a local folder holding config.json, or a catalogue model ({', '.join(CATALOG)}; "
-            "see `ragbench models list`, prepared with `ragbench models prepare NAME`)")
+LLM_HINT = (
+    f"pass a local folder holding config.json, or a catalogue model ({', '.join(CATALOG)}; "
+    "see `ragbench models list`, prepared with `ragbench models prepare NAME`)"
+)
 
 
 def check_model_dir(model: str | os.PathLike, *, what: str = "Model", hint: str = LLM_HINT) -> Path:

@@ -70,8 +70,12 @@ class RAGPipeline:
         query = Query(text=request.question, tenant=request.tenant, language=request.language or detected_language)
         [(hits, answer, timing)] = self.run([query], k=request.k)
         return QueryResponse.build(
-            request, hits, answer,
-            StageTimings(retrieve_ms=timing["retrieve_ms"], generate_ms=timing["generate_ms"], total_ms=timing["total_ms"]),
+            request,
+            hits,
+            answer,
+            StageTimings(
+                retrieve_ms=timing["retrieve_ms"], generate_ms=timing["generate_ms"], total_ms=timing["total_ms"]
+            ),
             detected_language=detected_language,
         )
 

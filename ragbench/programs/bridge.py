@@ -24,8 +24,13 @@ def examples_from_dataset(dataset: Dataset, *, limit: int | None = None, with_an
         if with_answers_only and not s.answers:
             continue
         ex = dspy.Example(
-            question=s.question, tenant=s.tenant, answer=s.answers[0] if s.answers else "", answers=list(s.answers),
-            relevant=dict(s.relevant), id=s.id, language=s.language,
+            question=s.question,
+            tenant=s.tenant,
+            answer=s.answers[0] if s.answers else "",
+            answers=list(s.answers),
+            relevant=dict(s.relevant),
+            id=s.id,
+            language=s.language,
         )
         out.append(ex.with_inputs("question", "tenant"))
         if limit is not None and len(out) >= limit:
@@ -56,10 +61,19 @@ def dspy_metric(metric, *, threshold: float = 0.5) -> Callable:
 
     def score(example, prediction, trace=None) -> float | bool:
         answers = tuple(example.get("answers") or ([example.answer] if example.get("answer") else []))
-        sample = Sample(id=example.get("id") or "", question=example.question, tenant=example.get("tenant") or "",
-                        answers=answers, relevant=dict(example.get("relevant") or {}), language=example.get("language"))
-        result = QuestionResult(sample=sample, hits=list(prediction.get("hits") or []),
-                                answer=Answer(text=strip_citations(prediction.answer or "")))
+        sample = Sample(
+            id=example.get("id") or "",
+            question=example.question,
+            tenant=example.get("tenant") or "",
+            answers=answers,
+            relevant=dict(example.get("relevant") or {}),
+            language=example.get("language"),
+        )
+        result = QuestionResult(
+            sample=sample,
+            hits=list(prediction.get("hits") or []),
+            answer=Answer(text=strip_citations(prediction.answer or "")),
+        )
         value = float(metric(sample, result).get(name, 0.0))
         return value >= threshold if trace is not None else value
 

@@ -52,7 +52,9 @@ def served_llm(llm_cfg) -> Iterator[ServedLM]:
     if base_url:
         name = os.environ.get("RAGBENCH_LLM_NAME")
         if not name:
-            raise ConfigError("RAGBENCH_LLM_BASE_URL is set but RAGBENCH_LLM_NAME is not: set it to the served model name.")
+            raise ConfigError(
+                "RAGBENCH_LLM_BASE_URL is set but RAGBENCH_LLM_NAME is not: set it to the served model name."
+            )
         yield ServedLM(base_url, name, {"structured_outputs": {"regex": ANSWER_FORMAT}})
         return
     from ragbench.generators._base import warn_if_random
@@ -61,8 +63,13 @@ def served_llm(llm_cfg) -> Iterator[ServedLM]:
 
     model = str(ensure_model(str(llm_cfg.path)))
     regex = RANDOM_MODEL_FORMAT if warn_if_random(model) else ANSWER_FORMAT
-    server = VLLMServer(model, served_model_name=str(llm_cfg.served_name), max_model_len=int(llm_cfg.max_model_len),
-                        watch=False, env={"VLLM_ENABLE_V1_MULTIPROCESSING": "0"})
+    server = VLLMServer(
+        model,
+        served_model_name=str(llm_cfg.served_name),
+        max_model_len=int(llm_cfg.max_model_len),
+        watch=False,
+        env={"VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
+    )
     with server:
         yield ServedLM(server.base_url, server.served_model_name, {"structured_outputs": {"regex": regex}})
 
@@ -78,10 +85,12 @@ def split_examples(examples: Sequence, *, train: int, heldout: int | None = None
         raise ConfigError(f"train must be >= 1, got {train}.")
     order = list(examples)
     random.Random(seed).shuffle(order)
-    rest = order[train:] if heldout is None else order[train:train + heldout]
+    rest = order[train:] if heldout is None else order[train : train + heldout]
     if len(order) < train + 1 or not rest:
-        raise ConfigError(f"{len(examples)} questions cannot make train={train} and a held-out split of "
-                          f"{heldout or 'the rest'}: lower train.")
+        raise ConfigError(
+            f"{len(examples)} questions cannot make train={train} and a held-out split of "
+            f"{heldout or 'the rest'}: lower train."
+        )
     return order[:train], rest
 
 
@@ -91,7 +100,7 @@ def score_each(program, examples: Sequence, metric: Callable) -> list[dict[str, 
     for ex in examples:
         try:
             pred = program(**ex.inputs())
-        except Exception as exc:  # noqa: BLE001 - a failed call is recorded; the other questions go on
+        except Exception as exc:
             rows.append({"id": ex.get("id"), "answer": None, "score": None, "error": f"{type(exc).__name__}: {exc}"})
             continue
         rows.append({"id": ex.get("id"), "answer": pred.answer, "score": float(metric(ex, pred)), "error": None})
@@ -139,13 +148,24 @@ class OptimizeResult:
 def _paired(metric: str, before: list[dict], after: list[dict]):
     from ragbench.evaluation.stats import paired_comparison
 
-    both = [(b["score"], a["score"]) for b, a in zip(before, after) if b["score"] is not None and a["score"] is not None]
+    both = [
+        (b["score"], a["score"]) for b, a in zip(before, after) if b["score"] is not None and a["score"] is not None
+    ]
     return paired_comparison(metric, [b for b, _ in both], [a for _, a in both])
 
 
 def optimize_rag(
-    parts, *, tenant: str | None = None, metric: str = "f1", train: int = 8, heldout: int | None = None, k: int = 3,
-    max_demos: int = 2, max_tokens: int = 48, max_passage_chars: int = 400, seed: int = 0,
+    parts,
+    *,
+    tenant: str | None = None,
+    metric: str = "f1",
+    train: int = 8,
+    heldout: int | None = None,
+    k: int = 3,
+    max_demos: int = 2,
+    max_tokens: int = 48,
+    max_passage_chars: int = 400,
+    seed: int = 0,
 ) -> OptimizeResult:
     """Score a :class:`~ragbench.programs.RAGProgram` on held-out questions, tune it on the training split, score again.
 
@@ -171,26 +191,66 @@ def optimize_rag(
         compiled = bootstrap(program, trainset, scorer, max_bootstrapped_demos=max_demos, max_labeled_demos=max_demos)
         after = score_each(compiled, heldset, scorer)
     demos = [{"question": d.get("question", ""), "answer": d.get("answer", "")} for d in compiled.generate.demos]
-    rows = [{"question": ex.question, "gold": " | ".join(ex.answers), "before": b["answer"], "after": a["answer"],
-             f"before.{metric}": b["score"], f"after.{metric}": a["score"], "before.error": b["error"],
-             "after.error": a["error"]} for ex, b, a in zip(heldset, before, after)]
-    result = OptimizeResult(metric, summarize(before), summarize(after), _paired(metric, before, after), demos, rows,
-                            [str(e.get("id")) for e in trainset])
+    rows = [
+        {
+            "question": ex.question,
+            "gold": " | ".join(ex.answers),
+            "before": b["answer"],
+            "after": a["answer"],
+            f"before.{metric}": b["score"],
+            f"after.{metric}": a["score"],
+            "before.error": b["error"],
+            "after.error": a["error"],
+        }
+        for ex, b, a in zip(heldset, before, after)
+    ]
+    result = OptimizeResult(
+        metric,
+        summarize(before),
+        summarize(after),
+        _paired(metric, before, after),
+        demos,
+        rows,
+        [str(e.get("id")) for e in trainset],
+    )
     result.run_id = _log(parts, result, tenant=tenant, served=served.name, k=k, max_demos=max_demos, seed=seed)
     return result
 
 
 def _log(parts, result: OptimizeResult, **settings) -> str | None:
-    tags = {"ragbench.kind": "dspy-optimize", "ragbench.dataset": parts.dataset.name, "ragbench.tenant": settings["tenant"]}
-    numbers = {f"{side}.{key}": v for side, values in (("before", result.before), ("after", result.after))
-               for key, v in values.items() if v is not None}
+    tags = {
+        "ragbench.kind": "dspy-optimize",
+        "ragbench.dataset": parts.dataset.name,
+        "ragbench.tenant": settings["tenant"],
+    }
+    numbers = {
+        f"{side}.{key}": v
+        for side, values in (("before", result.before), ("after", result.after))
+        for key, v in values.items()
+        if v is not None
+    }
     p = result.paired
-    numbers.update({"delta": p.delta, "delta.ci_low": p.low, "delta.ci_high": p.high, "delta.p_value": p.p_value,
-                    "paired_n": p.n, "demos": len(result.demos)})
+    numbers.update(
+        {
+            "delta": p.delta,
+            "delta.ci_low": p.low,
+            "delta.ci_high": p.high,
+            "delta.p_value": p.p_value,
+            "paired_n": p.n,
+            "demos": len(result.demos),
+        }
+    )
     with parts.tracker.start_run(run_name=f"dspy-bootstrap-{result.metric}", tags=tags) as run_id:
-        parts.tracker.log_config({"metric": result.metric, "train": len(result.train_ids), "heldout": len(result.rows),
-                                  "lm": settings["served"], "retriever": repr(parts.retriever),
-                                  **{k: v for k, v in settings.items() if k not in ("tenant", "served")}})
+        parts.tracker.log_config(
+            {
+                "metric": result.metric,
+                "train": len(result.train_ids),
+                "heldout": len(result.rows),
+                "lm": settings["served"],
+                "retriever": repr(parts.retriever),
+                **{k: v for k, v in settings.items() if k not in ("tenant", "served")},
+            }
+        )
         parts.tracker.log_metrics({k: v for k, v in numbers.items() if v == v})
         parts.tracker.log_table(result.rows, "dspy_before_after")
     return run_id

@@ -17,15 +17,22 @@ def score_program(program, devset: Sequence, metric: Callable) -> dict[str, floa
     for ex in devset:
         try:
             pred = program(**ex.inputs())
-        except Exception:  # noqa: BLE001 - an LM/parse failure is recorded, the rest go on
+        except Exception:
             failed += 1
             continue
         values.append(float(metric(ex, pred)))
     return {"score": sum(values) / len(values) if values else None, "n": float(len(values)), "failed": float(failed)}
 
 
-def bootstrap(program, trainset: Sequence, metric: Callable, *, max_bootstrapped_demos: int = 2,
-              max_labeled_demos: int = 2, max_rounds: int = 1):
+def bootstrap(
+    program,
+    trainset: Sequence,
+    metric: Callable,
+    *,
+    max_bootstrapped_demos: int = 2,
+    max_labeled_demos: int = 2,
+    max_rounds: int = 1,
+):
     """Compile ``program`` with ``dspy.BootstrapFewShot`` (demos that pass ``metric`` are kept).
 
     Example:
@@ -36,7 +43,10 @@ def bootstrap(program, trainset: Sequence, metric: Callable, *, max_bootstrapped
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network at import
     dspy = require("dspy", package="dspy")
     optimizer = dspy.BootstrapFewShot(
-        metric=metric, max_bootstrapped_demos=max_bootstrapped_demos, max_labeled_demos=max_labeled_demos,
-        max_rounds=max_rounds, max_errors=len(trainset) + 1,
+        metric=metric,
+        max_bootstrapped_demos=max_bootstrapped_demos,
+        max_labeled_demos=max_labeled_demos,
+        max_rounds=max_rounds,
+        max_errors=len(trainset) + 1,
     )
     return optimizer.compile(program, trainset=list(trainset))

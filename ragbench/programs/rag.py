@@ -19,8 +19,15 @@ from ragbench.types import Query  # noqa: E402
 
 
 def make_lm(
-    base_url: str, model: str, *, tenant: str | None = None, api_key: str = "EMPTY", max_tokens: int = 64,
-    temperature: float = 0.0, extra_body: Mapping[str, Any] | None = None, **kwargs: Any,
+    base_url: str,
+    model: str,
+    *,
+    tenant: str | None = None,
+    api_key: str = "EMPTY",
+    max_tokens: int = 64,
+    temperature: float = 0.0,
+    extra_body: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ):
     """A ``dspy.LM`` for a served model on an OpenAI-compatible server (e.g. ``VLLMServer.base_url``).
 
@@ -35,8 +42,15 @@ def make_lm(
     if tenant is not None:
         body["cache_salt"] = cache_salt(tenant)
     return dspy.LM(
-        f"openai/{model}", api_base=base_url, api_key=api_key, max_tokens=max_tokens,
-        temperature=temperature, cache=False, num_retries=0, extra_body=body or None, **kwargs,
+        f"openai/{model}",
+        api_base=base_url,
+        api_key=api_key,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        cache=False,
+        num_retries=0,
+        extra_body=body or None,
+        **kwargs,
     )
 
 
@@ -69,7 +83,13 @@ class RAGProgram(dspy.Module):
     """
 
     def __init__(
-        self, retriever: Retriever, *, tenant: str, k: int = 3, lm=None, chain_of_thought: bool = False,
+        self,
+        retriever: Retriever,
+        *,
+        tenant: str,
+        k: int = 3,
+        lm=None,
+        chain_of_thought: bool = False,
         max_passage_chars: int = 1000,
     ) -> None:
         super().__init__()
@@ -83,7 +103,10 @@ class RAGProgram(dspy.Module):
     def forward(self, question: str, tenant: str | None = None):
         tenant = validate_tenant_id(tenant or self.tenant)
         hits = self.retriever.retrieve([Query(question, tenant)], self.k)[0]
-        context = [f"[{i}] {h.title + ': ' if h.title else ''}{h.text[: self.max_passage_chars]}" for i, h in enumerate(hits, 1)]
+        context = [
+            f"[{i}] {h.title + ': ' if h.title else ''}{h.text[: self.max_passage_chars]}"
+            for i, h in enumerate(hits, 1)
+        ]
         if self.lm is not None:
             with dspy.context(lm=self.lm):
                 pred = self.generate(context=context, question=question)

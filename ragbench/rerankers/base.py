@@ -29,9 +29,16 @@ def reorder(hits: Sequence[Hit], scores: Sequence[float], k: int, *, key: str) -
         raise ConfigError(f"Reranker returned {len(scores)} scores for {len(hits)} hits.")
     order = sorted(range(len(hits)), key=lambda i: (-float(scores[i]), i))[:k]
     return [
-        Hit(chunk_id=hits[i].chunk_id, doc_id=hits[i].doc_id, tenant=hits[i].tenant, text=hits[i].text,
-            score=float(scores[i]), rank=rank, title=hits[i].title,
-            scores={**hits[i].scores, "retriever": hits[i].score, key: float(scores[i])})
+        Hit(
+            chunk_id=hits[i].chunk_id,
+            doc_id=hits[i].doc_id,
+            tenant=hits[i].tenant,
+            text=hits[i].text,
+            score=float(scores[i]),
+            rank=rank,
+            title=hits[i].title,
+            scores={**hits[i].scores, "retriever": hits[i].score, key: float(scores[i])},
+        )
         for rank, i in enumerate(order)
     ]
 

@@ -6,8 +6,8 @@ import os
 from collections.abc import Sequence
 
 from ragbench.embedders.bge_m3 import BGE_M3_HINT
-from ragbench.models.prepare import check_model_dir
 from ragbench.errors import ConfigError, ModelError, require
+from ragbench.models.prepare import check_model_dir
 from ragbench.rerankers.base import reorder
 from ragbench.types import Hit, Query
 
@@ -28,12 +28,25 @@ class FlagEmbeddingReranker:
         >>> rr.rerank([Query("what is rag?", tenant="acme")], [hits], k=5)  # doctest: +SKIP
     """
 
-    def __init__(self, model: str, *, batch_size: int = 32, max_length: int = 512, device: str | None = "cpu",
-                 use_fp16: bool = False, normalize: bool = False) -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        batch_size: int = 32,
+        max_length: int = 512,
+        device: str | None = "cpu",
+        use_fp16: bool = False,
+        normalize: bool = False,
+    ) -> None:
         if batch_size < 1 or max_length < 1:
             raise ConfigError(f"batch_size and max_length must be >= 1, got {batch_size}, {max_length}.")
-        self.model_path = str(check_model_dir(model, what="Reranker model", hint=BGE_M3_HINT.replace(
-            "embedder.model=/path/to/bge-m3", "reranker.model=/path/to/bge-reranker")))
+        self.model_path = str(
+            check_model_dir(
+                model,
+                what="Reranker model",
+                hint=BGE_M3_HINT.replace("embedder.model=/path/to/bge-m3", "reranker.model=/path/to/bge-reranker"),
+            )
+        )
         self.batch_size = int(batch_size)
         self.max_length = int(max_length)
         self.device = device or "cpu"
@@ -48,9 +61,14 @@ class FlagEmbeddingReranker:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             fe = require("FlagEmbedding", package="FlagEmbedding")
             try:
-                self._model = fe.FlagReranker(self.model_path, use_fp16=self.use_fp16, devices=self.device,
-                                              batch_size=self.batch_size, max_length=self.max_length)
-            except Exception as exc:  # noqa: BLE001 - re-raised with context
+                self._model = fe.FlagReranker(
+                    self.model_path,
+                    use_fp16=self.use_fp16,
+                    devices=self.device,
+                    batch_size=self.batch_size,
+                    max_length=self.max_length,
+                )
+            except Exception as exc:
                 raise ModelError(f"Could not load the reranker from {self.model_path!r}: {exc}") from exc
         return self._model
 
@@ -58,8 +76,9 @@ class FlagEmbeddingReranker:
         """Cross-encoder scores of (query, passage) pairs."""
         if not pairs:
             return []
-        scores = self.model.compute_score(list(pairs), batch_size=self.batch_size, max_length=self.max_length,
-                                          normalize=self.normalize)
+        scores = self.model.compute_score(
+            list(pairs), batch_size=self.batch_size, max_length=self.max_length, normalize=self.normalize
+        )
         self.pairs_scored += len(pairs)
         return [float(s) for s in (scores if isinstance(scores, list) else [scores])]
 
@@ -68,7 +87,7 @@ class FlagEmbeddingReranker:
         scores = self.score(pairs)
         out, start = [], 0
         for hs in hits:
-            out.append(reorder(hs, scores[start:start + len(hs)], k, key="cross_encoder"))
+            out.append(reorder(hs, scores[start : start + len(hs)], k, key="cross_encoder"))
             start += len(hs)
         return out
 

@@ -19,8 +19,23 @@ from ragbench.resilience.ratelimit import TenantRateLimiter, TokenBucket
 from ragbench.resilience.retry import RetryPolicy
 
 __all__ = [
-    "CLOSED", "HALF_OPEN", "OPEN", "UP", "DEGRADED", "DOWN",
-    "CircuitBreaker", "CircuitOpenError", "EndpointHealth", "EndpointUnreachableError", "Guard",
-    "IncompleteResponseError", "MalformedResponseError", "RateLimitError", "RetryPolicy", "TenantRateLimiter", "TokenBucket",
-    "TransientError", "check_endpoint",
+    "CLOSED",
+    "HALF_OPEN",
+    "OPEN",
+    "UP",
+    "DEGRADED",
+    "DOWN",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "EndpointHealth",
+    "EndpointUnreachableError",
+    "Guard",
+    "IncompleteResponseError",
+    "MalformedResponseError",
+    "RateLimitError",
+    "RetryPolicy",
+    "TenantRateLimiter",
+    "TokenBucket",
+    "TransientError",
+    "check_endpoint",
 ]

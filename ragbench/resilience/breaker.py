@@ -43,8 +43,13 @@ class CircuitBreaker:
     """
 
     def __init__(
-        self, *, failure_threshold: int = 5, reset_timeout_s: float = 60.0, name: str = "endpoint",
-        count: tuple[type[BaseException], ...] = (TransientError,), clock: Callable[[], float] = time.monotonic,
+        self,
+        *,
+        failure_threshold: int = 5,
+        reset_timeout_s: float = 60.0,
+        name: str = "endpoint",
+        count: tuple[type[BaseException], ...] = (TransientError,),
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if failure_threshold < 1 or reset_timeout_s < 0:
             raise ConfigError(

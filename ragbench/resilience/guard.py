@@ -28,7 +28,10 @@ class Guard:
     """
 
     def __init__(
-        self, *, retry: RetryPolicy | None = None, breaker: CircuitBreaker | None = None,
+        self,
+        *,
+        retry: RetryPolicy | None = None,
+        breaker: CircuitBreaker | None = None,
         limiter: TenantRateLimiter | None = None,
     ) -> None:
         self.retry = retry or RetryPolicy()

@@ -38,7 +38,11 @@ def _root(url: str) -> str:
 
 
 def check_endpoint(
-    url: str, *, name: str = "llm", timeout_s: float = 2.0, slow_ms: float = 1000.0,
+    url: str,
+    *,
+    name: str = "llm",
+    timeout_s: float = 2.0,
+    slow_ms: float = 1000.0,
     breaker: CircuitBreaker | None = None,
 ) -> EndpointHealth:
     """Probe ``<root>/health`` of an OpenAI-compatible server (``url`` may end in ``/v1``).

@@ -72,8 +72,14 @@ class TenantRateLimiter:
     """
 
     def __init__(
-        self, *, rate_per_s: float = 10.0, burst: float = 10.0, mode: str = "wait", max_wait_s: float = 30.0,
-        overrides: Mapping[str, Mapping[str, float]] | None = None, clock: Callable[[], float] = time.monotonic,
+        self,
+        *,
+        rate_per_s: float = 10.0,
+        burst: float = 10.0,
+        mode: str = "wait",
+        max_wait_s: float = 30.0,
+        overrides: Mapping[str, Mapping[str, float]] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if mode not in MODES:
             raise ConfigError(f"Rate limiter mode {mode!r} is not valid; use one of {MODES}.")

@@ -28,10 +28,7 @@ class DenseRetriever:
         if not queries:
             return []
         vectors = self.embedder.embed_queries([q.text for q in queries])
-        return [
-            self.store.search_vector(q.tenant, vec, k, filters=self.filters)
-            for q, vec in zip(queries, vectors)
-        ]
+        return [self.store.search_vector(q.tenant, vec, k, filters=self.filters) for q, vec in zip(queries, vectors)]
 
     def __repr__(self) -> str:
         return f"DenseRetriever(embedder={self.embedder!r})"

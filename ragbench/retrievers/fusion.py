@@ -36,10 +36,18 @@ def rrf_fuse(rankings: Sequence[Sequence[Hit]], k: int, *, rrf_k: int = 60) -> l
     fused = []
     for rank, chunk_id in enumerate(order):
         hit = first[chunk_id]
-        fused.append(Hit(
-            chunk_id=hit.chunk_id, doc_id=hit.doc_id, tenant=hit.tenant, text=hit.text,
-            score=scores[chunk_id], rank=rank, title=hit.title, scores=parts[chunk_id],
-        ))
+        fused.append(
+            Hit(
+                chunk_id=hit.chunk_id,
+                doc_id=hit.doc_id,
+                tenant=hit.tenant,
+                text=hit.text,
+                score=scores[chunk_id],
+                rank=rank,
+                title=hit.title,
+                scores=parts[chunk_id],
+            )
+        )
     return fused
 
 
@@ -66,16 +74,15 @@ class HybridRetriever:
     def retrieve(self, queries: Sequence[Query], k: int) -> list[list[Hit]]:
         depth = max(k, self.candidates)
         per_retriever = [r.retrieve(queries, depth) for r in self.retrievers]
-        return [
-            rrf_fuse([lists[i] for lists in per_retriever], k, rrf_k=self.rrf_k) for i in range(len(queries))
-        ]
+        return [rrf_fuse([lists[i] for lists in per_retriever], k, rrf_k=self.rrf_k) for i in range(len(queries))]
 
     def __repr__(self) -> str:
         return f"HybridRetriever(retrievers={self.retrievers!r}, rrf_k={self.rrf_k})"
 
 
-def weighted_fuse(rankings: Sequence[Sequence[Hit]], k: int, *, weights: Sequence[float] | None = None,
-                  normalize: str = "minmax") -> list[Hit]:
+def weighted_fuse(
+    rankings: Sequence[Sequence[Hit]], k: int, *, weights: Sequence[float] | None = None, normalize: str = "minmax"
+) -> list[Hit]:
     """Fuse ranked hit lists by a weighted sum of their (normalised) scores.
 
     ``normalize="minmax"`` maps each list's scores to [0, 1] first (scores of different
@@ -106,8 +113,16 @@ def weighted_fuse(rankings: Sequence[Sequence[Hit]], k: int, *, weights: Sequenc
             parts.setdefault(hit.chunk_id, {})[f"r{i}"] = hit.score
     order = sorted(scores, key=lambda c: (-scores[c], c))[:k]
     return [
-        Hit(chunk_id=c, doc_id=first[c].doc_id, tenant=first[c].tenant, text=first[c].text, score=scores[c],
-            rank=rank, title=first[c].title, scores=parts[c])
+        Hit(
+            chunk_id=c,
+            doc_id=first[c].doc_id,
+            tenant=first[c].tenant,
+            text=first[c].text,
+            score=scores[c],
+            rank=rank,
+            title=first[c].title,
+            scores=parts[c],
+        )
         for rank, c in enumerate(order)
     ]
 
@@ -127,8 +142,16 @@ class FusionRetriever:
         >>> FusionRetriever([dense, bm25], method="weighted", weights=[0.7, 0.3])  # doctest: +SKIP
     """
 
-    def __init__(self, retrievers: Sequence[Retriever], *, method: str = "rrf", weights: Sequence[float] | None = None,
-                 normalize: str = "minmax", candidates: int = 50, rrf_k: int = 60) -> None:
+    def __init__(
+        self,
+        retrievers: Sequence[Retriever],
+        *,
+        method: str = "rrf",
+        weights: Sequence[float] | None = None,
+        normalize: str = "minmax",
+        candidates: int = 50,
+        rrf_k: int = 60,
+    ) -> None:
         if method not in ("rrf", "weighted"):
             raise ConfigError(f"Unknown fusion method {method!r}. Valid: rrf, weighted.")
         if len(retrievers) < 2:

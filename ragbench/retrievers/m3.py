@@ -61,9 +61,17 @@ class M3Retriever:
         {'dense': 0.71, 'sparse': 0.12, 'colbert': 0.64}
     """
 
-    def __init__(self, embedder, store, *, mode: str = "all", weights: Mapping[str, float] | None = None,
-                 candidates: int = 100, colbert_search: str = "rescore",
-                 filters: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        embedder,
+        store,
+        *,
+        mode: str = "all",
+        weights: Mapping[str, float] | None = None,
+        candidates: int = 100,
+        colbert_search: str = "rescore",
+        filters: Mapping[str, Any] | None = None,
+    ) -> None:
         if mode not in MODES:
             raise ConfigError(f"Unknown M3 mode {mode!r}. Valid: {', '.join(MODES)}.")
         if not hasattr(embedder, "encode_queries"):
@@ -103,8 +111,15 @@ class M3Retriever:
             out.append(hits if hits and hits[0].scores else [_with_scores(h, self.mode) for h in hits])
         return out
 
-    def _rescore(self, tenant: str, dense: np.ndarray, sparse: dict[int, float], colbert: np.ndarray, k: int,
-                 w: Mapping[str, float]) -> list[Hit]:
+    def _rescore(
+        self,
+        tenant: str,
+        dense: np.ndarray,
+        sparse: dict[int, float],
+        colbert: np.ndarray,
+        k: int,
+        w: Mapping[str, float],
+    ) -> list[Hit]:
         """Exact weighted M3 score over the union of the dense and sparse top ``candidates``."""
         depth = max(k, self.candidates)
         first = self.store.search_vector(tenant, dense, depth, filters=self.filters)
@@ -129,5 +144,13 @@ class M3Retriever:
 
 
 def _with_scores(hit: Hit, mode: str) -> Hit:
-    return Hit(chunk_id=hit.chunk_id, doc_id=hit.doc_id, tenant=hit.tenant, text=hit.text, score=hit.score,
-               rank=hit.rank, title=hit.title, scores={mode: hit.score})
+    return Hit(
+        chunk_id=hit.chunk_id,
+        doc_id=hit.doc_id,
+        tenant=hit.tenant,
+        text=hit.text,
+        score=hit.score,
+        rank=hit.rank,
+        title=hit.title,
+        scores={mode: hit.score},
+    )

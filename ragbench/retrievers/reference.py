@@ -68,8 +68,17 @@ class OracleRetriever:
             doc = self.documents.get((query.tenant, doc_id))
             if doc is None or grade <= 0:
                 continue
-            hits.append(Hit(chunk_id=f"{doc_id}#gold", doc_id=doc_id, tenant=query.tenant, text=doc.text,
-                            score=float(grade), rank=len(hits), title=doc.title))
+            hits.append(
+                Hit(
+                    chunk_id=f"{doc_id}#gold",
+                    doc_id=doc_id,
+                    tenant=query.tenant,
+                    text=doc.text,
+                    score=float(grade),
+                    rank=len(hits),
+                    title=doc.title,
+                )
+            )
         return hits[:k]
 
     def retrieve(self, queries: Sequence[Query], k: int) -> list[list[Hit]]:

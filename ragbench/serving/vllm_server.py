@@ -62,10 +62,22 @@ class VLLMServer:
     """
 
     def __init__(
-        self, model: str | os.PathLike, *, served_model_name: str | None = None, host: str = "127.0.0.1",
-        port: int | None = None, dtype: str = "float32", max_model_len: int = 512, enforce_eager: bool = True,
-        extra_args: Sequence[str] = (), env: Mapping[str, str] | None = None, startup_timeout: float = 240.0,
-        max_restarts: int = 3, backoff_s: float = 1.0, backoff_max_s: float = 30.0, watch: bool = True,
+        self,
+        model: str | os.PathLike,
+        *,
+        served_model_name: str | None = None,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        dtype: str = "float32",
+        max_model_len: int = 512,
+        enforce_eager: bool = True,
+        extra_args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        startup_timeout: float = 240.0,
+        max_restarts: int = 3,
+        backoff_s: float = 1.0,
+        backoff_max_s: float = 30.0,
+        watch: bool = True,
         log_path: str | os.PathLike | None = None,
     ) -> None:
         if max_restarts < 0 or backoff_s < 0 or startup_timeout <= 0:
@@ -116,9 +128,21 @@ class VLLMServer:
     def command(self) -> list[str]:
         """The server's command line."""
         cmd = [
-            sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", self.model,
-            "--host", self.host, "--port", str(self.port), "--dtype", self.dtype,
-            "--max-model-len", str(self.max_model_len), "--served-model-name", self.served_model_name,
+            sys.executable,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            self.model,
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--dtype",
+            self.dtype,
+            "--max-model-len",
+            str(self.max_model_len),
+            "--served-model-name",
+            self.served_model_name,
         ]
         if self.enforce_eager:
             cmd.append("--enforce-eager")
@@ -148,8 +172,12 @@ class VLLMServer:
         env = {**os.environ, **CPU_ENV, **self.env}
         with open(self.log_path, "ab") as log:
             self._proc = subprocess.Popen(
-                self.command(), env=env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                self.command(),
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         self._event(f"{state}: pid {self._proc.pid} on port {self.port}")
         try:
@@ -202,7 +230,7 @@ class VLLMServer:
                     self.state = "failed"
                     self._event(f"gave up after {self.restarts} restarts")
                     return
-                delay = min(self.backoff_max_s, self.backoff_s * 2 ** self.restarts)
+                delay = min(self.backoff_max_s, self.backoff_s * 2**self.restarts)
                 self.restarts += 1
                 self.state = "restarting"
                 if self._stopping.wait(delay):
@@ -270,8 +298,12 @@ class VLLMServer:
     def status(self) -> dict:
         """A JSON-friendly status: state, pid, restarts, base URL and whether ``/health`` answers."""
         return {
-            "name": self.served_model_name, "state": self.state, "pid": self.pid, "restarts": self.restarts,
-            "max_restarts": self.max_restarts, "base_url": self.base_url if self.port else None,
+            "name": self.served_model_name,
+            "state": self.state,
+            "pid": self.pid,
+            "restarts": self.restarts,
+            "max_restarts": self.max_restarts,
+            "base_url": self.base_url if self.port else None,
             "healthy": self.healthy(timeout=1.0),
         }
 

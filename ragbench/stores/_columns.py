@@ -66,7 +66,7 @@ def lists(column, dtype) -> list[np.ndarray]:
     offsets = np.asarray(arr.offsets)
     values = np.asarray(arr.flatten(), dtype=dtype)
     offsets = offsets - offsets[0]
-    return [values[offsets[i]:offsets[i + 1]] for i in range(len(arr))]
+    return [values[offsets[i] : offsets[i + 1]] for i in range(len(arr))]
 
 
 def multivectors(column) -> list[np.ndarray]:
@@ -77,7 +77,7 @@ def multivectors(column) -> list[np.ndarray]:
     inner = arr.flatten()
     dim = inner.type.list_size
     values = np.asarray(inner.flatten(), dtype=np.float32).reshape(-1, dim)
-    return [values[offsets[i]:offsets[i + 1]] for i in range(len(arr))]
+    return [values[offsets[i] : offsets[i + 1]] for i in range(len(arr))]
 
 
 def multivector_array(mats: Sequence[np.ndarray], dim: int):
@@ -99,8 +99,25 @@ def hits_from_rows(tenant: str, table, score_col: str, to_score) -> list[Hit]:
         if row["tenant"] != tenant:  # defence in depth: tables are per tenant already
             raise StoreError(f"Row {row['chunk_id']!r} of tenant {row['tenant']!r} found in {tenant!r}.")
         score = float(to_score(row[score_col])) if score_col in cols else 0.0
-        out.append(Hit(
-            chunk_id=row["chunk_id"], doc_id=row["doc_id"], tenant=row["tenant"], text=row["text"],
-            score=score, rank=rank, title=row["title"],
-        ))
+        out.append(
+            Hit(
+                chunk_id=row["chunk_id"],
+                doc_id=row["doc_id"],
+                tenant=row["tenant"],
+                text=row["text"],
+                score=score,
+                rank=rank,
+                title=row["title"],
+            )
+        )
     return out
+
+
+def space_slug(space: str) -> str:
+    """File-safe, readable name for an embedding space, with a short hash against collisions."""
+    import re
+
+    from ragbench.types import content_hash
+
+    readable = re.sub(r"[^a-z0-9]+", "-", space.lower()).strip("-")[-40:] or "space"
+    return f"{readable}-{content_hash(space, length=8)}" if space != "lexical" else "lexical"

@@ -27,9 +27,7 @@ def build_filter(filters: Mapping[str, Any] | None):
     expr = None
     for key, value in filters.items():
         if key not in FILTERABLE:
-            raise ConfigError(
-                f"Cannot filter on {key!r}: filterable columns are {', '.join(FILTERABLE)}."
-            )
+            raise ConfigError(f"Cannot filter on {key!r}: filterable columns are {', '.join(FILTERABLE)}.")
         if isinstance(value, (list, tuple, set, frozenset)):
             values = list(value)
             if not values:
@@ -39,8 +37,7 @@ def build_filter(filters: Mapping[str, Any] | None):
             term = col(key) == lit(value)
         else:
             raise ConfigError(
-                f"Filter value for {key!r} must be a str, number, bool or a list of them, "
-                f"got {type(value).__name__}."
+                f"Filter value for {key!r} must be a str, number, bool or a list of them, got {type(value).__name__}."
             )
         expr = term if expr is None else expr & term
     return expr

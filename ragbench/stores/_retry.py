@@ -28,8 +28,12 @@ def retrying(fn: Callable[[], T], *, attempts: int = 12, base_s: float = 0.05) -
     """Call ``fn``; on a commit conflict back off (jittered, exponential, capped at ``32 * base_s``) and retry."""
     from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-    for attempt in Retrying(retry=retry_if_exception(is_commit_conflict), stop=stop_after_attempt(attempts),
-                            wait=wait_random_exponential(multiplier=base_s, max=32 * base_s), reraise=True):
+    for attempt in Retrying(
+        retry=retry_if_exception(is_commit_conflict),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=base_s, max=32 * base_s),
+        reraise=True,
+    ):
         with attempt:
             return fn()
     raise AssertionError("unreachable")  # pragma: no cover

@@ -69,8 +69,15 @@ def apply_search_params(query, params: Mapping[str, int]):
     return query
 
 
-def ann_recall(table, *, k: int = 10, sample: int = 50, column: str = "vector",
-               search_params: Mapping[str, int] | None = None, seed: int = 0) -> dict[str, float]:
+def ann_recall(
+    table,
+    *,
+    k: int = 10,
+    sample: int = 50,
+    column: str = "vector",
+    search_params: Mapping[str, int] | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
     """Recall@``k`` of the indexed search against exact search on ``sample`` of the table's vectors.
 
     Returns ``{"ann_recall@k": r, "ann_recall_queries": n, "ann_query_ms": t, "exact_query_ms": t}``
@@ -94,8 +101,12 @@ def ann_recall(table, *, k: int = 10, sample: int = 50, column: str = "vector",
         exact_ms += time.perf_counter() - start
         found += len(approx & exact) / max(len(exact), 1)
     n = len(vectors)
-    return {f"ann_recall@{k}": found / n, "ann_recall_queries": float(n),
-            "ann_query_ms": 1000 * ann_ms / n, "exact_query_ms": 1000 * exact_ms / n}
+    return {
+        f"ann_recall@{k}": found / n,
+        "ann_recall_queries": float(n),
+        "ann_query_ms": 1000 * ann_ms / n,
+        "exact_query_ms": 1000 * exact_ms / n,
+    }
 
 
 def build_vector_index(table, kind: str, params: dict | None = None) -> dict[str, float]:
@@ -110,3 +121,17 @@ def build_vector_index(table, kind: str, params: dict | None = None) -> dict[str
     start = time.perf_counter()
     table.create_index("vector", config=vector_index_config(kind, params), replace=True)
     return {"vector_index_build_s": time.perf_counter() - start, "vector_indexed": 1.0}
+
+
+VECTOR_INDEXES = ("auto", "none", "ivf_pq", "ivf_hnsw_sq")
+
+
+def check_vector_index(kind: str) -> str:
+    """``kind`` if it is a vector index the store builds, else a :class:`ConfigError` with close matches."""
+    from ragbench.errors import ConfigError, suggest
+
+    if kind not in VECTOR_INDEXES:
+        raise ConfigError(
+            f"Unknown vector_index {kind!r}.{suggest(kind, VECTOR_INDEXES)} Valid: {', '.join(VECTOR_INDEXES)}."
+        )
+    return kind

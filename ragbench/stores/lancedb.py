@@ -21,7 +21,6 @@ tenant's languages (:mod:`ragbench.stores.text_analysis`): from its record
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -31,19 +30,11 @@ from typing import Any
 import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
-from ragbench.stores._columns import add_extra_columns, hits_from_rows
+from ragbench.stores._columns import add_extra_columns, hits_from_rows, space_slug
 from ragbench.stores._filters import build_filter
 from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
 from ragbench.types import Chunk, Embeddings, Hit, content_hash
-
-_VECTOR_INDEXES = ("auto", "none", "ivf_pq", "ivf_hnsw_sq")
-
-
-def space_slug(space: str) -> str:
-    """File-safe, readable name for an embedding space, with a short hash against collisions."""
-    readable = re.sub(r"[^a-z0-9]+", "-", space.lower()).strip("-")[-40:] or "space"
-    return f"{readable}-{content_hash(space, length=8)}" if space != "lexical" else "lexical"
 
 
 class LanceDBStore:
@@ -90,20 +81,18 @@ class LanceDBStore:
         index_cache_mib: int = 512,
         metadata_cache_mib: int = 64,
     ) -> None:
-        from ragbench.stores.index_quality import check_search_params
+        from ragbench.stores.index_quality import check_search_params, check_vector_index
 
-        if vector_index not in _VECTOR_INDEXES:
-            raise ConfigError(
-                f"Unknown vector_index {vector_index!r}.{suggest(vector_index, _VECTOR_INDEXES)} "
-                f"Valid: {', '.join(_VECTOR_INDEXES)}."
-            )
         self.uri = Path(uri).expanduser().resolve()
         self.space = space
         self.table_name = f"chunks__{space_slug(space)}"
-        self.vector_index = vector_index
+        self.vector_index = check_vector_index(vector_index)
         self.index_min_rows = index_min_rows
-        self.text_analysis = "auto" if text_analysis == "auto" else ",".join(
-            check_languages(text_analysis, what="store.text_analysis (or 'auto')"))
+        self.text_analysis = (
+            "auto"
+            if text_analysis == "auto"
+            else ",".join(check_languages(text_analysis, what="store.text_analysis (or 'auto')"))
+        )
         self.default_language = check_languages([default_language], what="store.default_language")[0]
         self._dbs: dict[str, Any] = {}
         self._fts_ready: dict[str, int] = {}  # tenant -> table version whose FTS index was checked
@@ -180,9 +169,14 @@ class LanceDBStore:
                     f"tenant {tenant!r}: a tenant's chunks go only to its own tables."
                 )
             row = {
-                "chunk_id": chunk.id, "doc_id": chunk.doc_id, "tenant": chunk.tenant,
-                "title": chunk.title, "text": chunk.text, "content": chunk.content,
-                "position": int(chunk.position), "language": chunk.language or "",
+                "chunk_id": chunk.id,
+                "doc_id": chunk.doc_id,
+                "tenant": chunk.tenant,
+                "title": chunk.title,
+                "text": chunk.text,
+                "content": chunk.content,
+                "position": int(chunk.position),
+                "language": chunk.language or "",
                 "content_hash": content_hash(chunk.content),
                 "metadata": json.dumps(chunk.metadata, sort_keys=True, default=str),
             }
@@ -206,8 +200,7 @@ class LanceDBStore:
         if existing is None:  # absent, or the folder of a create that failed (e.g. disk full): create it
             db.create_table(self.table_name, data=rows, exist_ok=True)
         else:
-            (existing.merge_insert("chunk_id").when_matched_update_all()
-             .when_not_matched_insert_all().execute(rows))
+            (existing.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all().execute(rows))
         self._fts_ready.pop(tenant, None)
         return len(rows)
 
@@ -219,8 +212,12 @@ class LanceDBStore:
             self._fts_ready.pop(tenant, None)
 
     def replace_documents(
-        self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None = None,
-        *, drop_doc_ids: Sequence[str] = (),
+        self,
+        tenant: str,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray | Embeddings | None = None,
+        *,
+        drop_doc_ids: Sequence[str] = (),
     ) -> int:
         """Upsert ``chunks`` and delete every chunk of ``drop_doc_ids`` in ONE atomic commit.
 
@@ -293,7 +290,9 @@ class LanceDBStore:
         stats = {"rows": float(rows), "fts_build_s": self._build_fts(tenant, table), "vector_index_build_s": 0.0}
         from ragbench.stores.index_quality import ann_recall, build_vector_index
 
-        kind = self.vector_index if self.vector_index != "auto" else ("ivf_pq" if rows >= self.index_min_rows else "none")
+        kind = (
+            self.vector_index if self.vector_index != "auto" else ("ivf_pq" if rows >= self.index_min_rows else "none")
+        )
         stats.update(build_vector_index(table, kind, self.index_params))
         if self.recall_sample:
             stats.update(ann_recall(table, k=10, sample=self.recall_sample, search_params=self.search_params))
@@ -342,7 +341,9 @@ class LanceDBStore:
 
     def _fts_current(self, tenant: str, table) -> bool:
         wanted = self.text_analysis_for(tenant)
-        return any(idx.columns == ["content"] and wanted.matches(idx.index_details or {}) for idx in table.list_indices())
+        return any(
+            idx.columns == ["content"] and wanted.matches(idx.index_details or {}) for idx in table.list_indices()
+        )
 
     def _ensure_fts(self, tenant: str, table):
         """The table to search, its full-text index built if missing or built with another analysis
@@ -377,9 +378,7 @@ class LanceDBStore:
             query = query.where(expr, prefilter=True)
         return hits_from_rows(tenant, query.to_arrow(), "_distance", lambda d: 1.0 - d)
 
-    def search_text(
-        self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None
-    ) -> list[Hit]:
+    def search_text(self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None) -> list[Hit]:
         """Top-``k`` chunks by BM25 over title and text (LanceDB native full-text index)."""
         table = self._ensure_fts(tenant, self._table(tenant))
         query = table.search(text, query_type="fts", fts_columns="content")

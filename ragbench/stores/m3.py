@@ -68,8 +68,16 @@ def colbert_score(query: np.ndarray, doc: np.ndarray) -> float:
 
 
 def _hit(row: Mapping[str, Any], score: float, rank: int, scores: dict[str, float] | None = None) -> Hit:
-    return Hit(chunk_id=row["chunk_id"], doc_id=row["doc_id"], tenant=row["tenant"], text=row["text"],
-               score=float(score), rank=rank, title=row["title"], scores=scores or {})
+    return Hit(
+        chunk_id=row["chunk_id"],
+        doc_id=row["doc_id"],
+        tenant=row["tenant"],
+        text=row["text"],
+        score=float(score),
+        rank=rank,
+        title=row["title"],
+        scores=scores or {},
+    )
 
 
 # ----------------------------------------------------------------------------- search
@@ -137,8 +145,9 @@ class M3Search:
         self._sparse[tenant] = (version, built)
         return built
 
-    def sparse(self, tenant: str, query: Mapping[int, float], k: int, *,
-               filters: Mapping[str, Any] | None = None) -> list[Hit]:
+    def sparse(
+        self, tenant: str, query: Mapping[int, float], k: int, *, filters: Mapping[str, Any] | None = None
+    ) -> list[Hit]:
         """Top-``k`` chunks by lexical matching score (only chunks sharing a token with the query)."""
         table = self.table(tenant)
         meta, matrix = self._sparse_matrix(tenant, table)
@@ -152,8 +161,16 @@ class M3Search:
             scores[[i for i, c in enumerate(meta["chunk_id"]) if c not in allowed]] = 0.0
         nonzero = np.flatnonzero(scores > 0)
         top = nonzero[np.argsort(-scores[nonzero], kind="stable")[:k]]
-        rows = ({"chunk_id": meta["chunk_id"][i], "doc_id": meta["doc_id"][i], "tenant": tenant,
-                 "title": meta["title"][i], "text": meta["text"][i]} for i in top)
+        rows = (
+            {
+                "chunk_id": meta["chunk_id"][i],
+                "doc_id": meta["doc_id"][i],
+                "tenant": tenant,
+                "title": meta["title"][i],
+                "text": meta["text"][i],
+            }
+            for i in top
+        )
         return [_hit(r, scores[i], rank) for rank, (r, i) in enumerate(zip(rows, top))]
 
     def rows(self, tenant: str, chunk_ids: Sequence[str]) -> dict[str, dict]:
@@ -173,8 +190,13 @@ class M3Search:
         for i, chunk_id in enumerate(meta["chunk_id"]):
             if meta["tenant"][i] != tenant:  # defence in depth, as in LanceDBStore._hits
                 raise StoreError(f"Row {chunk_id!r} of tenant {meta['tenant'][i]!r} found in {tenant!r}.")
-            out[chunk_id] = {**{name: meta[name][i] for name in _HIT_COLUMNS}, "vector": dense[i],
-                             "colbert": colbert[i], "sparse_ids": sparse_ids[i], "sparse_weights": sparse_weights[i]}
+            out[chunk_id] = {
+                **{name: meta[name][i] for name in _HIT_COLUMNS},
+                "vector": dense[i],
+                "colbert": colbert[i],
+                "sparse_ids": sparse_ids[i],
+                "sparse_weights": sparse_weights[i],
+            }
         return out
 
     def __repr__(self) -> str:

@@ -26,9 +26,24 @@ from dataclasses import asdict, dataclass
 from ragbench.errors import ConfigError
 
 STEMMERS = {  # ISO 639-1 -> the LanceDB (tantivy/Snowball) stemmer and stop-word language
-    "ar": "Arabic", "da": "Danish", "de": "German", "el": "Greek", "en": "English", "es": "Spanish",
-    "fi": "Finnish", "fr": "French", "hu": "Hungarian", "it": "Italian", "nb": "Norwegian", "nl": "Dutch",
-    "no": "Norwegian", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sv": "Swedish", "ta": "Tamil",
+    "ar": "Arabic",
+    "da": "Danish",
+    "de": "German",
+    "el": "Greek",
+    "en": "English",
+    "es": "Spanish",
+    "fi": "Finnish",
+    "fr": "French",
+    "hu": "Hungarian",
+    "it": "Italian",
+    "nb": "Norwegian",
+    "nl": "Dutch",
+    "no": "Norwegian",
+    "pt": "Portuguese",
+    "ro": "Romanian",
+    "ru": "Russian",
+    "sv": "Swedish",
+    "ta": "Tamil",
     "tr": "Turkish",
 }
 SEGMENTED = frozenset({"zh", "ja", "th", "lo", "km", "my"})

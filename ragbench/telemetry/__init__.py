@@ -30,12 +30,29 @@ from typing import Any
 
 from ragbench.errors import ConfigError
 from ragbench.telemetry.gpu import (
-    GpuReading, GpuSampler, GpuUnavailable, NvmlSource, gpu_snapshot, reading_from_nvml, readings_from_smi,
+    GpuReading,
+    GpuSampler,
+    GpuUnavailable,
+    NvmlSource,
+    gpu_snapshot,
+    reading_from_nvml,
+    readings_from_smi,
 )
 from ragbench.telemetry.throughput import JsonSink, TelemetrySink, Throughput
 
-__all__ = ["GpuReading", "GpuSampler", "GpuUnavailable", "JsonSink", "NvmlSource", "RunTelemetry", "TelemetrySink",
-           "Throughput", "gpu_snapshot", "reading_from_nvml", "readings_from_smi"]
+__all__ = [
+    "GpuReading",
+    "GpuSampler",
+    "GpuUnavailable",
+    "JsonSink",
+    "NvmlSource",
+    "RunTelemetry",
+    "TelemetrySink",
+    "Throughput",
+    "gpu_snapshot",
+    "reading_from_nvml",
+    "readings_from_smi",
+]
 
 _SETTINGS = ("auto", "true", "false")
 
@@ -57,14 +74,18 @@ class RunTelemetry:
         ...     tel.log_to(tracker)
     """
 
-    def __init__(self, setting: Any = "auto", *, embedder: Any = None, source: NvmlSource | None = None,
-                 interval_s: float = 1.0) -> None:
+    def __init__(
+        self, setting: Any = "auto", *, embedder: Any = None, source: NvmlSource | None = None, interval_s: float = 1.0
+    ) -> None:
         text = str(setting).lower()
         if text not in _SETTINGS:
-            raise ConfigError(f"system_metrics={setting!r}: use auto (GPU metrics when a GPU is present; MLflow "
-                              "CPU metrics only with a GPU), true or false.")
-        self.gpu = GpuSampler(source, interval_s=interval_s,
-                              off_reason="system_metrics=false" if text == "false" else "")
+            raise ConfigError(
+                f"system_metrics={setting!r}: use auto (GPU metrics when a GPU is present; MLflow "
+                "CPU metrics only with a GPU), true or false."
+            )
+        self.gpu = GpuSampler(
+            source, interval_s=interval_s, off_reason="system_metrics=false" if text == "false" else ""
+        )
         self.throughput = Throughput()
         self.embedder = embedder
         self._stack = ExitStack()
@@ -91,8 +112,12 @@ class RunTelemetry:
         (answers generated in this run only: a cached answer cost no generation)."""
         results = [r for r in results if getattr(r, "answer", None) is not None and not r.answer.cached]
         seconds = sum(r.timings_ms.get("generate_ms", 0.0) for r in results) / 1000
-        self.throughput.add("generate", seconds, prompt_tokens=sum(r.answer.prompt_tokens for r in results),
-                            output_tokens=sum(r.answer.completion_tokens for r in results))
+        self.throughput.add(
+            "generate",
+            seconds,
+            prompt_tokens=sum(r.answer.prompt_tokens for r in results),
+            output_tokens=sum(r.answer.completion_tokens for r in results),
+        )
 
     def metrics(self) -> dict[str, float]:
         return {**self.throughput.metrics(), **self.gpu.summary()}

@@ -40,17 +40,24 @@ class GpuReading:
 
     def describe(self) -> str:
         """One line, as the dashboard's Monitor tab shows it: ``GPU0 NVIDIA H200: 37% util, 20.0/140.4 GiB``."""
-        return (f"GPU{self.index} {self.name}: {self.utilization_pct:g}% util, "
-                f"{self.memory_used_mib / 1024:.1f}/{self.memory_total_mib / 1024:.1f} GiB")
+        return (
+            f"GPU{self.index} {self.name}: {self.utilization_pct:g}% util, "
+            f"{self.memory_used_mib / 1024:.1f}/{self.memory_total_mib / 1024:.1f} GiB"
+        )
 
 
-def reading_from_nvml(index: int, name: str | bytes, *, memory: Any, utilization: Any, power_mw: int | None,
-                      at: float = 0.0) -> GpuReading:
+def reading_from_nvml(
+    index: int, name: str | bytes, *, memory: Any, utilization: Any, power_mw: int | None, at: float = 0.0
+) -> GpuReading:
     """Convert what pynvml returns (``c_nvmlMemory_t`` in bytes, ``c_nvmlUtilization_t`` in %, milliwatts)."""
     return GpuReading(
-        index=index, name=name.decode() if isinstance(name, bytes) else str(name),
-        utilization_pct=float(utilization.gpu), memory_used_mib=memory.used / MIB,
-        memory_total_mib=memory.total / MIB, power_w=None if power_mw is None else power_mw / 1000, at=at,
+        index=index,
+        name=name.decode() if isinstance(name, bytes) else str(name),
+        utilization_pct=float(utilization.gpu),
+        memory_used_mib=memory.used / MIB,
+        memory_total_mib=memory.total / MIB,
+        power_w=None if power_mw is None else power_mw / 1000,
+        at=at,
     )
 
 
@@ -99,13 +106,13 @@ class NvmlSource:
         nv = self.nvml
         try:
             nv.nvmlInit()
-        except Exception as exc:  # noqa: BLE001 - NVMLError (no library, no driver) or an OSError
+        except Exception as exc:
             raise GpuUnavailable(f"no NVIDIA GPU: {exc}") from exc
         try:
             self._handles = [nv.nvmlDeviceGetHandleByIndex(i) for i in range(nv.nvmlDeviceGetCount())]
             self.names = [_text(nv.nvmlDeviceGetName(h)) for h in self._handles]
             self.driver_version = _text(nv.nvmlSystemGetDriverVersion())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.close()
             raise GpuUnavailable(f"NVML could not list the GPUs: {exc}") from exc
         if not self._handles:
@@ -122,15 +129,23 @@ class NvmlSource:
                 power = nv.nvmlDeviceGetPowerUsage(handle)
             except nv.NVMLError:
                 power = None
-            out.append(reading_from_nvml(i, name, memory=nv.nvmlDeviceGetMemoryInfo(handle),
-                                         utilization=nv.nvmlDeviceGetUtilizationRates(handle), power_mw=power, at=at))
+            out.append(
+                reading_from_nvml(
+                    i,
+                    name,
+                    memory=nv.nvmlDeviceGetMemoryInfo(handle),
+                    utilization=nv.nvmlDeviceGetUtilizationRates(handle),
+                    power_mw=power,
+                    at=at,
+                )
+            )
         return out
 
     def close(self) -> None:
         if self.nvml is not None:
             try:
                 self.nvml.nvmlShutdown()
-            except Exception:  # noqa: BLE001 - shutting down a half-initialised NVML
+            except Exception:
                 pass
         self._handles = []
 
@@ -201,7 +216,7 @@ class GpuSampler:
         if self.on:
             try:
                 self.readings.append(self.source.read())
-            except Exception as exc:  # noqa: BLE001 - a failed read must not end the run
+            except Exception as exc:
                 self.off_reason = f"last read failed: {exc}"
 
     def stop(self) -> None:
@@ -233,8 +248,11 @@ class GpuSampler:
         names = self.source.names
         if not (self.on or self.sampled) or not names:
             return {"gpu.count": "0"}
-        return {"gpu.count": str(len(names)), "gpu.device_name": ", ".join(sorted(set(names))),
-                "gpu.driver_version": self.source.driver_version}
+        return {
+            "gpu.count": str(len(names)),
+            "gpu.device_name": ", ".join(sorted(set(names))),
+            "gpu.driver_version": self.source.driver_version,
+        }
 
     def tags(self) -> dict[str, str]:
         return {"gpu.metrics": "on" if (self.on or self.sampled) else f"off: {self.off_reason}"}
@@ -243,8 +261,10 @@ class GpuSampler:
         """``GPU metrics: on (1 x NVIDIA H200, ...)`` or ``GPU metrics: off (<reason>)``."""
         if self.on or self.sampled:
             names = self.source.names
-            return (f"GPU metrics: on ({len(names)} x {', '.join(sorted(set(names)))}, driver "
-                    f"{self.source.driver_version}; NVML sampled every {self.interval_s:g} s)")
+            return (
+                f"GPU metrics: on ({len(names)} x {', '.join(sorted(set(names)))}, driver "
+                f"{self.source.driver_version}; NVML sampled every {self.interval_s:g} s)"
+            )
         return f"GPU metrics: off ({self.off_reason})"
 
     def series(self) -> Series:
@@ -257,8 +277,11 @@ class GpuSampler:
 
     def summary(self, start: float | None = None, end: float | None = None) -> dict[str, float]:
         """Mean/max per GPU over the samples taken between epoch seconds ``start`` and ``end``."""
-        rounds = [r for r in list(self.readings) if r and (start is None or r[0].at >= start)
-                  and (end is None or r[0].at <= end)]
+        rounds = [
+            r
+            for r in list(self.readings)
+            if r and (start is None or r[0].at >= start) and (end is None or r[0].at <= end)
+        ]
         if not rounds:
             return {}
         out: dict[str, float] = {"gpu.samples": float(len(rounds))}
@@ -266,9 +289,14 @@ class GpuSampler:
             device = [r[i] for r in rounds if len(r) > i]
             p = f"gpu.{i}."
             util = [d.utilization_pct for d in device]
-            out.update({f"{p}utilization_pct.mean": sum(util) / len(util), f"{p}utilization_pct.max": max(util),
-                        f"{p}memory_used_mib.max": max(d.memory_used_mib for d in device),
-                        f"{p}memory_total_mib": device[-1].memory_total_mib})
+            out.update(
+                {
+                    f"{p}utilization_pct.mean": sum(util) / len(util),
+                    f"{p}utilization_pct.max": max(util),
+                    f"{p}memory_used_mib.max": max(d.memory_used_mib for d in device),
+                    f"{p}memory_total_mib": device[-1].memory_total_mib,
+                }
+            )
             power = [d.power_w for d in device if d.power_w is not None]
             if power:
                 out.update({f"{p}power_w.mean": sum(power) / len(power), f"{p}power_w.max": max(power)})

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 Series = Mapping[str, Sequence[tuple[int, float, float]]]  # name -> [(step, epoch seconds, value)]
 
+
 class Throughput:
     """Seconds and counts per stage; each count also as a rate: ``throughput.<stage>.<unit>_per_s``.
 

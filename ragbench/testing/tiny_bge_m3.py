@@ -43,12 +43,20 @@ def save_tokenizer(out_dir: str | Path, *, max_len: int = 512, vocab_size: int =
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=specials, unk_token="<unk>")
     tok.train_from_iterator(CORPUS * 20, trainer)
     tok.post_processor = processors.TemplateProcessing(
-        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        single="<s> $A </s>",
+        pair="<s> $A </s> </s> $B </s>",
         special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))],
     )
     hf_tok = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>", sep_token="</s>",
-        pad_token="<pad>", unk_token="<unk>", mask_token="<mask>", model_max_length=max_len,
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        cls_token="<s>",
+        sep_token="</s>",
+        pad_token="<pad>",
+        unk_token="<unk>",
+        mask_token="<mask>",
+        model_max_length=max_len,
     )
     hf_tok.save_pretrained(str(out_dir))
     return hf_tok
@@ -59,16 +67,30 @@ def xlmr_config(hf_tok, *, hidden: int, layers: int, heads: int, max_len: int, *
     from transformers import XLMRobertaConfig
 
     return XLMRobertaConfig(
-        vocab_size=len(hf_tok), hidden_size=hidden, num_hidden_layers=layers,
-        num_attention_heads=heads, intermediate_size=hidden * 2,
-        max_position_embeddings=max_len + 2, type_vocab_size=1,
-        pad_token_id=hf_tok.pad_token_id, bos_token_id=hf_tok.bos_token_id,
-        eos_token_id=hf_tok.eos_token_id, **extra,
+        vocab_size=len(hf_tok),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=max_len + 2,
+        type_vocab_size=1,
+        pad_token_id=hf_tok.pad_token_id,
+        bos_token_id=hf_tok.bos_token_id,
+        eos_token_id=hf_tok.eos_token_id,
+        **extra,
     )
 
 
-def build(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, heads: int = 2, max_len: int = 512,
-          seed: int = 0, initializer_range: float = 0.02) -> str:
+def build(
+    out_dir: str | Path,
+    *,
+    hidden: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    max_len: int = 512,
+    seed: int = 0,
+    initializer_range: float = 0.02,
+) -> str:
     """Write the tiny BGE-M3 folder to ``out_dir`` (about 180 KB, 0.2 s) and return its path.
 
     A larger ``initializer_range`` (e.g. 0.5) spreads the random dense vectors apart, which
@@ -80,14 +102,14 @@ def build(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, heads: int 
     os.makedirs(out_dir, exist_ok=True)
     torch.manual_seed(seed)
     hf_tok = save_tokenizer(out_dir, max_len=max_len)
-    cfg = xlmr_config(hf_tok, hidden=hidden, layers=layers, heads=heads, max_len=max_len,
-                      initializer_range=initializer_range)
+    cfg = xlmr_config(
+        hf_tok, hidden=hidden, layers=layers, heads=heads, max_len=max_len, initializer_range=initializer_range
+    )
     XLMRobertaModel(cfg).save_pretrained(str(out_dir))
     # FlagEmbedding's M3 runner: colbert_linear = Linear(hidden, hidden), sparse_linear = Linear(hidden, 1).
     torch.save(torch.nn.Linear(hidden, hidden).state_dict(), os.path.join(out_dir, "colbert_linear.pt"))
     torch.save(torch.nn.Linear(hidden, 1).state_dict(), os.path.join(out_dir, "sparse_linear.pt"))
     return str(out_dir)
-
 
 
 def tiny_bge_m3_path() -> Path:

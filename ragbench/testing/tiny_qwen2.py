@@ -42,8 +42,14 @@ def _settings(hidden: int, heads: int, kv_heads: int, vocab: int, max_positions:
         )
     if heads % kv_heads:
         raise ValueError(f"heads={heads} must be a multiple of kv_heads={kv_heads}.")
-    return {"version": RECIPE_VERSION, "hidden": hidden, "heads": heads, "kv_heads": kv_heads, "vocab": vocab,
-            "max_positions": max_positions}
+    return {
+        "version": RECIPE_VERSION,
+        "hidden": hidden,
+        "heads": heads,
+        "kv_heads": kv_heads,
+        "vocab": vocab,
+        "max_positions": max_positions,
+    }
 
 
 def is_built(out_dir: str | os.PathLike, settings: dict | None = None) -> bool:
@@ -75,13 +81,19 @@ def _train_tokenizer(vocab: int, max_positions: int):
     tok.decoder = decoders.ByteLevel()
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab, special_tokens=list(SPECIALS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
+        vocab_size=vocab,
+        special_tokens=list(SPECIALS),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(corpus(), trainer=trainer)
     hf_tok = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None,
-        additional_special_tokens=["<|im_start|>"], model_max_length=max_positions,
+        tokenizer_object=tok,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        bos_token=None,
+        additional_special_tokens=["<|im_start|>"],
+        model_max_length=max_positions,
     )
     hf_tok.chat_template = CHAT_TEMPLATE
     return hf_tok
@@ -96,9 +108,14 @@ def _write_model(out: Path, settings: dict) -> None:
     hidden = settings["hidden"]
     torch.manual_seed(0)
     cfg = Qwen2Config(
-        vocab_size=len(hf_tok), hidden_size=hidden, intermediate_size=2 * hidden,
-        num_hidden_layers=2, num_attention_heads=settings["heads"],
-        num_key_value_heads=settings["kv_heads"], max_position_embeddings=settings["max_positions"], tie_word_embeddings=True,
+        vocab_size=len(hf_tok),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=2,
+        num_attention_heads=settings["heads"],
+        num_key_value_heads=settings["kv_heads"],
+        max_position_embeddings=settings["max_positions"],
+        tie_word_embeddings=True,
         bos_token_id=hf_tok.convert_tokens_to_ids("<|endoftext|>"),
         eos_token_id=hf_tok.convert_tokens_to_ids("<|im_end|>"),
         pad_token_id=hf_tok.convert_tokens_to_ids("<|endoftext|>"),
@@ -110,7 +127,12 @@ def _write_model(out: Path, settings: dict) -> None:
 
 
 def build_tiny_qwen2(
-    out_dir: str | os.PathLike, *, hidden: int = 128, heads: int = 4, kv_heads: int = 2, vocab: int = 4096,
+    out_dir: str | os.PathLike,
+    *,
+    hidden: int = 128,
+    heads: int = 4,
+    kv_heads: int = 2,
+    vocab: int = 4096,
     max_positions: int = 2048,
 ) -> Path:
     """Build the tiny Qwen2 into ``out_dir`` (idempotent) and return its path.

@@ -18,8 +18,9 @@ from pathlib import Path
 from ragbench.testing.tiny_bge_m3 import save_tokenizer, xlmr_config
 
 
-def build(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, heads: int = 2, max_len: int = 512,
-          seed: int = 0) -> str:
+def build(
+    out_dir: str | Path, *, hidden: int = 32, layers: int = 2, heads: int = 2, max_len: int = 512, seed: int = 0
+) -> str:
     """Write the tiny reranker folder to ``out_dir`` and return its path."""
     import torch
     from transformers import XLMRobertaForSequenceClassification
@@ -30,7 +31,6 @@ def build(out_dir: str | Path, *, hidden: int = 32, layers: int = 2, heads: int 
     cfg = xlmr_config(hf_tok, hidden=hidden, layers=layers, heads=heads, max_len=max_len, num_labels=1)
     XLMRobertaForSequenceClassification(cfg).save_pretrained(str(out_dir))
     return str(out_dir)
-
 
 
 def tiny_reranker_path() -> Path:

@@ -49,7 +49,11 @@ class NullTracker:
 
     @contextmanager
     def start_run(
-        self, *, run_name: str | None = None, tags: Mapping[str, str] | None = None, run_id: str | None = None,
+        self,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_id: str | None = None,
         parent_run_id: str | None = None,
     ) -> Iterator[str | None]:
         yield run_id
@@ -86,7 +90,9 @@ class MLflowTracker:
         ...     tracker.log_metrics({"ndcg@10": 0.5})
     """
 
-    def __init__(self, root: str | Path = ".ragbench", *, experiment: str = "ragbench", tracking_uri: str | None = None) -> None:
+    def __init__(
+        self, root: str | Path = ".ragbench", *, experiment: str = "ragbench", tracking_uri: str | None = None
+    ) -> None:
         self.root = Path(root).expanduser().resolve()
         if tracking_uri and not re.match(r"^(sqlite|postgresql|mysql|https?|databricks)", tracking_uri):
             raise ConfigError(
@@ -119,7 +125,7 @@ class MLflowTracker:
         and ``os.link`` never replaces a db another process created meanwhile.
         """
         prefix = "sqlite:///"
-        db = Path(self.tracking_uri[len(prefix):]) if self.tracking_uri.startswith(prefix) else None
+        db = Path(self.tracking_uri[len(prefix) :]) if self.tracking_uri.startswith(prefix) else None
         if db is None or db.exists():
             return
         from mlflow.tracking import MlflowClient
@@ -137,14 +143,19 @@ class MLflowTracker:
         if self._experiment_id is None:
             exp = self.client.get_experiment_by_name(self.experiment)
             self._experiment_id = (
-                exp.experiment_id if exp else
-                self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
+                exp.experiment_id
+                if exp
+                else self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
             )
         return self._experiment_id
 
     @contextmanager
     def start_run(
-        self, *, run_name: str | None = None, tags: Mapping[str, str] | None = None, run_id: str | None = None,
+        self,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        run_id: str | None = None,
         parent_run_id: str | None = None,
     ) -> Iterator[str]:
         """Start (or, with ``run_id``, continue) a run; it ends FINISHED, or FAILED on an exception."""
@@ -162,7 +173,7 @@ class MLflowTracker:
         except BaseException:
             try:
                 self.client.set_terminated(run_id, status="FAILED")
-            except Exception:  # noqa: BLE001 - e.g. a full disk: the first error is the one to report
+            except Exception:
                 pass
             raise
         else:
@@ -230,8 +241,11 @@ class MLflowTracker:
         from mlflow.entities import Metric
 
         run_id = self._active()
-        items = [Metric(metric_key(k), float(v), int(at * 1000), int(step)) for k, points in series.items()
-                 for step, at, v in points]
+        items = [
+            Metric(metric_key(k), float(v), int(at * 1000), int(step))
+            for k, points in series.items()
+            for step, at, v in points
+        ]
         for i in range(0, len(items), 500):
             self.client.log_batch(run_id, metrics=items[i : i + 500])
 

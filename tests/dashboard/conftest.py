@@ -11,8 +11,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-    "--no-first-run", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 USERS = {
     "alice": ("alice-pw", "user", ["acme-robotics"]),
@@ -30,8 +36,18 @@ def dashboard_home(tmp_path_factory) -> Path:
 
     home = tmp_path_factory.mktemp("dashboard") / "home"
     for retriever in ("hybrid", "bm25"):
-        parts = build(compose([f"home={home}", "progress=false", "generator=extractive", "max_queries=12", f"retriever={retriever}",
-                               f"run_name=demo-{retriever}"]))
+        parts = build(
+            compose(
+                [
+                    f"home={home}",
+                    "progress=false",
+                    "generator=extractive",
+                    "max_queries=12",
+                    f"retriever={retriever}",
+                    f"run_name=demo-{retriever}",
+                ]
+            )
+        )
         run_experiment(parts)
     return home
 

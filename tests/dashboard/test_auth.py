@@ -10,8 +10,16 @@ import secrets
 import pytest
 
 from ragbench.dashboard.auth import (
-    KDF_ITERATIONS, AccessDeniedError, User, UserDirectory, check_bind, check_cookie_secret, hash_password,
-    is_local_address, require_access, verify_password,
+    KDF_ITERATIONS,
+    AccessDeniedError,
+    User,
+    UserDirectory,
+    check_bind,
+    check_cookie_secret,
+    hash_password,
+    is_local_address,
+    require_access,
+    verify_password,
 )
 from ragbench.errors import ConfigError
 
@@ -39,10 +47,17 @@ def _write(tmp_path, users, name="users.yaml"):
 def test_users_file_yaml_and_json(tmp_path):
     h = hash_password("pw-a", iterations=1000)
     for name in ("users.yaml", "users.json"):
-        users = UserDirectory.load(_write(tmp_path, {
-            "alice": {"password_hash": h, "tenants": ["acme-robotics"]},
-            "root": {"password_hash": h, "role": "admin"},
-        }, name), min_iterations=1000)  # the format, not the cost, is tested here
+        users = UserDirectory.load(
+            _write(
+                tmp_path,
+                {
+                    "alice": {"password_hash": h, "tenants": ["acme-robotics"]},
+                    "root": {"password_hash": h, "role": "admin"},
+                },
+                name,
+            ),
+            min_iterations=1000,
+        )  # the format, not the cost, is tested here
         assert users.get("alice") == User("alice", "user", ("acme-robotics",))
         assert users.authenticate("alice", "pw-a").tenants == ("acme-robotics",)
         assert users.authenticate("alice", "wrong") is None
@@ -50,14 +65,17 @@ def test_users_file_yaml_and_json(tmp_path):
         assert users.get("root").is_admin and users.get(None) is None
 
 
-@pytest.mark.parametrize("entry, message", [
-    ({"password": "plain"}, "plain-text passwords are not accepted"),
-    ({"password_hash": "secret"}, "needs a password_hash starting with pbkdf2_sha256"),
-    ({"password_hash": "pbkdf2_sha256$x$00$00"}, "needs a password_hash starting with pbkdf2_sha256"),
-    ({"password_hash": "HASH", "role": "superuser"}, "role 'superuser'; valid roles: user, admin"),
-    ({"password_hash": "HASH", "tenants": ["Acme Robotics"]}, "Invalid tenant id 'Acme Robotics'"),
-    ({"password_hash": "HASH", "tenants": "acme"}, "must be a list"),
-])
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"password": "plain"}, "plain-text passwords are not accepted"),
+        ({"password_hash": "secret"}, "needs a password_hash starting with pbkdf2_sha256"),
+        ({"password_hash": "pbkdf2_sha256$x$00$00"}, "needs a password_hash starting with pbkdf2_sha256"),
+        ({"password_hash": "HASH", "role": "superuser"}, "role 'superuser'; valid roles: user, admin"),
+        ({"password_hash": "HASH", "tenants": ["Acme Robotics"]}, "Invalid tenant id 'Acme Robotics'"),
+        ({"password_hash": "HASH", "tenants": "acme"}, "must be a list"),
+    ],
+)
 def test_users_file_errors_say_what_is_wrong(tmp_path, entry, message):
     entry = {k: (hash_password("x", iterations=1000) if v == "HASH" else v) for k, v in entry.items()}
     with pytest.raises(ConfigError, match=message):

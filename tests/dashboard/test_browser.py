@@ -89,21 +89,33 @@ def test_user_cannot_reach_another_tenant(browser, dashboard_url, artifacts):
     page.screenshot(path=artifacts / "isolation_crafted_select.png", full_page=True)
     # 3. crafted HTTP requests with her session cookie
     same_origin = {"Origin": dashboard_url}  # what the page's own fetch() would send
-    denied = ctx.request.post(f"{dashboard_url}/api/ask", data={"tenant": "harbor-health", "question": "Who founded the company?"},
-                              headers=same_origin)
+    denied = ctx.request.post(
+        f"{dashboard_url}/api/ask",
+        data={"tenant": "harbor-health", "question": "Who founded the company?"},
+        headers=same_origin,
+    )
     assert denied.status == 403 and "may not access tenant 'harbor-health'" in denied.json()["error"]
     assert ctx.request.get(f"{dashboard_url}/api/tenants").json()["tenants"] == ["acme-robotics"]
-    own = ctx.request.post(f"{dashboard_url}/api/ask", data={"tenant": "acme-robotics", "question": "Who founded the company?"},
-                           headers=same_origin)
+    own = ctx.request.post(
+        f"{dashboard_url}/api/ask",
+        data={"tenant": "acme-robotics", "question": "Who founded the company?"},
+        headers=same_origin,
+    )
     assert own.status == 200 and "Margit Olessen" in own.json()["answer"]
-    bad = ctx.request.post(f"{dashboard_url}/api/ask", data={"tenant": "x' OR '1'='1", "question": "hi"}, headers=same_origin)
+    bad = ctx.request.post(
+        f"{dashboard_url}/api/ask", data={"tenant": "x' OR '1'='1", "question": "hi"}, headers=same_origin
+    )
     assert bad.status == 400 and "tenant" in bad.json()["error"]
     assert ctx.request.get(f"{dashboard_url}/api/jobs/0123456789ab").status == 404
     ctx.close()
     # 4. without a session nothing is answered
     anon = browser.new_context()
-    r = anon.request.post(f"{dashboard_url}/api/ask", data={"tenant": "acme-robotics", "question": "hi"}, max_redirects=0,
-                          headers=same_origin)
+    r = anon.request.post(
+        f"{dashboard_url}/api/ask",
+        data={"tenant": "acme-robotics", "question": "hi"},
+        max_redirects=0,
+        headers=same_origin,
+    )
     assert r.status == 401
     anon.close()
 

@@ -38,7 +38,7 @@ def test_monitor_shows_a_user_only_their_tenants_and_no_server_paths(browser, da
     assert "Signed in as" in text and "acme-robotics" in text  # the walk reaches Bokeh's shadow roots
     for secret in (str(dashboard_home.parent), "chunks at", "mlflow.db", "harbor-health"):
         at = text.lower().find(secret.lower())
-        assert at < 0, f"{secret!r} shown to alice: ...{text[max(0, at - 200):at + 100]}..."
+        assert at < 0, f"{secret!r} shown to alice: ...{text[max(0, at - 200) : at + 100]}..."
     page.screenshot(path=artifacts / "monitor_user.png", full_page=True)
     ctx.close()
 
@@ -65,8 +65,12 @@ def test_upload_over_the_limit_states_it_and_the_page_stays_connected(browser, d
 def test_unreadable_uploads_get_a_job_with_an_outcome_per_file(browser, dashboard_url, artifacts, tmp_path):
     files = {
         "kiosk-menu.md": b"# Kiosk\n\nThe Acme kiosk sells rye bread on Tuesdays.\n",
-        "records.jsonl": (json.dumps({"id": "ok-1", "text": "Acme's night shift ends at six."}) + "\n"
-                          + json.dumps({"id": "bad-lang", "text": "A record with a numeric language.", "language": 5}) + "\n").encode(),
+        "records.jsonl": (
+            json.dumps({"id": "ok-1", "text": "Acme's night shift ends at six."})
+            + "\n"
+            + json.dumps({"id": "bad-lang", "text": "A record with a numeric language.", "language": 5})
+            + "\n"
+        ).encode(),
         "deep.jsonl": b"[" * 200_000 + b"\n",
         "latin1.txt": "Caf\u00e9 menu: cr\u00eapes".encode("latin-1"),
     }

@@ -16,10 +16,16 @@ QUESTION_PLACEHOLDER = "Ask a question about this tenant's documents"
 def llm_dashboard_url(dashboard_home, users_file, real_llm_server):
     from tests.support.dashboard import served_dashboard
 
-    overrides = ["generator=openai", f"generator.base_url={real_llm_server.base_url}",
-                 "generator.model=smollm2-135m-instruct", "generator.max_tokens=64", "generator.stream=true"]
-    with served_dashboard(dashboard_home, users_file, log=dashboard_home.parent / "server-llm.log",
-                          overrides=overrides) as url:
+    overrides = [
+        "generator=openai",
+        f"generator.base_url={real_llm_server.base_url}",
+        "generator.model=smollm2-135m-instruct",
+        "generator.max_tokens=64",
+        "generator.stream=true",
+    ]
+    with served_dashboard(
+        dashboard_home, users_file, log=dashboard_home.parent / "server-llm.log", overrides=overrides
+    ) as url:
         yield url
 
 

@@ -24,7 +24,10 @@ def test_turns_are_persisted_per_user_and_tenant(tmp_path):
 
 def test_contextualize_follow_ups():
     history = [Turn("u", "t", "How many vacation days do employees get?", "25.")]
-    assert contextualize("And for contractors?", history) == "How many vacation days do employees get? And for contractors?"
+    assert (
+        contextualize("And for contractors?", history)
+        == "How many vacation days do employees get? And for contractors?"
+    )
     assert contextualize("What about interns and working students then?", history).startswith("How many vacation")
     standalone = "Which VPN client must be used on company laptops?"
     assert contextualize(standalone, history) == standalone

@@ -15,10 +15,21 @@ def llm_svc(dashboard_home, vllm_server, tiny_qwen2):
     from ragbench.dashboard.service import DashboardService
 
     presets = {
-        "llm": ["generator=openai", f"generator.base_url={vllm_server.base_url}", "generator.model=tiny-qwen2",
-                "generator.max_tokens=8", f"generator.tokenizer={tiny_qwen2}"],
-        "dead-llm": ["generator=openai", "generator.base_url=http://127.0.0.1:9/v1", "generator.model=x",
-                     "generator.retries=0", "generator.failure_threshold=1", "generator.connect_timeout_s=1"],
+        "llm": [
+            "generator=openai",
+            f"generator.base_url={vllm_server.base_url}",
+            "generator.model=tiny-qwen2",
+            "generator.max_tokens=8",
+            f"generator.tokenizer={tiny_qwen2}",
+        ],
+        "dead-llm": [
+            "generator=openai",
+            "generator.base_url=http://127.0.0.1:9/v1",
+            "generator.model=x",
+            "generator.retries=0",
+            "generator.failure_threshold=1",
+            "generator.connect_timeout_s=1",
+        ],
     }
     service = DashboardService.from_overrides([f"home={dashboard_home}", "generator=extractive"], presets=presets)
     yield service
@@ -43,7 +54,9 @@ def test_dead_endpoint_fails_the_answer_and_opens_the_circuit(llm_svc):
     from ragbench.dashboard.health import probe_llm
 
     admin = llm_svc.user_for(None)
-    response = llm_svc.ask(admin, QueryRequest(question="Who founded the company?", tenant="acme-robotics"), preset="dead-llm")
+    response = llm_svc.ask(
+        admin, QueryRequest(question="Who founded the company?", tenant="acme-robotics"), preset="dead-llm"
+    )
     assert response.error and response.answer == ""
     assert response.sources  # retrieval still worked; only generation failed
     dead = llm_svc.pipeline("dead-llm").generator

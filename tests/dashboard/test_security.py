@@ -46,7 +46,9 @@ def _ask(url, cookie="", *, origin=True, host=None, body=None):
     headers = {"Content-Type": "application/json", "Cookie": cookie}
     if origin:
         headers["Origin"] = origin if isinstance(origin, str) else url
-    return _request(url, "POST", "/api/ask", headers=headers, body=body if body is not None else json.dumps(ASK), host=host)
+    return _request(
+        url, "POST", "/api/ask", headers=headers, body=body if body is not None else json.dumps(ASK), host=host
+    )
 
 
 def _websocket_status(url, cookie="", *, host=None) -> int:
@@ -54,9 +56,13 @@ def _websocket_status(url, cookie="", *, host=None) -> int:
     port = int(url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
         key = base64.b64encode(os.urandom(16)).decode()
-        sock.sendall((f"GET /ws HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nUpgrade: websocket\r\n"
-                      f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-                      f"Origin: {url}\r\nCookie: {cookie}\r\n\r\n").encode())
+        sock.sendall(
+            (
+                f"GET /ws HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                f"Origin: {url}\r\nCookie: {cookie}\r\n\r\n"
+            ).encode()
+        )
         return int(sock.recv(4096).split(b" ", 2)[1])
 
 
@@ -69,26 +75,43 @@ def _session_cookie(url, user, password) -> str:
 @pytest.fixture(scope="module")
 def open_url(dashboard_home):
     """``ragbench dashboard`` without a users file: open, on 127.0.0.1 (the DNS-rebinding target)."""
-    with served_dashboard(dashboard_home, None, log=dashboard_home.parent / "open-server.log",
-                          extra_args=["--no-warm"]) as url:
+    with served_dashboard(
+        dashboard_home, None, log=dashboard_home.parent / "open-server.log", extra_args=["--no-warm"]
+    ) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def limited_url(dashboard_home, users_file):
     """A dashboard with small sign-in limits: 3 failures per user, 5 per client address, per hour."""
-    with served_dashboard(dashboard_home, users_file, log=dashboard_home.parent / "limited-server.log",
-                          extra_args=["--no-warm", "--login-limit-user", "3/hour", "--login-limit-client", "5/hour"]) as url:
+    with served_dashboard(
+        dashboard_home,
+        users_file,
+        log=dashboard_home.parent / "limited-server.log",
+        extra_args=["--no-warm", "--login-limit-user", "3/hour", "--login-limit-client", "5/hour"],
+    ) as url:
         yield url
 
 
 def test_foreign_host_is_refused_on_every_route(open_url, dashboard_url):
     for url in (open_url, dashboard_url):
         host = f"{FOREIGN}:{url.rsplit(':', 1)[1]}"
-        for method, path in (("GET", "/"), ("GET", "/login"), ("GET", "/api/tenants"), ("GET", "/favicon.ico"),
-                             ("GET", "/static/js/bokeh.min.js"), ("POST", "/api/ask")):
-            status, _, body = _request(url, method, path, host=host, body="{}" if method == "POST" else None,
-                                       headers={"Origin": f"http://{host}"})
+        for method, path in (
+            ("GET", "/"),
+            ("GET", "/login"),
+            ("GET", "/api/tenants"),
+            ("GET", "/favicon.ico"),
+            ("GET", "/static/js/bokeh.min.js"),
+            ("POST", "/api/ask"),
+        ):
+            status, _, body = _request(
+                url,
+                method,
+                path,
+                host=host,
+                body="{}" if method == "POST" else None,
+                headers={"Origin": f"http://{host}"},
+            )
             assert status == 403 and "is not an address of this dashboard" in body, (url, path, status, body[:200])
         assert _websocket_status(url, host=host) == 403
     # the same requests under the bound address are answered (open mode: the local admin)

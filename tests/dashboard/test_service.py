@@ -18,7 +18,9 @@ FOUNDERS = "Who founded the company?"
 def svc(dashboard_home, users_file):
     from ragbench.dashboard.service import DashboardService
 
-    service = DashboardService.from_overrides([f"home={dashboard_home}", "generator=extractive"], users_file=str(users_file))
+    service = DashboardService.from_overrides(
+        [f"home={dashboard_home}", "generator=extractive"], users_file=str(users_file)
+    )
     yield service
     service.close()
 
@@ -50,8 +52,12 @@ def test_ask_in_croatian_reports_the_questions_language(svc):
     question = "Koliko se često moraju mijenjati lozinke?"
     response = svc.ask(root, QueryRequest(question=question, tenant="lastavica-logistika"), preset="bm25")
     assert response.detected_language == "hr" and "svakih 120 dana" in response.answer
-    assert response.sources[0].doc_id == "lastavica-008" and all(s.doc_id.startswith("lastavica-") for s in response.sources)
-    assert svc.ask(root, QueryRequest(question="Tko?", tenant="lastavica-logistika")).detected_language is None  # < 3 words
+    assert response.sources[0].doc_id == "lastavica-008" and all(
+        s.doc_id.startswith("lastavica-") for s in response.sources
+    )
+    assert (
+        svc.ask(root, QueryRequest(question="Tko?", tenant="lastavica-logistika")).detected_language is None
+    )  # < 3 words
 
 
 def test_ask_for_another_tenant_is_refused_before_retrieval(svc):
@@ -67,7 +73,9 @@ def test_ask_for_another_tenant_is_refused_before_retrieval(svc):
 def test_steps_report_progress_and_follow_ups_use_the_history(svc):
     root = svc.user_for("root")
     svc.history.clear("root", "harbor-health")
-    first = QueryRequest(question="How many paid vacation days does a full-time employee get each year?", tenant="harbor-health")
+    first = QueryRequest(
+        question="How many paid vacation days does a full-time employee get each year?", tenant="harbor-health"
+    )
     stages = [e.stage for e in svc.ask_steps(root, first, preset="dense")]
     assert stages == ["retrieved", "answered"]
     follow = svc.ask(root, QueryRequest(question="And for part-time staff?", tenant="harbor-health"), preset="dense")
@@ -106,7 +114,9 @@ def test_upload_job_records_each_document_and_goes_on_after_a_bad_one(svc, tmp_p
     assert by_key["upload:kiosk.md"].status == "completed" and by_key["upload:kiosk.md"].chunks == 1
     assert "not a readable PDF" in by_key["upload:broken.pdf"].error
     assert "unsupported content type" in by_key["upload:malware.exe"].error
-    answer = svc.ask(svc.user_for("hank"), QueryRequest(question="What does the lobby kiosk sell?", tenant="harbor-health"))
+    answer = svc.ask(
+        svc.user_for("hank"), QueryRequest(question="What does the lobby kiosk sell?", tenant="harbor-health")
+    )
     assert "lemon ginger tea" in answer.answer
     assert any(j.job_id == job.job_id for j in svc.jobs.list(["harbor-health"]))
 
@@ -117,8 +127,15 @@ def test_upload_of_unreadable_files_gets_a_job_with_per_file_outcomes(svc):
 
     files = [
         ("ferry.txt", b"Harbor Health staff ride the harbour ferry for free."),
-        ("records.jsonl", (json.dumps({"id": "r1", "text": "The Harbor Health pharmacy opens at seven."}) + "\n"
-                           + json.dumps({"id": "r2", "text": "Numeric language.", "language": 5}) + "\n").encode()),
+        (
+            "records.jsonl",
+            (
+                json.dumps({"id": "r1", "text": "The Harbor Health pharmacy opens at seven."})
+                + "\n"
+                + json.dumps({"id": "r2", "text": "Numeric language.", "language": 5})
+                + "\n"
+            ).encode(),
+        ),
         ("deep.jsonl", b"[" * 200_000 + b"\n"),
         ("cp1252.jsonl", b'{"id": "c1", "text": "caf\xe9 au lait"}\n'),
     ]
@@ -138,7 +155,9 @@ def test_upload_of_unreadable_files_gets_a_job_with_per_file_outcomes(svc):
     assert "language" in failed("upload:records.jsonl#r2") and "5" in failed("upload:records.jsonl#r2")
     assert "nested too deeply" in failed("upload:deep.jsonl")
     assert "invalid UTF-8" in failed("upload:cp1252.jsonl")
-    answer = svc.ask(svc.user_for("hank"), QueryRequest(question="When does the pharmacy open?", tenant="harbor-health"))
+    answer = svc.ask(
+        svc.user_for("hank"), QueryRequest(question="When does the pharmacy open?", tenant="harbor-health")
+    )
     assert "seven" in answer.answer
 
 

@@ -81,4 +81,8 @@ def test_request_guard_host_and_origin_rules():
     assert "same-origin proof" in guard.refusal(_Request("POST", "127.0.0.1:5006", "http://attacker.example"))
     assert "same-origin proof" in guard.refusal(_Request("POST", "127.0.0.1:5006", "null"))
     loopback = RequestGuard(None)  # panel serve --plugins: loopback names only
-    assert loopback.host_allowed("127.0.0.1:9") and loopback.host_allowed("[::1]:80") and not loopback.host_allowed("evil:9")
+    assert (
+        loopback.host_allowed("127.0.0.1:9")
+        and loopback.host_allowed("[::1]:80")
+        and not loopback.host_allowed("evil:9")
+    )

@@ -26,9 +26,11 @@ def test_demo_has_three_tenants_with_gold():
 
     ds = load_tenant_folders(project_root() / "datasets" / "demo")
     assert ds.tenants == ["acme-robotics", "harbor-health", "lastavica-logistika"]
-    assert ds.summary() == {"acme-robotics": {"documents": 35, "questions": 26},
-                            "harbor-health": {"documents": 35, "questions": 26},
-                            "lastavica-logistika": {"documents": 20, "questions": 20}}  # Croatian, kept small
+    assert ds.summary() == {
+        "acme-robotics": {"documents": 35, "questions": 26},
+        "harbor-health": {"documents": 35, "questions": 26},
+        "lastavica-logistika": {"documents": 20, "questions": 20},
+    }  # Croatian, kept small
     assert all(s.answers and s.relevant for s in ds.samples)
     docs = {d.id: d for d in ds.documents}
     for s in ds.samples:

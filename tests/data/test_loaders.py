@@ -1,15 +1,12 @@
 """Dataset loaders on the shared originals, cross-checked against the shared BEIR derivations, and
 malformed files rejected with the first bad line named."""
 
-import json
-
 import pytest
 
+from ragbench.config import group_options, load_dataset
 from ragbench.data import load_beir
 from ragbench.data.loaders import load_exams, load_flashrag, load_hf_folder, load_hotpotqa, load_musique
-from ragbench.config import group_options, load_dataset
-from ragbench.errors import ConfigError
-from ragbench.errors import DatasetError
+from ragbench.errors import ConfigError, DatasetError
 from tests.conftest import require_shared
 
 
@@ -69,16 +66,52 @@ def test_flashrag_and_exams_counts_and_fields():
 
 
 BAD_CASES = [  # loader, file name, text, line named, message
-    (load_flashrag, "d.jsonl", '{"id": "1", "question": "q", "golden_answers": ["a"]}\n\n{"id": "2", "question": "q"}\n', 3, "golden_answers"),
-    (load_flashrag, "d.jsonl", '{"id": "1", "question": "q", "golden_answers": ["a"]}\n{"id": 2, oops}\n', 2, "not valid JSON"),
+    (
+        load_flashrag,
+        "d.jsonl",
+        '{"id": "1", "question": "q", "golden_answers": ["a"]}\n\n{"id": "2", "question": "q"}\n',
+        3,
+        "golden_answers",
+    ),
+    (
+        load_flashrag,
+        "d.jsonl",
+        '{"id": "1", "question": "q", "golden_answers": ["a"]}\n{"id": 2, oops}\n',
+        2,
+        "not valid JSON",
+    ),
     (load_flashrag, "d.jsonl", '{"id": "1", "question": "q", "golden_answers": "a"}\n', 1, "should be list"),
-    (load_exams, "e.jsonl", '{"id": "x", "question": {"stem": "s", "choices": [{"text": "t", "label": "A"}]}, "answerKey": "B"}\n', 1, "answerKey 'B'"),
-    (load_hotpotqa, "h.json", '[\n{"_id": "a", "question": "q", "answer": "x", "supporting_facts": [], "context": []},\n'
-                              '{"_id": "b", "question": "q", "answer": 3, "supporting_facts": [], "context": []}\n]', 3, "'answer' should be str"),
-    (load_hotpotqa, "h.json", '[\n{"_id": "a", "question": "q", "answer": "x",\n "supporting_facts": [["T", 0]], "context": [["U", ["s"]]]}\n]', 2, "not in the context"),
+    (
+        load_exams,
+        "e.jsonl",
+        '{"id": "x", "question": {"stem": "s", "choices": [{"text": "t", "label": "A"}]}, "answerKey": "B"}\n',
+        1,
+        "answerKey 'B'",
+    ),
+    (
+        load_hotpotqa,
+        "h.json",
+        '[\n{"_id": "a", "question": "q", "answer": "x", "supporting_facts": [], "context": []},\n'
+        '{"_id": "b", "question": "q", "answer": 3, "supporting_facts": [], "context": []}\n]',
+        3,
+        "'answer' should be str",
+    ),
+    (
+        load_hotpotqa,
+        "h.json",
+        '[\n{"_id": "a", "question": "q", "answer": "x",\n "supporting_facts": [["T", 0]], "context": [["U", ["s"]]]}\n]',
+        2,
+        "not in the context",
+    ),
     (load_hotpotqa, "h.json", '[\n\n{"_id": "a" "b"}\n]', 3, "not valid JSON"),
-    (load_musique, "m.json", '[{"id": "a", "question": "q", "answer": "x", "paragraphs": [{"title": "t", "paragraph_text": "p"}]},\n'
-                             ' {"id": "b", "question": "q", "answer": "y", "paragraphs": [{"title": "t"}]}]', 2, "paragraph_text"),
+    (
+        load_musique,
+        "m.json",
+        '[{"id": "a", "question": "q", "answer": "x", "paragraphs": [{"title": "t", "paragraph_text": "p"}]},\n'
+        ' {"id": "b", "question": "q", "answer": "y", "paragraphs": [{"title": "t"}]}]',
+        2,
+        "paragraph_text",
+    ),
 ]
 
 
@@ -102,8 +135,12 @@ def test_missing_files_and_registry(tmp_path):
 def test_hf_folder(tmp_path):
     import datasets
 
-    rows = {"id": ["a", "b"], "question": ["Who?", "Where?"], "answers": [{"text": ["Ann"]}, {"text": ["Oslo", "oslo"]}],
-            "context": ["Ann wrote it.", "It is in Oslo."]}
+    rows = {
+        "id": ["a", "b"],
+        "question": ["Who?", "Where?"],
+        "answers": [{"text": ["Ann"]}, {"text": ["Oslo", "oslo"]}],
+        "context": ["Ann wrote it.", "It is in Oslo."],
+    }
     datasets.DatasetDict({"test": datasets.Dataset.from_dict(rows)}).save_to_disk(str(tmp_path / "qa"))
     ds = load_dataset("hf", path=tmp_path / "qa", tenant="acme", split="test", context_field="context")
     assert [s.answers for s in ds.samples] == [("Ann",), ("Oslo", "oslo")]

@@ -4,10 +4,9 @@ import numpy as np
 import pytest
 
 from ragbench.embedders.bge_m3 import BGEM3Embedder
+from ragbench.errors import ConfigError, ModelError
 from ragbench.protocols import ColumnEmbedder, Embedder
 from ragbench.types import Embeddings
-from ragbench.errors import ConfigError, ModelError
-from ragbench.protocols import Embedder
 
 TEXTS = [
     "vector databases store dense embeddings for similarity search",
@@ -66,7 +65,9 @@ def test_document_columns_are_an_explicit_embeddings_value(tiny_bge_m3):
     both = Embeddings.concat([emb.embed_document_columns(TEXTS[:2]), emb.embed_document_columns(TEXTS[2:])])
     assert [len(c) for c in both.extras["colbert"]] == [len(c) for c in columns.extras["colbert"]]
     tail = columns.rows(1, 3)
-    assert len(tail) == 2 and [len(c) for c in tail.extras["colbert"]] == [len(c) for c in columns.extras["colbert"][1:]]
+    assert len(tail) == 2 and [len(c) for c in tail.extras["colbert"]] == [
+        len(c) for c in columns.extras["colbert"][1:]
+    ]
     with pytest.raises(ValueError, match="different extra columns"):
         Embeddings.concat([columns, Embeddings(dense)])
     np.testing.assert_allclose(emb.embed_queries(TEXTS[:1]), emb.encode_queries(TEXTS[:1]).dense)

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from ragbench.embedders import SentenceTransformerEmbedder
+from ragbench.embedders.static import static_embedder
 from ragbench.errors import ConfigError
 from ragbench.protocols import Embedder
-from ragbench.embedders.static import static_embedder
 
 TEXTS = [
     "vector databases store dense embeddings for similarity search",

@@ -44,7 +44,9 @@ def test_compare_scifact_bm25_vs_dense(scifact_runs, capsys):
     exp = client.get_experiment_by_name("ragbench")
     [run] = client.search_runs([exp.experiment_id], "tags.`ragbench.kind` = 'comparison'")
     assert run.data.tags["ragbench.compare.run_a"] == a.run_id and run.data.tags["ragbench.compare.run_b"] == b.run_id
-    assert run.data.metrics["ndcg_at_10.delta"] == pytest.approx(b.report.overall["ndcg@10"] - a.report.overall["ndcg@10"])
+    assert run.data.metrics["ndcg_at_10.delta"] == pytest.approx(
+        b.report.overall["ndcg@10"] - a.report.overall["ndcg@10"]
+    )
     assert 0 < run.data.metrics["ndcg_at_10.p_value"] <= 1
 
 

@@ -11,12 +11,12 @@ import pytest
 
 from ragbench.config import build, compose
 from ragbench.errors import MetricFailureRateError
-from ragbench.judge import Judge
-from ragbench.metrics import MetricSuite
 from ragbench.evaluation.evaluate import aggregate
 from ragbench.evaluation.run import run_experiment
-from tests.support.judge import FakeGarbageLLMServer, tiny_qwen2_long_context
+from ragbench.judge import Judge
+from ragbench.metrics import MetricSuite
 from tests.conftest import require_shared
+from tests.support.judge import FakeGarbageLLMServer, tiny_qwen2_long_context
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -29,17 +29,36 @@ def judge_server(tmp_path_factory):
     from ragbench.serving import VLLMServer
 
     model = tiny_qwen2_long_context(tmp_path_factory.mktemp("judge") / "tiny-judge")
-    server = VLLMServer(model, served_model_name="tiny-judge", max_model_len=4096, max_restarts=0, watch=False,
-                        env={"VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
-                        extra_args=["--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})])
+    server = VLLMServer(
+        model,
+        served_model_name="tiny-judge",
+        max_model_len=4096,
+        max_restarts=0,
+        watch=False,
+        env={"VLLM_ENABLE_V1_MULTIPROCESSING": "0"},
+        extra_args=["--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True})],
+    )
     with server:
         yield server
 
 
 def _overrides(home, server, *extra):
-    return [f"home={home}", "progress=false", "generator=extractive", "dataset=hotpotqa", "retriever=bm25", f"max_queries={N}", "k=3",
-            "metrics=ragas", f"judge.base_url={server.base_url}", "judge.max_tokens=160", "judge.max_string_chars=40",
-            "judge.max_list_items=3", "judge.timeout_s=120", *extra]
+    return [
+        f"home={home}",
+        "progress=false",
+        "generator=extractive",
+        "dataset=hotpotqa",
+        "retriever=bm25",
+        f"max_queries={N}",
+        "k=3",
+        "metrics=ragas",
+        f"judge.base_url={server.base_url}",
+        "judge.max_tokens=160",
+        "judge.max_string_chars=40",
+        "judge.max_list_items=3",
+        "judge.timeout_s=120",
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +96,7 @@ def test_identical_rerun_is_served_from_the_cache(judged_run, judge_server):
     parts = build(compose(_overrides(home, judge_server, "max_failure_rate=1.0")))
     again = run_experiment(parts)
     assert parts.metrics.judge.calls == 0 and parts.metrics.judge.cache.hits > 0
-    strip = lambda res: [(r.sample.id, r.metrics, r.metric_errors) for r in res.report.results]  # noqa: E731
+    strip = lambda res: [(r.sample.id, r.metrics, r.metric_errors) for r in res.report.results]
     assert strip(again) == strip(first)
 
 
@@ -111,7 +130,9 @@ def test_garbage_server_failures_are_counted_not_averaged(judged_run, mode):
         assert overall[f"{name}.n"] == 0 and overall[f"{name}.failed"] == N and overall[f"{name}.failure_rate"] == 1.0
         assert name not in overall
     reasons = {r.metric_errors["faithfulness"] for r in scored}
-    expected = {"text": "unparsable judge output", "body": "invalid response", "wrong_json": "unparsable judge output"}[mode]
+    expected = {"text": "unparsable judge output", "body": "invalid response", "wrong_json": "unparsable judge output"}[
+        mode
+    ]
     assert all(expected in reason for reason in reasons), reasons
     assert all("answer_relevancy needs an embedder" in r.metric_errors["answer_relevancy"] for r in scored)
 
@@ -131,4 +152,3 @@ def test_killed_server_failures_are_counted_not_averaged(judged_run, judge_serve
     assert overall["context_precision.n"] == len(valid)
     if valid:
         assert overall["context_precision"] == pytest.approx(valid[0]) and not math.isnan(overall["context_precision"])
-

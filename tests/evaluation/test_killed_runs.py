@@ -19,9 +19,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def _cli(home: Path, *overrides: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "ragbench.cli", "run", f"home={home}", "progress=false",
-                             "retriever=bm25", *overrides], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=dict(os.environ))
+    return subprocess.Popen(
+        [sys.executable, "-m", "ragbench.cli", "run", f"home={home}", "progress=false", "retriever=bm25", *overrides],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
 
 
 def _status(home: Path, run_id: str) -> str:

@@ -12,9 +12,18 @@ from tests.conftest import require_shared
 
 
 def _pairs(labels):
-    return [HumanPair(i, "toy", f"q{i}", "gold", "a", "b", {"correctness_label": tuple(lab),
-                                                               "completeness_label": (0,), "overall_label": (0,)})
-            for i, lab in enumerate(labels)]
+    return [
+        HumanPair(
+            i,
+            "toy",
+            f"q{i}",
+            "gold",
+            "a",
+            "b",
+            {"correctness_label": tuple(lab), "completeness_label": (0,), "overall_label": (0,)},
+        )
+        for i, lab in enumerate(labels)
+    ]
 
 
 def test_correlation_over_every_label_equals_scipy_and_failures_are_left_out():

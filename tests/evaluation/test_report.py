@@ -4,17 +4,21 @@ per-tenant and per-language breakdowns, and MLflow system metrics in a real run.
 import numpy as np
 import pytest
 
-from ragbench.config import build, compose
+from ragbench.config import build
 from ragbench.evaluation.evaluate import build_report
-from ragbench.evaluation.run import run_experiment
 from ragbench.evaluation.report import format_report
+from ragbench.evaluation.run import run_experiment
 from ragbench.types import Answer, QuestionResult, Sample
 from tests.conftest import require_shared
 
 
 def _result(i, tenant, lang, f1=None, error=None):
-    r = QuestionResult(Sample(f"q{i}", "?", tenant, answers=("a",), language=lang), [], Answer("a", completion_tokens=10),
-                       timings_ms={"total_ms": float(i), "generate_ms": 2.0})
+    r = QuestionResult(
+        Sample(f"q{i}", "?", tenant, answers=("a",), language=lang),
+        [],
+        Answer("a", completion_tokens=10),
+        timings_ms={"total_ms": float(i), "generate_ms": 2.0},
+    )
     if f1 is not None:
         r.metrics["f1"] = f1
     if error:
@@ -24,8 +28,9 @@ def _result(i, tenant, lang, f1=None, error=None):
 
 def test_breakdowns_failures_and_percentiles():
     rng = np.random.default_rng(0)
-    results = [_result(i, "acme" if i % 2 else "globex", "hr" if i < 30 else "sr", f1=float(rng.random()))
-               for i in range(50)]
+    results = [
+        _result(i, "acme" if i % 2 else "globex", "hr" if i < 30 else "sr", f1=float(rng.random())) for i in range(50)
+    ]
     results += [_result(50 + i, "acme", "sr", error="timeout: 60s") for i in range(3)]
     report = build_report(results, ["f1"])
     valid = [r.metrics["f1"] for r in results if "f1" in r.metrics]
@@ -65,25 +70,35 @@ def test_evaluation_detects_each_questions_language(tmp_path):
     """A real BM25 run over Croatian and English documents of one tenant: no language in the dataset,
     each question's language detected, recorded and used for the breakdown and for EM's articles."""
     from ragbench.data.dataset import Dataset
+    from ragbench.evaluation.evaluate import evaluate
     from ragbench.generators.extractive import ExtractiveGenerator
     from ragbench.metrics import MetricSuite
-    from ragbench.evaluation.evaluate import evaluate
     from ragbench.pipelines.rag import RAGPipeline
     from ragbench.retrievers.bm25 import BM25Retriever
     from ragbench.stores.lancedb import LanceDBStore
     from ragbench.types import Chunk
 
     store = LanceDBStore(tmp_path / "db")
-    texts = ["Lozinke se mijenjaju svakih 120 dana.", "Passwords are changed every 90 days.",
-             "Plaća se isplaćuje 10. u mjesecu.", "Salaries are paid on the 25th."]
+    texts = [
+        "Lozinke se mijenjaju svakih 120 dana.",
+        "Passwords are changed every 90 days.",
+        "Plaća se isplaćuje 10. u mjesecu.",
+        "Salaries are paid on the 25th.",
+    ]
     store.upsert("t", [Chunk(f"d{i}#0", f"d{i}", "t", text) for i, text in enumerate(texts)])
-    samples = [Sample("q1", "Koliko se često mijenjaju lozinke?", "t", answers=("svakih 120 dana",), relevant={"d0": 1}),
-               Sample("q2", "How often are passwords changed?", "t", answers=("every 90 days",), relevant={"d1": 1}),
-               Sample("q3", "Kada se isplaćuje plaća?", "t", answers=("10. u mjesecu",), relevant={"d2": 1}),
-               Sample("q4", "Plaća?", "t", answers=("10",), relevant={"d2": 1})]
+    samples = [
+        Sample("q1", "Koliko se često mijenjaju lozinke?", "t", answers=("svakih 120 dana",), relevant={"d0": 1}),
+        Sample("q2", "How often are passwords changed?", "t", answers=("every 90 days",), relevant={"d1": 1}),
+        Sample("q3", "Kada se isplaćuje plaća?", "t", answers=("10. u mjesecu",), relevant={"d2": 1}),
+        Sample("q4", "Plaća?", "t", answers=("10",), relevant={"d2": 1}),
+    ]
     names = ["ndcg@10", "em", "match"]
-    report = evaluate(Dataset("mixed", [], samples), RAGPipeline(BM25Retriever(store), ExtractiveGenerator(), k=2),
-                      MetricSuite(names), metric_names=names)
+    report = evaluate(
+        Dataset("mixed", [], samples),
+        RAGPipeline(BM25Retriever(store), ExtractiveGenerator(), k=2),
+        MetricSuite(names),
+        metric_names=names,
+    )
     assert [r.detected_language for r in report.results] == ["hr", "en", "hr", None]  # q4: under 3 words
     assert {k: v["questions"] for k, v in report.per_language.items()} == {"en": 1, "hr": 2}
     assert report.overall["questions"] == 4 and report.per_language["hr"]["match"] == 1.0
@@ -92,8 +107,15 @@ def test_evaluation_detects_each_questions_language(tmp_path):
 @pytest.mark.integration
 def test_real_run_logs_cis_breakdowns_and_system_metrics(compose_cfg):
     require_shared("hotpotqa_sample100")
-    parts = build(compose_cfg("dataset=hotpotqa_original", "retriever=bm25", "max_queries=60", "system_metrics=true",
-                              "metrics.names=[ndcg@10,map@10,hit_rate@10,precision@5,rouge_l]"))
+    parts = build(
+        compose_cfg(
+            "dataset=hotpotqa_original",
+            "retriever=bm25",
+            "max_queries=60",
+            "system_metrics=true",
+            "metrics.names=[ndcg@10,map@10,hit_rate@10,precision@5,rouge_l]",
+        )
+    )
     result = run_experiment(parts)
     o = result.report.overall
     assert o["ndcg@10.ci_low"] < o["ndcg@10"] < o["ndcg@10.ci_high"]
@@ -101,7 +123,9 @@ def test_real_run_logs_cis_breakdowns_and_system_metrics(compose_cfg):
     from mlflow.tracking import MlflowClient
 
     metrics = MlflowClient(parts.tracker.tracking_uri).get_run(result.run_id).data.metrics
-    assert {"ndcg_at_10.ci_low", "latency.total_ms.p99", "language.en.ndcg_at_10", "tenant.hotpotqa.map_at_10"} <= set(metrics)
+    assert {"ndcg_at_10.ci_low", "latency.total_ms.p99", "language.en.ndcg_at_10", "tenant.hotpotqa.map_at_10"} <= set(
+        metrics
+    )
     assert any(k.startswith("system/cpu_utilization") for k in metrics), sorted(metrics)[:20]
 
 
@@ -111,11 +135,19 @@ def test_retrieval_metrics_equal_ir_measures_on_shared_hotpotqa(compose_cfg):
     from ir_measures import AP, P, Success, nDCG
 
     require_shared("hotpotqa_sample100")
-    parts = build(compose_cfg("dataset=hotpotqa", "retriever=bm25", "tracking=none",
-                              "metrics.names=[ndcg@10,map@10,hit_rate@10,precision@5,recall@10]"))
+    parts = build(
+        compose_cfg(
+            "dataset=hotpotqa",
+            "retriever=bm25",
+            "tracking=none",
+            "metrics.names=[ndcg@10,map@10,hit_rate@10,precision@5,recall@10]",
+        )
+    )
     results = run_experiment(parts).report.results
     qrels = [ir_measures.Qrel(r.sample.id, d, g) for r in results for d, g in r.sample.relevant.items()]
-    run = [ir_measures.ScoredDoc(r.sample.id, d, float(100 - i)) for r in results for i, d in enumerate(r.ranked_doc_ids)]
+    run = [
+        ir_measures.ScoredDoc(r.sample.id, d, float(100 - i)) for r in results for i, d in enumerate(r.ranked_doc_ids)
+    ]
     names = {nDCG @ 10: "ndcg@10", AP @ 10: "map@10", Success @ 10: "hit_rate@10", P @ 5: "precision@5"}
     ref = {(m.query_id, names[m.measure]): m.value for m in ir_measures.iter_calc(list(names), qrels, run)}
     for r in results:

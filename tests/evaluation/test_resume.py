@@ -19,14 +19,25 @@ from tests.conftest import require_shared
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 N = 60
-OVERRIDES = ["generator=extractive", "dataset=hotpotqa", "retriever=bm25", f"max_queries={N}", "progress=false",
-             "metrics.names=[recall@10,ndcg@10,f1,rouge_l,bleu]"]
+OVERRIDES = [
+    "generator=extractive",
+    "dataset=hotpotqa",
+    "retriever=bm25",
+    f"max_queries={N}",
+    "progress=false",
+    "metrics.names=[recall@10,ndcg@10,f1,rouge_l,bleu]",
+]
 
 
 def _cli(home: Path, *extra: str) -> subprocess.Popen:
     code = "import sys; from ragbench.cli import main; sys.exit(main())"
-    return subprocess.Popen([sys.executable, "-c", code, "run", f"home={home}", *OVERRIDES, *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ))
+    return subprocess.Popen(
+        [sys.executable, "-c", code, "run", f"home={home}", *OVERRIDES, *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ),
+    )
 
 
 def _lines(path: Path) -> int:
@@ -90,7 +101,16 @@ def test_resume_refuses_another_config_and_unknown_ids(tmp_path, compose_cfg):
     require_shared("hotpotqa_sample100")
     first = run_experiment(build(compose_cfg("dataset=hotpotqa", "retriever=bm25", "max_queries=3", "tracking=none")))
     with pytest.raises(ConfigError, match="configuration differs"):
-        run_experiment(build(compose_cfg("dataset=hotpotqa", "retriever=bm25", "max_queries=4", "tracking=none",
-                                         f"resume={first.run_dir.name}")))
+        run_experiment(
+            build(
+                compose_cfg(
+                    "dataset=hotpotqa",
+                    "retriever=bm25",
+                    "max_queries=4",
+                    "tracking=none",
+                    f"resume={first.run_dir.name}",
+                )
+            )
+        )
     with pytest.raises(ConfigError, match="no checkpointed run with that id"):
         run_experiment(build(compose_cfg("dataset=hotpotqa", "retriever=bm25", "tracking=none", "resume=nope")))

@@ -21,7 +21,9 @@ def test_expand_sweep_product_and_brackets():
 def test_hydra_grammar_ranges_choices_and_globs():
     assert expand_sweep(["k=range(5,16,5)"]) == [["k=5"], ["k=10"], ["k=15"]]
     assert expand_sweep(["generator=choice(extractive,vllm)", "+tag=x"]) == [
-        ["+tag=x", "generator=extractive"], ["+tag=x", "generator=vllm"]]
+        ["+tag=x", "generator=extractive"],
+        ["+tag=x", "generator=vllm"],
+    ]
     m3 = [c[0] for c in expand_sweep(["retriever=glob(m3_*,exclude=m3_*rerank)"])]
     assert m3 == ["retriever=m3_all", "retriever=m3_colbert", "retriever=m3_dense", "retriever=m3_sparse"]
     with pytest.raises(ConfigError, match="matches no option of configs/retriever"):
@@ -44,8 +46,12 @@ def _scored(table):
 
 
 TABLE = {  # (retriever, k) -> (ndcg, p95 ms)
-    ("bm25", "5"): (0.60, 5), ("bm25", "10"): (0.62, 6), ("bm25", "20"): (0.63, 7),
-    ("dense", "5"): (0.66, 40), ("dense", "10"): (0.70, 45), ("dense", "20"): (0.71, 90),
+    ("bm25", "5"): (0.60, 5),
+    ("bm25", "10"): (0.62, 6),
+    ("bm25", "20"): (0.63, 7),
+    ("dense", "5"): (0.66, 40),
+    ("dense", "10"): (0.70, 45),
+    ("dense", "20"): (0.71, 90),
 }
 
 
@@ -54,8 +60,9 @@ def test_grid_and_greedy_search_respect_the_latency_budget():
     grid = run_sweep(["retriever=bm25,dense", "k=5,10,20"], run_one, metric="ndcg@10", latency_budget_ms=50)
     assert len(calls) == 6 and grid.best.run_id == "dense-10"
     run_one, calls = _scored(TABLE)
-    greedy = run_sweep(["retriever=bm25,dense", "k=5,10,20"], run_one, metric="ndcg@10",
-                       latency_budget_ms=50, strategy="greedy")
+    greedy = run_sweep(
+        ["retriever=bm25,dense", "k=5,10,20"], run_one, metric="ndcg@10", latency_budget_ms=50, strategy="greedy"
+    )
     assert len(calls) == 4  # retriever at k=5 (2 runs), then k for dense (2 more): not all 6
     assert greedy.best.run_id == "dense-10"
     assert pick_best(grid.trials, "ndcg@10", latency_budget_ms=1) is None
@@ -63,8 +70,14 @@ def test_grid_and_greedy_search_respect_the_latency_budget():
     with pytest.raises(ConfigError, match="needs a metric"):
         run_sweep(["k=1,2"], run_one, strategy="greedy")
     run_one, calls = _scored(TABLE)
-    tpe = run_sweep(["retriever=bm25,dense", "k=5,10,20"], run_one, metric="ndcg@10", latency_budget_ms=50,
-                    strategy="tpe", trials=25)
+    tpe = run_sweep(
+        ["retriever=bm25,dense", "k=5,10,20"],
+        run_one,
+        metric="ndcg@10",
+        latency_budget_ms=50,
+        strategy="tpe",
+        trials=25,
+    )
     assert len(calls) == len(set(calls)) <= 6  # each combination runs once, however often TPE proposes it
     assert tpe.best.run_id == "dense-10"  # the best within the budget (dense-20 is better but too slow)
 
@@ -72,8 +85,22 @@ def test_grid_and_greedy_search_respect_the_latency_budget():
 @pytest.mark.integration
 def test_cli_sweep_makes_child_runs_under_one_parent(tmp_path, capsys):
     home = tmp_path / "home"
-    code = main(["run", "-m", f"home={home}", "progress=false", "generator=extractive", "retriever=bm25", "k=1,3",
-                 "metrics.names=[recall@3,mrr@3]", "--search", "recall@3", "--latency-budget-ms", "10000"])
+    code = main(
+        [
+            "run",
+            "-m",
+            f"home={home}",
+            "progress=false",
+            "generator=extractive",
+            "retriever=bm25",
+            "k=1,3",
+            "metrics.names=[recall@3,mrr@3]",
+            "--search",
+            "recall@3",
+            "--latency-budget-ms",
+            "10000",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "best recall@3 within p95 <= 10000 ms: " in out and "k=3" in out.splitlines()[-2]

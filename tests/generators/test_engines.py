@@ -59,7 +59,7 @@ def test_offline_engine_answers_a_batch_and_refuses_only_the_too_long_item(engin
 def test_long_sources_are_dropped_to_fit_the_context(engine_gen):
     long_hits = [Hit(f"c{i}", f"d{i}", "acme", "harbour office " * 12, 1.0 - i / 10, rank=i) for i in range(8)]
     query = Query("Where?", "acme")
-    count = lambda m: len(engine_gen._token_ids(m))  # noqa: E731
+    count = lambda m: len(engine_gen._token_ids(m))
     msgs, kept = engine_gen.prompt.fit(query, long_hits, count_tokens=count, budget=500)
     assert 1 <= len(kept) < 8 and kept == long_hits[: len(kept)]  # the best-ranked ones stay
     assert count(engine_gen.prompt.messages(query, long_hits[: len(kept) + 1])) > 500 >= count(msgs)
@@ -87,8 +87,19 @@ def test_json_schema_constrains_offline_output(engine_gen, tiny_qwen2):
 
 def test_ragbench_run_with_vllm_logs_tokens_per_s_and_ttft_to_mlflow(tiny_qwen2, tmp_path):
     home = tmp_path / "home"
-    cmd = [sys.executable, "-m", "ragbench.cli", "run", "generator=vllm", f"generator.model={tiny_qwen2}",
-           "generator.max_tokens=16", "retriever=bm25", "max_queries=4", f"home={home}", "progress=false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ragbench.cli",
+        "run",
+        "generator=vllm",
+        f"generator.model={tiny_qwen2}",
+        "generator.max_tokens=16",
+        "retriever=bm25",
+        "max_queries=4",
+        f"home={home}",
+        "progress=false",
+    ]
     env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1", "HF_HUB_OFFLINE": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -96,13 +107,24 @@ def test_ragbench_run_with_vllm_logs_tokens_per_s_and_ttft_to_mlflow(tiny_qwen2,
 
     mlflow.set_tracking_uri(f"sqlite:///{home}/mlflow.db")
     run = mlflow.search_runs(experiment_names=["ragbench"]).iloc[0]
-    print(f"\nvllm run: tokens/s {run['metrics.generate.tokens_per_s']:.1f}, "
-          f"TTFT p50 {run['metrics.latency.ttft_ms.p50']:.1f} ms, p95 {run['metrics.latency.ttft_ms.p95']:.1f} ms")
+    print(
+        f"\nvllm run: tokens/s {run['metrics.generate.tokens_per_s']:.1f}, "
+        f"TTFT p50 {run['metrics.latency.ttft_ms.p50']:.1f} ms, p95 {run['metrics.latency.ttft_ms.p95']:.1f} ms"
+    )
     assert run["metrics.questions"] == 4 and run["metrics.answers.failed"] == 0
     assert run["metrics.generate.tokens_per_s"] > 0
     # telemetry (docs/performance.md): prompt and output tokens/s from the engine's own token counts
-    assert run["metrics.throughput.generate.prompt_tokens_per_s"] > run["metrics.throughput.generate.output_tokens_per_s"] > 0
+    assert (
+        run["metrics.throughput.generate.prompt_tokens_per_s"]
+        > run["metrics.throughput.generate.output_tokens_per_s"]
+        > 0
+    )
     assert run["metrics.throughput.generate.output_tokens_per_s"] == pytest.approx(run["metrics.generate.tokens_per_s"])
     assert "GPU metrics: off (" in proc.stderr and run["tags.gpu.metrics"].startswith("off: ")
-    assert 0 < run["metrics.latency.ttft_ms.p50"] <= run["metrics.latency.ttft_ms.p95"] <= run["metrics.latency.ttft_ms.p99"]
+    assert (
+        0
+        < run["metrics.latency.ttft_ms.p50"]
+        <= run["metrics.latency.ttft_ms.p95"]
+        <= run["metrics.latency.ttft_ms.p99"]
+    )
     assert run["metrics.latency.answer_total_ms.p50"] >= run["metrics.latency.ttft_ms.p50"]

@@ -7,8 +7,8 @@ import pytest
 
 from ragbench.generators import OpenAIGenerator
 from ragbench.resilience import CircuitBreaker
-from tests.support.llm_faults import FaultyLLMServer
 from ragbench.types import Hit, Query
+from tests.support.llm_faults import FaultyLLMServer
 
 HITS = [Hit("c1", "leave", "acme", "The office is in Oslo, near the harbour.", 1.0, rank=0, title="Office")]
 
@@ -43,7 +43,9 @@ def test_breaker_opens_on_generation_failures_in_per_question_runs():
         clock.t += 60  # half-open: exactly one probe goes through, fails, and opens it again
         probe = gen.generate([question(10)], [HITS])[0]
         assert fake.posts == 6 and gen.guard.breaker.state == "open"
-        assert probe.error.startswith("CircuitOpenError") and "(last: TransientError" in probe.error  # the cause is kept
+        assert (
+            probe.error.startswith("CircuitOpenError") and "(last: TransientError" in probe.error
+        )  # the cause is kept
         fake.mode = "ok"
         clock.t += 60
         healed = gen.generate([question(11)], [HITS])[0]

@@ -27,24 +27,30 @@ def test_messages_number_sources_in_rank_order_with_titles():
     assert user.endswith("Question: Which fact?\nAnswer in Croatian. Cite sources as [n].")
 
 
-@pytest.mark.parametrize("mode,lang,expected", [
-    ("auto", None, "Answer in the language of the question."),
-    ("auto", "sr", "Answer in Serbian."),
-    ("question", "sr", "Answer in the language of the question."),
-    ("de", "sr", "Answer in German."),
-])
+@pytest.mark.parametrize(
+    "mode,lang,expected",
+    [
+        ("auto", None, "Answer in the language of the question."),
+        ("auto", "sr", "Answer in Serbian."),
+        ("question", "sr", "Answer in the language of the question."),
+        ("de", "sr", "Answer in German."),
+    ],
+)
 def test_answer_language_modes(mode, lang, expected):
     msgs = PromptTemplate(answer_language=mode).messages(Query("Q?", "acme", language=lang), [])
     assert expected in msgs[1]["content"] and "(no sources were found)" in msgs[1]["content"]
 
 
-@pytest.mark.parametrize("question,given,expected", [
-    ("Koliko se često moraju mijenjati lozinke?", None, "Answer in Croatian."),
-    ("Колико дана годишњег одмора имају запослени?", None, "Answer in Serbian."),
-    ("How often do passwords have to be changed?", None, "Answer in English."),
-    ("Koliko dana?", None, "Answer in the language of the question."),  # < 3 words: not detected
-    ("Koliko se često moraju mijenjati lozinke?", "en", "Answer in English."),  # a given language wins
-])
+@pytest.mark.parametrize(
+    "question,given,expected",
+    [
+        ("Koliko se često moraju mijenjati lozinke?", None, "Answer in Croatian."),
+        ("Колико дана годишњег одмора имају запослени?", None, "Answer in Serbian."),
+        ("How often do passwords have to be changed?", None, "Answer in English."),
+        ("Koliko dana?", None, "Answer in the language of the question."),  # < 3 words: not detected
+        ("Koliko se često moraju mijenjati lozinke?", "en", "Answer in English."),  # a given language wins
+    ],
+)
 def test_detect_mode_answers_in_the_questions_language(question, given, expected):
     """answer_language=detect (every prompt in configs/prompt/) uses ingestion's detector and rule."""
     msgs = PromptTemplate(answer_language="detect").messages(Query(question, "acme", language=given), [])
@@ -89,8 +95,15 @@ def test_confidence_is_geometric_mean_probability():
     assert confidence_from_logprobs([math.log(0.9)] * 4) == pytest.approx(0.9)
     assert confidence_from_logprobs([math.log(1.0), math.log(0.25)]) == pytest.approx(0.5)
     assert confidence_from_logprobs([]) is None
-    answer = build_answer(" Oslo [1]. ", HITS, prompt_tokens=10, completion_tokens=3,
-                          logprobs=[math.log(0.5)] * 3, ttft_ms=5.0, total_ms=9.0)
+    answer = build_answer(
+        " Oslo [1]. ",
+        HITS,
+        prompt_tokens=10,
+        completion_tokens=3,
+        logprobs=[math.log(0.5)] * 3,
+        ttft_ms=5.0,
+        total_ms=9.0,
+    )
     assert (answer.text, answer.citations, answer.confidence) == ("Oslo.", ("d0",), 0.5)
     assert answer.timings == {"total_ms": 9.0, "ttft_ms": 5.0} and answer.ok
 

@@ -10,16 +10,16 @@ import os
 import random
 import signal
 import subprocess
-from pathlib import Path
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from ragbench.data.chunking import SentenceChunker
 from ragbench.ingestion import _tables
-from ragbench.ingestion.jobs import get_job, list_jobs
 from ragbench.ingestion.ingest import ingest_path
+from ragbench.ingestion.jobs import get_job, list_jobs
 from ragbench.ingestion.loaders import iter_path
 from ragbench.stores.lancedb import LanceDBStore
 from ragbench.types import content_hash
@@ -29,7 +29,9 @@ WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda sigma o
 
 
 def _write_doc(path, rng: random.Random, version: int) -> None:
-    sentences = [f"{' '.join(rng.sample(WORDS, 5)).capitalize()} in version {version}." for _ in range(rng.randint(2, 5))]
+    sentences = [
+        f"{' '.join(rng.sample(WORDS, 5)).capitalize()} in version {version}." for _ in range(rng.randint(2, 5))
+    ]
     path.write_text(" ".join(sentences), encoding="utf-8")
 
 
@@ -47,11 +49,26 @@ def _actual(store) -> dict[str, str]:
 
 
 def _spawn(store_dir, path, batch_size: int = 2) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "tests.support.ingest_worker", str(store_dir), "acme", str(path),
-           "--batch-size", str(batch_size), "--wait-go"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "tests.support.ingest_worker",
+        str(store_dir),
+        "acme",
+        str(path),
+        "--batch-size",
+        str(batch_size),
+        "--wait-go",
+    ]
     root = Path(__file__).resolve().parents[2]  # the worker is test support: run it from the checkout
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=root,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     return proc
 
 

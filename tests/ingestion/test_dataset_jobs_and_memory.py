@@ -8,11 +8,12 @@ import pyarrow as pa
 import pytest
 
 from ragbench.data.chunking import SentenceChunker, WholeDocumentChunker
-from ragbench.ingestion.datasets import index_documents
 from ragbench.errors import ConfigError
+from ragbench.ingestion import _tables
 from ragbench.ingestion import ingest as ingest_mod
-from ragbench.ingestion.jobs import get_job, list_jobs
+from ragbench.ingestion.datasets import index_documents
 from ragbench.ingestion.ingest import ingest_items
+from ragbench.ingestion.jobs import get_job, list_jobs
 from ragbench.ingestion.loaders import iter_stream
 from ragbench.memory import peak_rss_mib, release_free_memory, rss_mib
 from ragbench.stores.lancedb import LanceDBStore
@@ -20,7 +21,9 @@ from ragbench.types import Document
 
 
 def _docs(texts: dict[str, str]) -> list[Document]:
-    return [Document(id=i, tenant="acme", text=t, title=f"T{i}", source="demo", language="en") for i, t in texts.items()]
+    return [
+        Document(id=i, tenant="acme", text=t, title=f"T{i}", source="demo", language="en") for i, t in texts.items()
+    ]
 
 
 def _chunks(store: LanceDBStore) -> dict[str, str]:
@@ -33,7 +36,10 @@ def _chunks(store: LanceDBStore) -> dict[str, str]:
 def test_dataset_indexing_is_a_job_that_keeps_ids_and_reingests_changed_text(tmp_path, minilm):
     store = LanceDBStore(tmp_path / "store", space=minilm.space)
     chunker = SentenceChunker(max_words=6, overlap=0)
-    texts = {"d1": "Robots weld car frames. They are calibrated weekly.", "d2": "Vacation is 25 days. It expires in March."}
+    texts = {
+        "d1": "Robots weld car frames. They are calibrated weekly.",
+        "d2": "Vacation is 25 days. It expires in March.",
+    }
     first = index_documents(_docs(texts), tenant="acme", store=store, embedder=minilm, chunker=chunker)
     assert (first.documents, first.chunks, first.embedded, first.skipped, first.failed) == (2, 4, 4, 0, 0)
     assert set(_chunks(store)) == {"d1#0", "d1#1", "d2#0", "d2#1"}  # the dataset's ids, which qrels use
@@ -48,8 +54,11 @@ def test_dataset_indexing_is_a_job_that_keeps_ids_and_reingests_changed_text(tmp
     texts["d1"] = "Robots paint car doors."  # same id, new text: its chunks are replaced, d2 untouched
     changed = index_documents(_docs(texts), tenant="acme", store=store, embedder=minilm, chunker=chunker)
     assert (changed.embedded, changed.skipped, changed.chunks) == (1, 2, 3)
-    assert _chunks(store) == {"d1#0": "Robots paint car doors.", "d2#0": "Vacation is 25 days.",
-                              "d2#1": "It expires in March."}
+    assert _chunks(store) == {
+        "d1#0": "Robots paint car doors.",
+        "d2#0": "Vacation is 25 days.",
+        "d2#1": "It expires in March.",
+    }
     assert [j.job_id for j in list_jobs(store, "acme")] == [changed.job_id, again.job_id, first.job_id]
 
 
@@ -64,9 +73,11 @@ def test_a_document_without_text_fails_alone(tmp_path):
 
 def test_duplicate_key_in_a_later_commit_fails_without_touching_the_first(tmp_path):
     store = LanceDBStore(tmp_path / "store")
-    items = [*iter_stream(io.BytesIO(b"First version. It is kept."), name="same"),
-             *iter_stream(io.BytesIO(b"Other document."), name="other"),
-             *iter_stream(io.BytesIO(b"Second version with the same key."), name="same")]
+    items = [
+        *iter_stream(io.BytesIO(b"First version. It is kept."), name="same"),
+        *iter_stream(io.BytesIO(b"Other document."), name="other"),
+        *iter_stream(io.BytesIO(b"Second version with the same key."), name="same"),
+    ]
     job = ingest_items(items, tenant="acme", store=store, embedder=None, chunker=WholeDocumentChunker(), batch_size=1)
     docs = get_job(store, "acme", job.job_id).documents
     assert [d.status for d in docs] == ["completed", "completed", "failed"]
@@ -80,10 +91,15 @@ def test_duplicate_key_in_a_later_commit_fails_without_touching_the_first(tmp_pa
 
 def test_ledger_written_by_an_older_version_gains_new_columns(tmp_path):
     store = LanceDBStore(tmp_path / "store")
-    old_schema = pa.schema([f for f in ingest_mod._tables._schemas()["documents"] if f.name != "version"])
+    old_schema = pa.schema([f for f in _tables._schemas()["documents"] if f.name != "version"])
     store.tenant_db("acme").create_table("documents", schema=old_schema)
-    job = ingest_items(iter_stream(io.BytesIO(b"Hello there."), name="a"), tenant="acme", store=store, embedder=None,
-                  chunker=WholeDocumentChunker())
+    job = ingest_items(
+        iter_stream(io.BytesIO(b"Hello there."), name="a"),
+        tenant="acme",
+        store=store,
+        embedder=None,
+        chunker=WholeDocumentChunker(),
+    )
     assert job.completed == 1
     row = store.tenant_db("acme").open_table("documents").to_arrow().to_pylist()[0]
     assert row["status"] == "completed" and len(row["version"]) == 16
@@ -122,12 +138,25 @@ def test_commits_follow_the_pacer(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ingest_mod.Runner, "flush", spy)
     items = [it for i in range(100) for it in iter_stream(io.BytesIO(f"Doc {i}.".encode()), name=f"s{i}")]
-    job = ingest_items(items, tenant="acme", store=LanceDBStore(tmp_path / "s"), embedder=None,
-                  chunker=WholeDocumentChunker(), batch_size=30, commit_seconds=0)
+    job = ingest_items(
+        items,
+        tenant="acme",
+        store=LanceDBStore(tmp_path / "s"),
+        embedder=None,
+        chunker=WholeDocumentChunker(),
+        batch_size=30,
+        commit_seconds=0,
+    )
     assert sizes == [30, 30, 30, 10] and job.completed == 100  # commit_seconds=0: always batch_size
     with pytest.raises(ValueError, match="commit_seconds >= 0"):
-        ingest_items(items, tenant="acme", store=LanceDBStore(tmp_path / "s"), embedder=None,
-                chunker=WholeDocumentChunker(), commit_seconds=-1)
+        ingest_items(
+            items,
+            tenant="acme",
+            store=LanceDBStore(tmp_path / "s"),
+            embedder=None,
+            chunker=WholeDocumentChunker(),
+            commit_seconds=-1,
+        )
 
 
 def test_memory_helpers_read_this_process():

@@ -16,14 +16,14 @@ import pytest
 
 from ragbench.data.chunking import WholeDocumentChunker
 from ragbench.data.dataset import Dataset
+from ragbench.evaluation.evaluate import evaluate
 from ragbench.evaluation.stats import paired_comparison
 from ragbench.generators.extractive import ExtractiveGenerator
 from ragbench.ingestion.ingest import ingest_items
 from ragbench.ingestion.jobs import get_job
-from ragbench.language import MAX_CHARS, detect_language, script_of
 from ragbench.ingestion.loaders import iter_jsonl
+from ragbench.language import MAX_CHARS, detect_language, script_of
 from ragbench.metrics import MetricSuite
-from ragbench.evaluation.evaluate import evaluate
 from ragbench.pipelines.rag import RAGPipeline
 from ragbench.retrievers.bm25 import BM25Retriever
 from ragbench.stores.lancedb import LanceDBStore
@@ -42,11 +42,22 @@ def _questions(name: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def exams_run(tmp_path_factory):
     questions = {"hr": _questions("dev_hr_with_para.jsonl"), "sr": _questions("dev_sr_with_para.jsonl")}
-    lines = [json.dumps({"id": f"{q['id']}/{c['label']}", "title": c["text"], "text": c["para"]}, ensure_ascii=False)
-             for qs in questions.values() for q in qs for c in q["question"]["choices"] if c.get("para")]
+    lines = [
+        json.dumps({"id": f"{q['id']}/{c['label']}", "title": c["text"], "text": c["para"]}, ensure_ascii=False)
+        for qs in questions.values()
+        for q in qs
+        for c in q["question"]["choices"]
+        if c.get("para")
+    ]
     store = LanceDBStore(tmp_path_factory.mktemp("exams") / "store")
-    job = ingest_items(iter_jsonl(io.StringIO("\n".join(lines)), source="exams"), tenant="exams", store=store,
-                       embedder=None, chunker=WholeDocumentChunker(), total=len(lines))
+    job = ingest_items(
+        iter_jsonl(io.StringIO("\n".join(lines)), source="exams"),
+        tenant="exams",
+        store=store,
+        embedder=None,
+        chunker=WholeDocumentChunker(),
+        total=len(lines),
+    )
     docs = get_job(store, "exams", job.job_id).documents
     return questions, store, job, {d.key.split("#", 1)[1]: d for d in docs}
 
@@ -57,8 +68,11 @@ def test_languages_are_recorded_by_the_stated_rule(exams_run):
     hr = Counter(d.language for k, d in docs.items() if k.split("/")[0] in {q["id"] for q in questions["hr"]})
     assert hr == Counter({"hr": sum(hr.values())})
     sr_ids = {q["id"] for q in questions["sr"]}
-    sr_paras = {k: next(c["para"] for q in questions["sr"] for c in q["question"]["choices"]
-                        if f"{q['id']}/{c['label']}" == k) for k in docs if k.split("/")[0] in sr_ids}
+    sr_paras = {
+        k: next(c["para"] for q in questions["sr"] for c in q["question"]["choices"] if f"{q['id']}/{c['label']}" == k)
+        for k in docs
+        if k.split("/")[0] in sr_ids
+    }
     # the rule applies to what detection reads: the first MAX_CHARS characters (EXAMS paragraphs
     # are concatenated snippets; a few start in Cyrillic and go on in Latin script)
     by_script = Counter((script_of(text[:MAX_CHARS]), docs[k].language) for k, text in sr_paras.items())
@@ -74,8 +88,11 @@ def _samples(questions, docs):
             if gold is None:
                 continue
             stem = q["question"]["stem"]
-            samples.append(Sample(id=q["id"], question=stem, tenant="exams", relevant={gold.doc_id: 1},
-                                  language=detect_language(stem)))
+            samples.append(
+                Sample(
+                    id=q["id"], question=stem, tenant="exams", relevant={gold.doc_id: 1}, language=detect_language(stem)
+                )
+            )
     return samples
 
 
@@ -114,14 +131,28 @@ def test_per_language_analysis_next_to_english_stemming(exams_run):
     assert idx.index_details["stem"] and idx.index_details["language"] == "English"
     own = _bm25_report(LanceDBStore(store.uri), samples)  # rebuilds it with the tenant's analysis
     [idx] = [i for i in store._table("exams").list_indices() if i.columns == ["content"]]
-    assert not idx.index_details["stem"] and not idx.index_details["remove_stop_words"] and idx.index_details["ascii_folding"]
+    assert (
+        not idx.index_details["stem"]
+        and not idx.index_details["remove_stop_words"]
+        and idx.index_details["ascii_folding"]
+    )
     figures = {}
     for lang in ("hr", "sr"):
         a = [r.metrics["ndcg@10"] for r in english.results if r.language == lang]
         b = [r.metrics["ndcg@10"] for r in own.results if r.language == lang]
         figures[lang] = paired_comparison("ndcg@10", a, b)
-    print({lang: {"english_stemming": round(p.mean_a, 4), "per_language": round(p.mean_b, 4), "delta": round(p.delta, 4),
-                  "ci": (round(p.low, 4), round(p.high, 4)), "p": round(p.p_value, 3)} for lang, p in figures.items()})
+    print(
+        {
+            lang: {
+                "english_stemming": round(p.mean_a, 4),
+                "per_language": round(p.mean_b, 4),
+                "delta": round(p.delta, 4),
+                "ci": (round(p.low, 4), round(p.high, 4)),
+                "p": round(p.p_value, 3),
+            }
+            for lang, p in figures.items()
+        }
+    )
     assert round(figures["hr"].mean_a, 3) == 0.668 and round(figures["sr"].mean_a, 3) == 0.591  # as before this change
     assert round(figures["hr"].mean_b, 3) == 0.695 and round(figures["sr"].mean_b, 3) == 0.593
     assert all(p.p_value > 0.05 for p in figures.values())  # no significant difference on 30 + 30 questions

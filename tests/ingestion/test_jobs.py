@@ -7,8 +7,8 @@ import pytest
 
 from ragbench.data.chunking import SentenceChunker, TokenChunker
 from ragbench.ingestion import ingest as ingest_mod
-from ragbench.ingestion.jobs import JobNotFoundError, get_job, list_jobs
 from ragbench.ingestion.ingest import ingest_items, ingest_path
+from ragbench.ingestion.jobs import JobNotFoundError, get_job, list_jobs
 from ragbench.ingestion.loaders import iter_path
 from ragbench.stores.lancedb import LanceDBStore
 from tests.support.ingestion import FlakyEmbedder
@@ -96,8 +96,9 @@ def test_jobs_can_be_polled_and_listed(tmp_path, monkeypatch):
         return real_flush(self, batch)
 
     monkeypatch.setattr(ingest_mod.Runner, "flush", spy)
-    job = ingest_items(iter_path(corpus), tenant="acme", store=store, embedder=None, chunker=CHUNKER, total=3,
-                  batch_size=1)
+    job = ingest_items(
+        iter_path(corpus), tenant="acme", store=store, embedder=None, chunker=CHUNKER, total=3, batch_size=1
+    )
     # before batch i is flushed, batches < i-1 are recorded; batch i-1 may still be in its commit
     assert [(s.status, s.total) for s in seen] == [("running", 3)] * 3
     assert all(i - 1 <= s.done <= i for i, s in enumerate(seen)), [s.done for s in seen]
@@ -135,8 +136,9 @@ def test_streaming_memory_is_bounded_by_batches(tmp_path):
         return real_flush(self, batch)
 
     def items():
-        from ragbench.ingestion.loaders import iter_stream
         import io
+
+        from ragbench.ingestion.loaders import iter_stream
 
         for i in range(40):
             pulled.append(i)

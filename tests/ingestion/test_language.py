@@ -22,19 +22,22 @@ def _paragraphs(name: str, n: int) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("The quick brown fox jumps over the lazy dog near the river bank.", "en"),
-    ("Zagreb je glavni grad Republike Hrvatske i najveći grad u državi.", "hr"),
-    ("Београд је главни и највећи град Републике Србије.", "sr"),
-    ("Скопје е главен град на Северна Македонија и нејзин најголем град.", "mk"),
-    ("София е столицата и най-големият град на България.", "bg"),
-    ("Ljubljana je glavno mesto Republike Slovenije in njeno največje mesto.", "sl"),
-    ("Berlin ist die Hauptstadt und ein Land der Bundesrepublik Deutschland.", "de"),
-    ("Paris est la capitale de la France et la ville la plus peuplée du pays.", "fr"),
-    ("Madrid es la capital de España y la ciudad más poblada del país.", "es"),
-    ("Roma è la capitale d'Italia e il comune più popoloso del paese.", "it"),
-    ("12345 !!! ---", None),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("The quick brown fox jumps over the lazy dog near the river bank.", "en"),
+        ("Zagreb je glavni grad Republike Hrvatske i najveći grad u državi.", "hr"),
+        ("Београд је главни и највећи град Републике Србије.", "sr"),
+        ("Скопје е главен град на Северна Македонија и нејзин најголем град.", "mk"),
+        ("София е столицата и най-големият град на България.", "bg"),
+        ("Ljubljana je glavno mesto Republike Slovenije in njeno največje mesto.", "sl"),
+        ("Berlin ist die Hauptstadt und ein Land der Bundesrepublik Deutschland.", "de"),
+        ("Paris est la capitale de la France et la ville la plus peuplée du pays.", "fr"),
+        ("Madrid es la capital de España y la ciudad más poblada del país.", "es"),
+        ("Roma è la capitale d'Italia e il comune più popoloso del paese.", "it"),
+        ("12345 !!! ---", None),
+    ],
+)
 def test_short_texts(text, code):
     assert detect_language(text) == code
 
@@ -53,20 +56,28 @@ def test_exams_croatian_and_serbian_follow_the_stated_rule():
 
 
 def test_parallel_detection_gives_the_serial_answers():
-    texts = [*_paragraphs("dev_hr_with_para.jsonl", 40), *_paragraphs("dev_sr_with_para.jsonl", 40),
-             "The quick brown fox jumps over the lazy dog.", "12345 !!!", ""]
+    texts = [
+        *_paragraphs("dev_hr_with_para.jsonl", 40),
+        *_paragraphs("dev_sr_with_para.jsonl", 40),
+        "The quick brown fox jumps over the lazy dog.",
+        "12345 !!!",
+        "",
+    ]
     assert detect_languages(texts) == [detect_language(t) for t in texts]
     assert detect_languages([]) == []
 
 
-@pytest.mark.parametrize(("text", "code"), [
-    ("Koliko dana?", None),  # fewer than MIN_WORDS words: None, never a guess
-    ("Београд?", None),
-    ("Who founded?", None),
-    ("Tko je osnovao tvrtku?", "hr"),
-    ("Ко је основао фирму?", "sr"),
-    ("Who founded the company?", "en"),
-])
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Koliko dana?", None),  # fewer than MIN_WORDS words: None, never a guess
+        ("Београд?", None),
+        ("Who founded?", None),
+        ("Tko je osnovao tvrtku?", "hr"),
+        ("Ко је основао фирму?", "sr"),
+        ("Who founded the company?", "en"),
+    ],
+)
 def test_short_questions_follow_the_stated_rule(text, code):
     assert MIN_WORDS == 3
     assert detect_language(text) == code

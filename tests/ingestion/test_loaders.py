@@ -9,12 +9,12 @@ import pytest
 
 from ragbench.data.chunking import SentenceChunker
 from ragbench.errors import DatasetError
-from ragbench.ingestion.jobs import get_job
 from ragbench.ingestion.ingest import ingest_path
+from ragbench.ingestion.jobs import get_job
 from ragbench.ingestion.loaders import iter_path, iter_stream
 from ragbench.stores.lancedb import LanceDBStore
-from tests.support.ingestion import make_docx, make_pdf
 from ragbench.types import content_hash
+from tests.support.ingestion import make_docx, make_pdf
 
 
 def _load(path):
@@ -27,9 +27,14 @@ def test_each_format_gives_text_title_type_and_language(tmp_path):
     (tmp_path / "b.md").write_text("# Handbook\n\nVacation is 25 days a year.", encoding="utf-8")
     (tmp_path / "c.html").write_text(
         "<html><head><title>Policy</title><style>p{}</style></head><body><p>Zagreb je glavni grad "
-        "Hrvatske i najveći grad u državi.</p><script>var x=1;</script></body></html>", encoding="utf-8")
-    make_pdf(tmp_path / "d.pdf", "Die Katze schläft auf dem Sofa.\nDer Hund spielt im Garten.".encode(
-        "ascii", "replace").decode(), title="Tiere")
+        "Hrvatske i najveći grad u državi.</p><script>var x=1;</script></body></html>",
+        encoding="utf-8",
+    )
+    make_pdf(
+        tmp_path / "d.pdf",
+        "Die Katze schläft auf dem Sofa.\nDer Hund spielt im Garten.".encode("ascii", "replace").decode(),
+        title="Tiere",
+    )
     make_docx(tmp_path / "e.docx", ["Le chat dort sur le canapé.", "Le chien joue dans le jardin."], title="Animaux")
     docs = {p.name: _load(p) for p in sorted(tmp_path.iterdir())}
     assert docs["a.txt"].title == "a" and docs["a.txt"].language == "en"
@@ -47,8 +52,11 @@ def test_each_format_gives_text_title_type_and_language(tmp_path):
 
 
 def test_jsonl_records_and_streams(tmp_path):
-    records = [{"id": "r1", "text": "First record.", "title": "One", "language": "sr", "metadata": {"x": 1}},
-               {"_id": 7, "content": "Second record."}, {"text": "No id here."}]
+    records = [
+        {"id": "r1", "text": "First record.", "title": "One", "language": "sr", "metadata": {"x": 1}},
+        {"_id": 7, "content": "Second record."},
+        {"text": "No id here."},
+    ]
     path = tmp_path / "recs.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n\n", encoding="utf-8")
     items = list(iter_path(path))
@@ -71,8 +79,10 @@ def test_bad_inputs_fail_with_reasons_and_the_rest_completes(tmp_path):
     (corpus / "latin2.txt").write_bytes("Čakovec je grad.".encode("cp1250"))
     with (corpus / "huge.txt").open("wb") as fh:  # 50 MB: over the 20 MiB default limit
         fh.write(b"word " * (10 * 1024 * 1024))
-    (corpus / "mixed.jsonl").write_text('{"id": "ok", "text": "Valid record."}\n{"id": "bad", "text": \n'
-                                        '[1, 2]\n{"id": "notext", "body": "x"}\n', encoding="utf-8")
+    (corpus / "mixed.jsonl").write_text(
+        '{"id": "ok", "text": "Valid record."}\n{"id": "bad", "text": \n[1, 2]\n{"id": "notext", "body": "x"}\n',
+        encoding="utf-8",
+    )
     (corpus / "image.png").write_bytes(b"\x89PNG")
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4 not really")
     store = LanceDBStore(tmp_path / "store")

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from ragbench.data.chunking import SentenceChunker
-from ragbench.ingestion.jobs import get_job
 from ragbench.ingestion.ingest import ingest_path
+from ragbench.ingestion.jobs import get_job
 from ragbench.ingestion.loaders import count_items
 from ragbench.stores.lancedb import LanceDBStore
 
@@ -56,8 +56,19 @@ def test_links_out_of_the_folder_are_not_followed(tmp_path):
 def test_ragbench_ingest_reports_the_refused_link(tmp_path):
     corpus = _tree(tmp_path)
     home = tmp_path / "home"
-    cmd = [sys.executable, "-m", "ragbench.cli", "ingest", "--tenant", "acme", "--path", str(corpus),
-           "generator=extractive", f"home={home}", "progress=false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ragbench.cli",
+        "ingest",
+        "--tenant",
+        "acme",
+        "--path",
+        str(corpus),
+        "generator=extractive",
+        f"home={home}",
+        "progress=false",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "2 ingested" in proc.stdout and "5 failed" in proc.stdout
@@ -76,14 +87,17 @@ def test_a_folder_that_cannot_be_listed_fails_alone(tmp_path):
         if shutil.which("unshare") is None or subprocess.run(["unshare", "--user", "true"]).returncode:
             pytest.skip("running as root needs `unshare --user` to drop the permission override")
         prefix = ["unshare", "--user"]
-    code = ("from ragbench.ingestion.loaders import iter_path\n"
-            "for i in iter_path('" + str(corpus) + "'):\n"
-            "    try:\n        i.reader(); print('ok', i.key)\n"
-            "    except Exception as e:\n        print('failed', i.key, e)\n")
+    code = (
+        "from ragbench.ingestion.loaders import iter_path\n"
+        "for i in iter_path('" + str(corpus) + "'):\n"
+        "    try:\n        i.reader(); print('ok', i.key)\n"
+        "    except Exception as e:\n        print('failed', i.key, e)\n"
+    )
     (corpus / "locked").chmod(0)
     try:
-        proc = subprocess.run([*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                              env=dict(os.environ))
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=dict(os.environ)
+        )
     finally:
         (corpus / "locked").chmod(0o755)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -23,8 +23,10 @@ def test_tenant_lifecycle(tmp_path):
         create_tenant(store, "acme")
     with pytest.raises(TenantError, match="Invalid tenant id 'Bad Id'"):
         create_tenant(store, "Bad Id")
-    assert update_settings(store, "acme", language="hr")["settings"] == {"default_pipeline": "retriever=bm25",
-                                                                         "language": "hr"}
+    assert update_settings(store, "acme", language="hr")["settings"] == {
+        "default_pipeline": "retriever=bm25",
+        "language": "hr",
+    }
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.txt").write_text("Zagreb je glavni grad Hrvatske. Ima mnogo muzeja.", encoding="utf-8")
     (tmp_path / "docs" / "b.txt").write_text("The harbour clinic opens at eight. Bring your card.", encoding="utf-8")
@@ -48,8 +50,10 @@ def test_cli_tenants_and_ingest_path(tmp_path, capsys):
     (tmp_path / "docs" / "bad.jsonl").write_text("{oops\n", encoding="utf-8")
     assert main(["tenants", "create", "acme", "--default-pipeline", "retriever=bm25", "--set", "owner=ops", home]) == 0
     assert json.loads(capsys.readouterr().out)["settings"] == {"default_pipeline": "retriever=bm25", "owner": "ops"}
-    assert main(["ingest", "--tenant", "acme", "--path", str(tmp_path / "docs"), home, "retriever=bm25",
-                 "progress=false"]) == 0
+    assert (
+        main(["ingest", "--tenant", "acme", "--path", str(tmp_path / "docs"), home, "retriever=bm25", "progress=false"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "completed: 2/2 documents, 1 ingested, 0 unchanged, 1 failed" in out and "not valid JSON" in out
     assert main(["tenants", "list", home]) == 0 and capsys.readouterr().out.split() == ["acme"]
@@ -67,8 +71,12 @@ def test_cli_tenants_and_ingest_path(tmp_path, capsys):
 def test_token_chunker_windows_overlap_and_spans():
     text = "Alpha beta, gamma delta. Epsilon zeta eta theta iota kappa."
     chunks = list(TokenChunker(max_tokens=5, overlap=2)([Document("d", "t", text, title="T", language="el")]))
-    assert [c.text for c in chunks] == ["Alpha beta, gamma delta", "gamma delta. Epsilon zeta",
-                                        "Epsilon zeta eta theta iota", "theta iota kappa."]
+    assert [c.text for c in chunks] == [
+        "Alpha beta, gamma delta",
+        "gamma delta. Epsilon zeta",
+        "Epsilon zeta eta theta iota",
+        "theta iota kappa.",
+    ]
     assert [c.id for c in chunks] == ["d#0", "d#1", "d#2", "d#3"]
     assert all(c.text in text and c.language == "el" and c.doc_id == "d" for c in chunks)
     one = list(TokenChunker(max_tokens=100, overlap=10)([Document("d", "t", text)]))

@@ -9,10 +9,6 @@ tokenisation, title dropped, truncated ranking) moves the figure by far more.
 import pytest
 import pytrec_eval
 
-from ragbench.config import build, compose
-from ragbench.evaluation.run import run_experiment
-from tests.conftest import require_shared
-
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 BANDS = {"bm25": (0.65, 0.72), "dense": (0.61, 0.68)}
@@ -22,8 +18,10 @@ BANDS = {"bm25": (0.65, 0.72), "dense": (0.61, 0.68)}
 def runs(scifact_runs):
     out = {name: scifact_runs[name] for name in BANDS}  # session fixture (tests/conftest.py), shared with compare tests
     for name, result in out.items():
-        print(f"SciFact {name}: nDCG@10={result.report.overall['ndcg@10']:.4f} "
-              f"recall@10={result.report.overall['recall@10']:.4f} MRR@10={result.report.overall['mrr@10']:.4f}")
+        print(
+            f"SciFact {name}: nDCG@10={result.report.overall['ndcg@10']:.4f} "
+            f"recall@10={result.report.overall['recall@10']:.4f} MRR@10={result.report.overall['mrr@10']:.4f}"
+        )
     return out
 
 

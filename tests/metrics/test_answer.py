@@ -65,7 +65,9 @@ def test_matches_official_squad(prediction, golds):
     """tokenizer="squad" is SQuAD v1.1; the default equals it on ASCII text."""
     for tokenizer in ("squad", "unicode"):
         assert exact_match(prediction, golds, tokenizer=tokenizer) == float(_ref_max(_ref_em, prediction, golds))
-        assert token_f1(prediction, golds, tokenizer=tokenizer) == pytest.approx(_ref_max(_ref_f1, prediction, golds), abs=1e-12)
+        assert token_f1(prediction, golds, tokenizer=tokenizer) == pytest.approx(
+            _ref_max(_ref_f1, prediction, golds), abs=1e-12
+        )
 
 
 SCRIPTS = [  # (prediction, gold, language, EM, F1); match is 1 for all but the last
@@ -109,9 +111,13 @@ def test_registry_metrics_use_the_questions_language():
     result = QuestionResult(sample, [], Answer("A onda Zagreb"), detected_language="hr")
     assert get_metric("em")(sample, result) == {"em": 0.0}  # Croatian "a" (and) is a word
     assert get_metric("em_squad")(sample, result) == {"em_squad": 1.0}
-    assert get_metric("em")(sample, QuestionResult(sample, [], Answer("A onda Zagreb"))) == {"em": 1.0}  # unknown: English rule
+    assert get_metric("em")(sample, QuestionResult(sample, [], Answer("A onda Zagreb"))) == {
+        "em": 1.0
+    }  # unknown: English rule
     english = Sample("q", "What then?", "t", answers=("then Zagreb",), language="en")
-    assert get_metric("f1")(english, QuestionResult(english, [], Answer("A then Zagreb"), detected_language="hr")) == {"f1": 1.0}
+    assert get_metric("f1")(english, QuestionResult(english, [], Answer("A then Zagreb"), detected_language="hr")) == {
+        "f1": 1.0
+    }
     with pytest.raises(Exception, match="Unknown answer tokenizer 'sqad'.*Did you mean: 'squad'"):
         normalize_answer("x", tokenizer="sqad")
 

@@ -38,7 +38,12 @@ def test_no_relevant_documents_scores_zero():
     assert recall_at_k(["a"], {}, 10) == 0.0
 
 
-MEASURES = {"ndcg_cut_10": ndcg_at_k, "recall_10": recall_at_k, "P_10": precision_at_k, "map_cut_10": average_precision_at_k}
+MEASURES = {
+    "ndcg_cut_10": ndcg_at_k,
+    "recall_10": recall_at_k,
+    "P_10": precision_at_k,
+    "map_cut_10": average_precision_at_k,
+}
 
 
 def _trec(run_lists, qrels):
@@ -59,7 +64,9 @@ def test_agrees_with_pytrec_eval_on_random_graded_runs():
         for name, fn in MEASURES.items():
             assert fn(ranked, qrels[q], 10) == pytest.approx(reference[q][name], abs=1e-9), (q, name)
         # trec_eval's recip_rank has no cut-off: compare on a run cut at 10
-        assert mrr_at_k(ranked, qrels[q], 10) == pytest.approx(_trec({q: ranked[:10]}, {q: qrels[q]})[q]["recip_rank"], abs=1e-9)
+        assert mrr_at_k(ranked, qrels[q], 10) == pytest.approx(
+            _trec({q: ranked[:10]}, {q: qrels[q]})[q]["recip_rank"], abs=1e-9
+        )
 
 
 def test_metric_names_and_errors():

@@ -76,8 +76,12 @@ def _exams_pairs():
                 choices = {c["label"]: c for c in q["question"]["choices"]}
                 gold = choices[q["answerKey"]]
                 others = [c["text"] for label, c in choices.items() if label != q["answerKey"]]
-                pairs += [(gold["text"], [gold["text"]]), (f"Odgovor: {gold['text'].upper()}.", [gold["text"]]),
-                          (gold["para"][:200], [gold["text"]]), (others[0], [gold["text"], *others[1:]])]
+                pairs += [
+                    (gold["text"], [gold["text"]]),
+                    (f"Odgovor: {gold['text'].upper()}.", [gold["text"]]),
+                    (gold["para"][:200], [gold["text"]]),
+                    (others[0], [gold["text"], *others[1:]]),
+                ]
     return pairs
 
 
@@ -93,7 +97,11 @@ def test_default_tokenizer_on_croatian_and_serbian_equals_the_references():
         joined = " ".join(word_tokens(pred))
         ref_bleu = sentence_bleu(joined, [" ".join(word_tokens(g)) for g in golds], tokenize="none").score / 100
         assert bleu(pred, golds) == pytest.approx(ref_bleu, abs=1e-9), (pred, golds)
-        cyrillic_lost += pred == golds[0] and any("\u0400" <= ch <= "\u04ff" for ch in pred) and rouge_l(pred, golds, tokenizer="ascii") == 0
+        cyrillic_lost += (
+            pred == golds[0]
+            and any("\u0400" <= ch <= "\u04ff" for ch in pred)
+            and rouge_l(pred, golds, tokenizer="ascii") == 0
+        )
     assert sum(p == g[0] for p, g in pairs) == 120 and all(rouge_l(p, g) == 1.0 for p, g in pairs if p == g[0])
     assert cyrillic_lost >= 30  # identical Serbian Cyrillic answers score 0 with rouge_score's tokenizer
 
@@ -132,11 +140,17 @@ def test_registry_scores_answers_and_skips_failures():
     ok = QuestionResult(sample, [], Answer("Paris, France"))
     failed = QuestionResult(sample, [], Answer("", error="timeout"))
     assert get_metric("rouge_l")(sample, ok) == {"rouge_l": pytest.approx(2 / 3)}
-    assert get_metric("bleu")(sample, ok)["bleu"] == pytest.approx(sentence_bleu("paris france", ["paris"], tokenize="none").score / 100)
+    assert get_metric("bleu")(sample, ok)["bleu"] == pytest.approx(
+        sentence_bleu("paris france", ["paris"], tokenize="none").score / 100
+    )
     assert get_metric("bleu")(sample, failed) == {}
-    assert get_metric("bleu_13a")(sample, ok)["bleu_13a"] == pytest.approx(sentence_bleu("Paris, France", ["Paris"]).score / 100)
+    assert get_metric("bleu_13a")(sample, ok)["bleu_13a"] == pytest.approx(
+        sentence_bleu("Paris, France", ["Paris"]).score / 100
+    )
     serbian = Sample("q", "Који је главни град Србије?", "t", answers=("Београд",))
     assert get_metric("rouge_l")(serbian, QuestionResult(serbian, [], Answer("Београд."))) == {"rouge_l": 1.0}
-    assert get_metric("rouge_l_ascii")(serbian, QuestionResult(serbian, [], Answer("Београд."))) == {"rouge_l_ascii": 0.0}
+    assert get_metric("rouge_l_ascii")(serbian, QuestionResult(serbian, [], Answer("Београд."))) == {
+        "rouge_l_ascii": 0.0
+    }
     with pytest.raises(KeyError, match="rouge_l"):
         get_metric("rouge-l")

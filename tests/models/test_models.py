@@ -50,7 +50,9 @@ def test_prepare_is_idempotent_detects_damage_and_repairs(tmp_path):
 
 
 def test_missing_wheel_and_wrong_file_get_install_hints(tmp_path):
-    missing = replace(get_entry("smollm2-135m-instruct"), package="ragbench_no_such_model_pkg", install="pip install X==1")
+    missing = replace(
+        get_entry("smollm2-135m-instruct"), package="ragbench_no_such_model_pkg", install="pip install X==1"
+    )
     with pytest.raises(ModelError, match=r"not installed\. Install it with: pip install X==1"):
         source_file(missing, tmp_path)
     wrong = replace(get_entry("smollm2-135m-instruct"), gguf_sha256="0" * 64)
@@ -68,19 +70,27 @@ def test_a_folder_that_is_not_a_model_is_refused_with_what_it_holds(tmp_path):
 
 def test_cli_lists_and_verifies(tmp_path):
     prepare_model("tiny-random-qwen2", tmp_path, progress=False)
-    run = lambda *a: subprocess.run([sys.executable, "-m", "ragbench.cli", "models", *a, "--dir", str(tmp_path)],  # noqa: E731
-                                    capture_output=True, text=True, timeout=120)
+    run = lambda *a: subprocess.run(
+        [sys.executable, "-m", "ragbench.cli", "models", *a, "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     listed = run("list")
     assert listed.returncode == 0
-    line = next(l for l in listed.stdout.splitlines() if "tiny-random-qwen2" in l)
+    line = next(row for row in listed.stdout.splitlines() if "tiny-random-qwen2" in row)
     assert "prepared" in line and "RANDOM WEIGHTS" in line
-    assert "not prepared" in next(l for l in listed.stdout.splitlines() if "gemma3-270m" in l)
+    assert "not prepared" in next(row for row in listed.stdout.splitlines() if "gemma3-270m" in row)
     assert run("verify").stdout.strip() == "tiny-random-qwen2: ok"
     (tmp_path / "tiny-random-qwen2" / "config.json").write_text("{}")
     bad = run("verify")
     assert bad.returncode == 1 and "config.json" in bad.stdout
-    unknown = subprocess.run([sys.executable, "-m", "ragbench.cli", "models", "prepare", "smollm2-135m"],
-                             capture_output=True, text=True, timeout=120)
+    unknown = subprocess.run(
+        [sys.executable, "-m", "ragbench.cli", "models", "prepare", "smollm2-135m"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert unknown.returncode == 2 and "Did you mean" in unknown.stderr
 
 

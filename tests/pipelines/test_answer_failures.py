@@ -11,10 +11,10 @@ import pytest
 
 from ragbench.errors import MetricFailureRateError
 from ragbench.evaluation.evaluate import build_report
-from ragbench.evaluation.run import _check_failure_rates
 from ragbench.evaluation.report import format_report
-from tests.support.llm_faults import FaultyLLMServer
+from ragbench.evaluation.run import _check_failure_rates
 from ragbench.types import Answer, QuestionResult, Sample
+from tests.support.llm_faults import FaultyLLMServer
 
 N = 12
 
@@ -41,8 +41,10 @@ def test_failure_rate_check_counts_failed_answers_with_an_example_reason():
 
 
 def test_report_table_has_an_answer_failures_column():
-    results = [_result(i, "acme" if i < 6 else "globex", error="IncompleteResponseError: cut" if i in (1, 7, 8) else None)
-               for i in range(10)]
+    results = [
+        _result(i, "acme" if i < 6 else "globex", error="IncompleteResponseError: cut" if i in (1, 7, 8) else None)
+        for i in range(10)
+    ]
     table = format_report(build_report(results, ["f1"])).splitlines()
     header = table[0].split()
     col = header.index("failed_answers")
@@ -54,12 +56,25 @@ def test_report_table_has_an_answer_failures_column():
 def test_run_against_an_always_500_server_opens_the_breaker_and_fails_loudly(tmp_path):
     home = tmp_path / "home"
     with FaultyLLMServer("http500") as fake:
-        cmd = [sys.executable, "-m", "ragbench.cli", "run", "generator=openai", f"generator.base_url={fake.base_url}",
-               "generator.model=null", "generator.backoff_s=0.01", "retriever=bm25", f"max_queries={N}",
-               f"home={home}", "progress=false"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ragbench.cli",
+            "run",
+            "generator=openai",
+            f"generator.base_url={fake.base_url}",
+            "generator.model=null",
+            "generator.backoff_s=0.01",
+            "retriever=bm25",
+            f"max_queries={N}",
+            f"home={home}",
+            "progress=false",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=400, env=dict(os.environ))
         posts = fake.posts
-    print(f"\nalways-500 run: rc {proc.returncode}, {posts} chat requests for {N} questions; stderr: {proc.stderr.strip()}")
+    print(
+        f"\nalways-500 run: rc {proc.returncode}, {posts} chat requests for {N} questions; stderr: {proc.stderr.strip()}"
+    )
     # 5 failures open the breaker (3 attempts of question 1, 2 of question 2); the other questions fail fast
     assert posts == 5
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

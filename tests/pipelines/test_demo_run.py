@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from ragbench.config import build
-from ragbench.evaluation.run import run_experiment
 from ragbench.evaluation.report import format_report
+from ragbench.evaluation.run import run_experiment
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +47,18 @@ def test_rag_beats_closed_book_on_the_invented_companies(demo_run, closed_book_r
 
     (_, rag), (_, closed) = demo_run, closed_book_run
     assert all(not r.hits for r in closed.report.results)
-    cmp = compare_tables("closed", pd.DataFrame(closed.report.rows()), "rag", pd.DataFrame(rag.report.rows()),
-                         metrics=["f1", "match"])
+    cmp = compare_tables(
+        "closed", pd.DataFrame(closed.report.rows()), "rag", pd.DataFrame(rag.report.rows()), metrics=["f1", "match"]
+    )
     by = {r.metric: r for r in cmp.results}
-    print("\n" + "\n".join(f"demo RAG - closed-book {m}: {r.mean_b:.3f} - {r.mean_a:.3f} = {r.delta:+.3f} "
-                             f"[{r.low:.3f}, {r.high:.3f}] p={r.p_value:.4f}" for m, r in by.items()))
+    print(
+        "\n"
+        + "\n".join(
+            f"demo RAG - closed-book {m}: {r.mean_b:.3f} - {r.mean_a:.3f} = {r.delta:+.3f} "
+            f"[{r.low:.3f}, {r.high:.3f}] p={r.p_value:.4f}"
+            for m, r in by.items()
+        )
+    )
     for metric in ("f1", "match"):
         assert by[metric].n == rag.report.overall["questions"]
         assert by[metric].delta > 0 and by[metric].low > 0 and by[metric].p_value < 0.05, by[metric]
@@ -120,8 +127,16 @@ def test_mlflow_run_has_params_metrics_and_per_question_table(demo_run):
     assert {"config.yaml", "config.json", "per_question.json"} <= artifacts
     table = parts.tracker.load_table(result.run_id, "per_question")
     assert len(table) == result.report.overall["questions"]
-    assert {"question", "retrieved_ids", "retrieved_scores", "answer", "gold_answers", "metric.f1", "time_ms.total_ms",
-            "detected_language"} <= set(table.columns)
+    assert {
+        "question",
+        "retrieved_ids",
+        "retrieved_scores",
+        "answer",
+        "gold_answers",
+        "metric.f1",
+        "time_ms.total_ms",
+        "detected_language",
+    } <= set(table.columns)
     assert set(table["detected_language"]) == {"en", "hr"}
 
 

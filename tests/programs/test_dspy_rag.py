@@ -13,10 +13,10 @@ import pytest
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm must not reach the network at import
 pytest.importorskip("dspy")
 
-import dspy  # noqa: E402
+import dspy
 
-from ragbench.programs import RAGProgram, bootstrap, dspy_metric, examples_from_dataset, make_lm, score_program  # noqa: E402
-from ragbench.types import Hit  # noqa: E402
+from ragbench.programs import RAGProgram, bootstrap, dspy_metric, examples_from_dataset, make_lm, score_program
+from ragbench.types import Hit
 
 FORMAT = r"\[\[ ## answer ## \]\]\n[a-z]{2,8}( [a-z]{2,8}){0,3} \[[1-3]\]\n\n\[\[ ## completed ## \]\]"
 
@@ -33,8 +33,9 @@ def demo(tmp_path_factory):
 
 
 def test_metric_bridge_scores_like_ragbench():
-    ex = dspy.Example(question="How many days?", tenant="acme", answers=["25 days"],
-                      relevant={"leave": 1}).with_inputs("question", "tenant")
+    ex = dspy.Example(question="How many days?", tenant="acme", answers=["25 days"], relevant={"leave": 1}).with_inputs(
+        "question", "tenant"
+    )
     hits = [Hit("c1", "other", "acme", "x", 1.0), Hit("c2", "leave", "acme", "y", 0.5, rank=1)]
     assert dspy_metric("f1")(ex, dspy.Prediction(answer="25 days [2]", hits=hits)) == 1.0
     assert dspy_metric("em")(ex, dspy.Prediction(answer="about 25 days", hits=hits)) == 0.0
@@ -55,8 +56,13 @@ def test_examples_from_demo_dataset(demo):
 @pytest.mark.slow
 def test_rag_program_answers_through_the_server_and_bootstraps(demo, vllm_server):
     examples = [e for e in examples_from_dataset(demo.dataset) if e.tenant == "acme-robotics"]
-    lm = make_lm(vllm_server.base_url, "tiny-qwen2", tenant="acme-robotics", max_tokens=64,
-                 extra_body={"structured_outputs": {"regex": FORMAT}})
+    lm = make_lm(
+        vllm_server.base_url,
+        "tiny-qwen2",
+        tenant="acme-robotics",
+        max_tokens=64,
+        extra_body={"structured_outputs": {"regex": FORMAT}},
+    )
     program = RAGProgram(demo.retriever, tenant="acme-robotics", k=3, lm=lm, max_passage_chars=120)
     pred = program(question=examples[0].question)
     assert re.fullmatch(r"[a-z]{2,8}( [a-z]{2,8}){0,3} \[[1-3]\]", pred.answer), pred.answer
@@ -87,7 +93,8 @@ def test_rag_program_answers_through_the_server_and_bootstraps(demo, vllm_server
 @pytest.mark.integration
 @pytest.mark.slow
 def test_optimize_on_a_training_split_scored_on_held_out_questions_with_the_real_model(
-        demo, real_llm_server, monkeypatch):
+    demo, real_llm_server, monkeypatch
+):
     """BootstrapFewShot on the real SmolLM2: trained on one split, both programs scored on the held-out
     split with CIs and a paired test, logged to MLflow. The effect is reported whatever its sign."""
     import mlflow
@@ -107,8 +114,10 @@ def test_optimize_on_a_training_split_scored_on_held_out_questions_with_the_real
     both = sum(1 for r in result.rows if r["before.match"] is not None and r["after.match"] is not None)
     assert result.paired.n == both
     assert 1 <= len(result.demos) <= 2 and all(d["question"] in train_questions for d in result.demos)
-    print(f"\nDSPy on SmolLM2 (acme, match): before {result.before}, after {result.after}, "
-          f"delta {result.paired.delta:+.3f} [{result.paired.low:.3f}, {result.paired.high:.3f}] p={result.paired.p_value:.3g}")
+    print(
+        f"\nDSPy on SmolLM2 (acme, match): before {result.before}, after {result.after}, "
+        f"delta {result.paired.delta:+.3f} [{result.paired.low:.3f}, {result.paired.high:.3f}] p={result.paired.p_value:.3g}"
+    )
     run = mlflow.tracking.MlflowClient(demo.tracker.tracking_uri).get_run(result.run_id)
     assert run.data.params["train"] == "6" and run.data.params["heldout"] == "10"
     assert "before.n" in run.data.metrics and "after.n" in run.data.metrics and "paired_n" in run.data.metrics

@@ -13,14 +13,27 @@ N = 6
 
 def test_ragas_metrics_on_the_real_judge_report_values_and_failure_rates(real_llm_server, tmp_path):
     from ragbench.config import build, compose
-    from ragbench.evaluation.run import run_experiment
     from ragbench.evaluation.report import format_report
+    from ragbench.evaluation.run import run_experiment
 
-    parts = build(compose([
-        f"home={tmp_path}", "progress=false", "retriever=bm25", f"max_queries={N}", "metrics=ragas",
-        f"judge.base_url={real_llm_server.base_url}", "judge.model=smollm2-135m-instruct", "judge.max_tokens=256",
-        "judge.max_string_chars=120", "judge.max_list_items=4", "judge.timeout_s=180", "max_failure_rate=1.0",
-    ]))
+    parts = build(
+        compose(
+            [
+                f"home={tmp_path}",
+                "progress=false",
+                "retriever=bm25",
+                f"max_queries={N}",
+                "metrics=ragas",
+                f"judge.base_url={real_llm_server.base_url}",
+                "judge.model=smollm2-135m-instruct",
+                "judge.max_tokens=256",
+                "judge.max_string_chars=120",
+                "judge.max_list_items=4",
+                "judge.timeout_s=180",
+                "max_failure_rate=1.0",
+            ]
+        )
+    )
     result = run_experiment(parts)
     overall, results = result.report.overall, result.report.results
     rates = {}

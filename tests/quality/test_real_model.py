@@ -14,7 +14,9 @@ def demo_contexts(tmp_path_factory):
     from ragbench.evaluation.run import ingest_dataset
 
     home = tmp_path_factory.mktemp("quality")
-    parts = build(compose([f"home={home}", "progress=false", "retriever=bm25", "generator=extractive", "max_queries=8"]))
+    parts = build(
+        compose([f"home={home}", "progress=false", "retriever=bm25", "generator=extractive", "max_queries=8"])
+    )
     ingest_dataset(parts)
     samples = list(parts.dataset.samples)
     queries = [s.to_query() for s in samples]
@@ -53,7 +55,10 @@ def test_generation_cache_answers_identically_without_loading_the_engine(real_ll
     hits = again.generate(queries, contexts)
     assert all(a.cached for a in hits) and not again.loaded  # every answer from the cache: no engine needed
     assert [a.text for a in hits] == [a.text for a in fresh]
-    assert [(a.prompt_tokens, a.completion_tokens) for a in hits] == [(a.prompt_tokens, a.completion_tokens) for a in fresh]
-    other_seed = VLLMGenerator(str(real_llm), prompt=_prompt(), max_tokens=32, max_model_len=2048, seed=1,
-                               cache_dir=str(tmp_path))
+    assert [(a.prompt_tokens, a.completion_tokens) for a in hits] == [
+        (a.prompt_tokens, a.completion_tokens) for a in fresh
+    ]
+    other_seed = VLLMGenerator(
+        str(real_llm), prompt=_prompt(), max_tokens=32, max_model_len=2048, seed=1, cache_dir=str(tmp_path)
+    )
     assert not any(a.cached for a in other_seed.generate(queries[:2], contexts[:2]))  # the seed is part of the key

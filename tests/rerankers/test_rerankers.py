@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from ragbench.data.chunking import WholeDocumentChunker
-from ragbench.ingestion.datasets import index_documents
 from ragbench.embedders.bge_m3 import BGEM3Embedder
 from ragbench.errors import ConfigError, ModelError
+from ragbench.ingestion.datasets import index_documents
 from ragbench.rerankers import ColbertReranker, FlagEmbeddingReranker, Reranker, RerankingRetriever
 from ragbench.retrievers.m3 import M3Retriever
 from ragbench.stores import LanceDBStore

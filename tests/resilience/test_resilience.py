@@ -90,8 +90,15 @@ def test_breaker_opens_after_threshold_fails_fast_and_half_open_probe_recovers()
     clock.t += 60
     assert breaker.call(lambda: "up") == "up"
     assert breaker.state == "closed"
-    assert breaker.snapshot() == {"name": "llm", "state": "closed", "consecutive_failures": 0,
-                                  "calls": 7, "failures": 6, "rejected": 1, "opened": 2}
+    assert breaker.snapshot() == {
+        "name": "llm",
+        "state": "closed",
+        "consecutive_failures": 0,
+        "calls": 7,
+        "failures": 6,
+        "rejected": 1,
+        "opened": 2,
+    }
 
 
 def test_half_open_lets_one_probe_through_at_a_time():
@@ -141,7 +148,9 @@ def test_rate_limiter_refuse_mode_is_per_tenant():
 
 
 def test_rate_limiter_wait_mode_paces_calls():
-    limiter = TenantRateLimiter(rate_per_s=20, burst=1, mode="wait", overrides={"vip": {"rate_per_s": 1000, "burst": 100}})
+    limiter = TenantRateLimiter(
+        rate_per_s=20, burst=1, mode="wait", overrides={"vip": {"rate_per_s": 1000, "burst": 100}}
+    )
     start = time.perf_counter()
     for _ in range(5):
         limiter.acquire("acme")
@@ -170,9 +179,11 @@ def test_rate_limiter_validates_mode_and_tenant():
 
 def test_guard_limits_then_retries_through_breaker():
     clock = Clock()
-    guard = Guard(retry=RetryPolicy(attempts=3, initial_s=0, jitter_s=0),
-                  breaker=CircuitBreaker(failure_threshold=2, clock=clock),
-                  limiter=TenantRateLimiter(rate_per_s=100, burst=100))
+    guard = Guard(
+        retry=RetryPolicy(attempts=3, initial_s=0, jitter_s=0),
+        breaker=CircuitBreaker(failure_threshold=2, clock=clock),
+        limiter=TenantRateLimiter(rate_per_s=100, burst=100),
+    )
     fn, calls = flaky(1)
     assert guard.call("acme", fn) == "ok" and len(calls) == 2
     dead, dead_calls = flaky(100)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from ragbench.data.chunking import WholeDocumentChunker
-from ragbench.ingestion.datasets import index_documents
 from ragbench.embedders.bge_m3 import BGEM3Embedder
 from ragbench.errors import ConfigError, StoreError
+from ragbench.ingestion.datasets import index_documents
 from ragbench.retrievers.m3 import M3Retriever
 from ragbench.stores import LanceDBStore
 from ragbench.stores.m3 import colbert_score, sparse_score
@@ -131,8 +131,14 @@ def test_job_ingestion_writes_the_m3_columns_across_embedding_batches(m3, tmp_pa
     for i, text in enumerate(TEXTS[:5]):
         (folder / f"doc{i}.txt").write_text(f"{text}. {TEXTS[i + 5]}.", encoding="utf-8")
     store = LanceDBStore(tmp_path / "db", space=emb.space)
-    job = ingest_path(folder, tenant="jobs", store=store, embedder=emb, chunker=SentenceChunker(max_words=12, overlap=0),
-                      embed_batch=3)
+    job = ingest_path(
+        folder,
+        tenant="jobs",
+        store=store,
+        embedder=emb,
+        chunker=SentenceChunker(max_words=12, overlap=0),
+        embed_batch=3,
+    )
     assert job.status == "completed" and store.count("jobs") >= 10
     table = store._table("jobs").to_arrow()
     contents = table.column("content").to_pylist()

@@ -11,9 +11,20 @@ from tests.conftest import require_shared
 def test_cli_run_on_hotpotqa_logs_index_build_time_and_ann_recall(tiny_bge_m3, tmp_path, capsys, compose_cfg):
     require_shared("hotpotqa_sample100")
     home = tmp_path / "home"
-    args = ["run", "generator=extractive", "embedder=bge_m3", "retriever=m3_all", f"embedder.model={tiny_bge_m3}", "dataset=hotpotqa",
-            f"home={home}", "max_queries=4", "progress=false", "store.vector_index=ivf_hnsw_sq",
-            "embedder.torch_threads=1", "embedder.batch_size=64"]
+    args = [
+        "run",
+        "generator=extractive",
+        "embedder=bge_m3",
+        "retriever=m3_all",
+        f"embedder.model={tiny_bge_m3}",
+        "dataset=hotpotqa",
+        f"home={home}",
+        "max_queries=4",
+        "progress=false",
+        "store.vector_index=ivf_hnsw_sq",
+        "embedder.torch_threads=1",
+        "embedder.batch_size=64",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "indexed hotpotqa: 994 chunks (994 embedded" in out
@@ -30,8 +41,14 @@ def test_cli_run_on_hotpotqa_logs_index_build_time_and_ann_recall(tiny_bge_m3, t
 
     # A second experiment over the same corpus and model (a new store, the same embedding cache)
     # stores every chunk again but encodes none of them.
-    parts = build(compose_cfg(*args[1:6], f"home={tmp_path / 'home2'}", "embedder.torch_threads=1",
-                              f"embedder.cache_dir={home / 'lancedb' / '_embedding_cache'}"))
+    parts = build(
+        compose_cfg(
+            *args[1:6],
+            f"home={tmp_path / 'home2'}",
+            "embedder.torch_threads=1",
+            f"embedder.cache_dir={home / 'lancedb' / '_embedding_cache'}",
+        )
+    )
     from ragbench.evaluation.run import ingest_dataset
 
     stats = ingest_dataset(parts)

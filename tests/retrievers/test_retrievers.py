@@ -3,15 +3,19 @@
 import pytest
 
 from ragbench.data.chunking import WholeDocumentChunker
-from ragbench.ingestion.datasets import index_documents
 from ragbench.errors import ConfigError
+from ragbench.ingestion.datasets import index_documents
 from ragbench.retrievers import BM25Retriever, DenseRetriever, HybridRetriever, rrf_fuse
 from ragbench.stores import LanceDBStore
 from ragbench.types import Document, Hit, Query
 
 DOCS = {
-    "acme": ["Employees receive 25 vacation days each year.", "Passwords rotate every 90 days.",
-             "The robot arm lifts 12 kilograms.", "The cafeteria serves lunch at noon."],
+    "acme": [
+        "Employees receive 25 vacation days each year.",
+        "Passwords rotate every 90 days.",
+        "The robot arm lifts 12 kilograms.",
+        "The cafeteria serves lunch at noon.",
+    ],
     "harbor": ["Clinic staff receive 22 vacation days each year.", "Passwords rotate every 60 days."],
 }
 
@@ -30,8 +34,11 @@ def store(tmp_path_factory, minilm):
 def test_each_retriever_finds_the_right_document_in_its_tenant(store, minilm, kind):
     dense, bm25 = DenseRetriever(minilm, store), BM25Retriever(store)
     retriever = {"dense": dense, "bm25": bm25, "hybrid": HybridRetriever([dense, bm25])}[kind]
-    queries = [Query("how many vacation days", "acme"), Query("how many vacation days", "harbor"),
-               Query("password rotation", "acme")]
+    queries = [
+        Query("how many vacation days", "acme"),
+        Query("how many vacation days", "harbor"),
+        Query("password rotation", "acme"),
+    ]
     results = retriever.retrieve(queries, k=2)
     assert [r[0].doc_id for r in results] == ["acme-0", "harbor-0", "acme-1"]
     assert all(h.tenant == q.tenant for q, hits in zip(queries, results) for h in hits)

@@ -9,10 +9,18 @@ from ragbench.cli import main
 
 def test_serve_llm_help_is_fast_and_imports_no_vllm():
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", "import sys; from ragbench.cli import main\n"
-                           "try:\n    main(['serve-llm', '--help'])\nexcept SystemExit:\n    pass\n"
-                           "print('vllm' in sys.modules, 'torch' in sys.modules)"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ragbench.cli import main\n"
+            "try:\n    main(['serve-llm', '--help'])\nexcept SystemExit:\n    pass\n"
+            "print('vllm' in sys.modules, 'torch' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "--max-restarts" in proc.stdout and proc.stdout.strip().endswith("False False")
     assert time.perf_counter() - start < 20

@@ -17,8 +17,8 @@ from ragbench.errors import ModelError
 from ragbench.generators import OpenAIGenerator
 from ragbench.resilience import check_endpoint
 from ragbench.serving import VLLMServer, free_port
-from tests.support.net import FakeMalformedLLMServer, TcpProxy
 from ragbench.types import Hit, Query
+from tests.support.net import FakeMalformedLLMServer, TcpProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -122,8 +122,9 @@ def test_unreachable_server_fails_each_item_fast_with_reason():
 
 def test_circuit_opens_fails_fast_and_half_open_probe_recovers(vllm_server):
     with TcpProxy("127.0.0.1", vllm_server.port) as proxy:
-        gen = OpenAIGenerator(proxy.base_url, max_tokens=4, concurrency=1, retries=0,
-                              failure_threshold=3, reset_timeout_s=2.0)
+        gen = OpenAIGenerator(
+            proxy.base_url, max_tokens=4, concurrency=1, retries=0, failure_threshold=3, reset_timeout_s=2.0
+        )
         assert all(a.ok for a in gen.generate(queries(2), [HITS] * 2))
         proxy.cut()
         start = time.perf_counter()
@@ -138,9 +139,11 @@ def test_circuit_opens_fails_fast_and_half_open_probe_recovers(vllm_server):
         assert gen.guard.breaker.state == "half_open"
         back = gen.generate(queries(3), [HITS] * 3)
         assert all(a.ok for a in back) and gen.guard.breaker.state == "closed"
-    print(f"\ncircuit: 3 failures opened it; 5 calls refused in {max(fast):.2f} ms max each; "
-          f"8 calls while down took {down_s:.2f} s; after 2 s the half-open probe succeeded and it closed; "
-          f"stats {gen.guard.breaker.snapshot()}")
+    print(
+        f"\ncircuit: 3 failures opened it; 5 calls refused in {max(fast):.2f} ms max each; "
+        f"8 calls while down took {down_s:.2f} s; after 2 s the half-open probe succeeded and it closed; "
+        f"stats {gen.guard.breaker.snapshot()}"
+    )
 
 
 def test_tenant_rate_limit_refuses_or_waits(vllm_server):
@@ -154,24 +157,42 @@ def test_tenant_rate_limit_refuses_or_waits(vllm_server):
     waited = wait.generate(queries(6, "acme"), [HITS] * 6)
     elapsed = time.perf_counter() - start
     assert all(a.ok for a in waited) and elapsed >= 0.95  # 4 of 6 wait for tokens at 4/s
-    print(f"\nrate limit: refuse mode 2/6 acme granted, 4 refused, globex 2/2; "
-          f"wait mode 6 calls at 4/s burst 2 took {elapsed:.2f} s; stats {wait.guard.limiter.stats}")
+    print(
+        f"\nrate limit: refuse mode 2/6 acme granted, 4 refused, globex 2/2; "
+        f"wait mode 6 calls at 4/s burst 2 took {elapsed:.2f} s; stats {wait.guard.limiter.stats}"
+    )
 
 
 def test_ragbench_run_with_openai_server_logs_tokens_per_s_and_ttft_to_mlflow(vllm_server, tmp_path, capsys):
     from ragbench.cli import main
 
     home = tmp_path / "home"
-    assert main(["run", "generator=openai", f"generator.base_url={vllm_server.base_url}", "generator.model=tiny-qwen2",
-                 "generator.max_tokens=16", "retriever=bm25", "max_queries=4", f"home={home}", "progress=false"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "generator=openai",
+                f"generator.base_url={vllm_server.base_url}",
+                "generator.model=tiny-qwen2",
+                "generator.max_tokens=16",
+                "retriever=bm25",
+                "max_queries=4",
+                f"home={home}",
+                "progress=false",
+            ]
+        )
+        == 0
+    )
     assert "MLflow run id" in capsys.readouterr().out
     import mlflow
 
     mlflow.set_tracking_uri(f"sqlite:///{home}/mlflow.db")
     run = mlflow.search_runs(experiment_names=["ragbench"]).iloc[0]
     with capsys.disabled():
-        print(f"\nopenai run: tokens/s {run['metrics.generate.tokens_per_s']:.1f}, "
-              f"TTFT p50 {run['metrics.latency.ttft_ms.p50']:.1f} ms, p95 {run['metrics.latency.ttft_ms.p95']:.1f} ms")
+        print(
+            f"\nopenai run: tokens/s {run['metrics.generate.tokens_per_s']:.1f}, "
+            f"TTFT p50 {run['metrics.latency.ttft_ms.p50']:.1f} ms, p95 {run['metrics.latency.ttft_ms.p95']:.1f} ms"
+        )
     assert run["metrics.questions"] == 4 and run["metrics.answers.failed"] == 0
     assert run["metrics.generate.tokens_per_s"] > 0
     assert 0 < run["metrics.latency.ttft_ms.p50"] <= run["metrics.latency.ttft_ms.p95"]
@@ -179,8 +200,15 @@ def test_ragbench_run_with_openai_server_logs_tokens_per_s_and_ttft_to_mlflow(vl
 
 def test_zz_server_killed_mid_run_is_restarted_and_the_run_completes(vllm_server):
     """Runs last: SIGKILL the server between batches; the supervisor restarts it on the same port."""
-    gen = OpenAIGenerator(vllm_server.base_url, max_tokens=4, retries=1, backoff_s=0.2,
-                          failure_threshold=3, reset_timeout_s=3.0, timeout_s=20)
+    gen = OpenAIGenerator(
+        vllm_server.base_url,
+        max_tokens=4,
+        retries=1,
+        backoff_s=0.2,
+        failure_threshold=3,
+        reset_timeout_s=3.0,
+        timeout_s=20,
+    )
     old_pid, restarts = vllm_server.pid, vllm_server.restarts
     answers, killed_at, recovered_at = [], None, None
     deadline = time.monotonic() + 240
@@ -197,9 +225,11 @@ def test_zz_server_killed_mid_run_is_restarted_and_the_run_completes(vllm_server
             break
         time.sleep(0.5)
     failed = [a for a in answers if not a.ok]
-    print(f"\nkill mid-run: {len(answers)} items, {len(failed)} failed while down "
-          f"({sorted({a.error.split(':')[0] for a in failed})}), back after {recovered_at - killed_at:.1f} s, "
-          f"restarts {vllm_server.restarts}, events {[e for _, e in vllm_server.events[-3:]]}")
+    print(
+        f"\nkill mid-run: {len(answers)} items, {len(failed)} failed while down "
+        f"({sorted({a.error.split(':')[0] for a in failed})}), back after {recovered_at - killed_at:.1f} s, "
+        f"restarts {vllm_server.restarts}, events {[e for _, e in vllm_server.events[-3:]]}"
+    )
     assert recovered_at is not None, vllm_server.log_tail()
     assert vllm_server.restarts == restarts + 1 and vllm_server.pid != old_pid
     assert vllm_server.state == "ready" and vllm_server.healthy()

@@ -26,14 +26,25 @@ def test_exact_search_has_recall_one_and_no_build(tmp_path):
 
 
 def test_ivf_pq_with_params_records_build_time_and_recall(tmp_path):
-    coarse = LanceDBStore(tmp_path / "a", space="s", vector_index="ivf_pq", recall_sample=30,
-                          index_params={"num_partitions": 8, "num_sub_vectors": 2}, search_params={"nprobes": 1})
+    coarse = LanceDBStore(
+        tmp_path / "a",
+        space="s",
+        vector_index="ivf_pq",
+        recall_sample=30,
+        index_params={"num_partitions": 8, "num_sub_vectors": 2},
+        search_params={"nprobes": 1},
+    )
     vectors = _fill(coarse)
     stats = coarse.build_indexes("acme")
     assert stats["vector_indexed"] == 1.0 and stats["vector_index_build_s"] > 0
     assert 0.0 < stats["ann_recall@10"] < 1.0  # 2-byte PQ codes, one partition probed: lossy
-    refined = LanceDBStore(tmp_path / "a", space="s", vector_index="ivf_pq", recall_sample=30,
-                           search_params={"nprobes": 8, "refine_factor": 50})
+    refined = LanceDBStore(
+        tmp_path / "a",
+        space="s",
+        vector_index="ivf_pq",
+        recall_sample=30,
+        search_params={"nprobes": 8, "refine_factor": 50},
+    )
     from ragbench.stores.index_quality import ann_recall
 
     better = ann_recall(refined._table("acme"), k=10, sample=30, search_params=refined.search_params)

@@ -9,7 +9,10 @@ from ragbench.types import Chunk
 
 
 def _chunks(tenant, texts, prefix="d"):
-    return [Chunk(id=f"{prefix}{i}#0", doc_id=f"{prefix}{i}", tenant=tenant, text=t, title=f"T{i}") for i, t in enumerate(texts)]
+    return [
+        Chunk(id=f"{prefix}{i}#0", doc_id=f"{prefix}{i}", tenant=tenant, text=t, title=f"T{i}")
+        for i, t in enumerate(texts)
+    ]
 
 
 def _vectors(n, dim=8, seed=0):

@@ -28,8 +28,13 @@ ENGLISH = ["Staff get 25 days of paid vacation every year.", "Passwords are chan
 
 def _ingest(store, tenant, texts):
     lines = "\n".join(json.dumps({"id": f"d{i}", "text": t}, ensure_ascii=False) for i, t in enumerate(texts))
-    return ingest_items(iter_jsonl(io.StringIO(lines), source="t"), tenant=tenant, store=store, embedder=None,
-                        chunker=WholeDocumentChunker())
+    return ingest_items(
+        iter_jsonl(io.StringIO(lines), source="t"),
+        tenant=tenant,
+        store=store,
+        embedder=None,
+        chunker=WholeDocumentChunker(),
+    )
 
 
 def _details(store, tenant):
@@ -60,7 +65,9 @@ def test_croatian_tenant_is_read_without_english_rules(tmp_path):
     assert job.status == "completed"
     assert describe_tenant(store, "lastavica")["detected_languages"] == ["hr"]  # recorded by the job
     details = _details(store, "lastavica")
-    assert not details["stem"] and not details["remove_stop_words"] and details["ascii_folding"] and details["lower_case"]
+    assert (
+        not details["stem"] and not details["remove_stop_words"] and details["ascii_folding"] and details["lower_case"]
+    )
     assert _found(store, "lastavica", "cakovcu") == ["Tvrtku su osnovali N"]  # typed without diacritics
     assert _found(store, "lastavica", "on") == ["Tvrtku su osnovali N"]  # Croatian "on" (he) is a word
     english = LanceDBStore(tmp_path / "db", text_analysis="en")  # English rules for every tenant, as before
@@ -78,7 +85,9 @@ def test_english_tenant_keeps_english_stemming_and_chinese_is_segmented(tmp_path
     create_tenant(store, "tokyo", settings={"languages": ["zh"]})  # the detector does not know Chinese
     _ingest(store, "tokyo", ["东京是日本的首都，人口很多。", "北京是中国的首都。"])
     assert _details(store, "tokyo")["base_tokenizer"] == "icu"
-    assert len(store.search_text("tokyo", "首都", k=5)) == 2 and _found(store, "tokyo", "日本") == ["东京是日本的首都，人口很多。"]
+    assert len(store.search_text("tokyo", "首都", k=5)) == 2 and _found(store, "tokyo", "日本") == [
+        "东京是日本的首都，人口很多。"
+    ]
 
 
 def test_changing_a_tenants_languages_rebuilds_its_index(tmp_path, capsys):

@@ -40,8 +40,12 @@ def sign_in(url: str, user: str, password: str, *, timeout: float = 60) -> tuple
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     body = urllib.parse.urlencode({"username": user, "password": password})
-    conn.request("POST", "/login", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Origin": f"{parts.scheme}://{parts.netloc}"})
+    conn.request(
+        "POST",
+        "/login",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": f"{parts.scheme}://{parts.netloc}"},
+    )
     resp = conn.getresponse()
     resp.read()
     cookies = {}
@@ -60,24 +64,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def write_users_file(path: Path, users: Mapping[str, tuple[str, str, Sequence[str]]], *, iterations: int | None = None) -> Path:
+def write_users_file(
+    path: Path, users: Mapping[str, tuple[str, str, Sequence[str]]], *, iterations: int | None = None
+) -> Path:
     """Write a users file from ``{name: (password, role, tenants)}``, hashed at the production cost
     (:data:`~ragbench.dashboard.auth.KDF_ITERATIONS`, about 0.4 s a hash on 2 cores); a lower
     ``iterations`` makes a file that ``ragbench dashboard`` refuses (for tests of that refusal)."""
     from ragbench.dashboard.auth import KDF_ITERATIONS, hash_password
 
     iterations = iterations or KDF_ITERATIONS
-    data = {"users": {
-        name: {"password_hash": hash_password(pw, iterations=iterations), "role": role, "tenants": list(tenants)}
-        for name, (pw, role, tenants) in users.items()
-    }}
+    data = {
+        "users": {
+            name: {"password_hash": hash_password(pw, iterations=iterations), "role": role, "tenants": list(tenants)}
+            for name, (pw, role, tenants) in users.items()
+        }
+    }
     path.write_text(json.dumps(data, indent=2))
     return path
 
 
 def start_dashboard(
-    home: Path, users_file: Path | None, *, port: int, log: Path, timeout: float = 180.0,
-    extra_args: Sequence[str] = (), overrides: Sequence[str] = ("generator=extractive",),
+    home: Path,
+    users_file: Path | None,
+    *,
+    port: int,
+    log: Path,
+    timeout: float = 180.0,
+    extra_args: Sequence[str] = (),
+    overrides: Sequence[str] = ("generator=extractive",),
 ) -> subprocess.Popen:
     """Start ``ragbench dashboard`` on 127.0.0.1:``port`` and wait until it answers.
 
@@ -88,8 +102,14 @@ def start_dashboard(
     if users_file is not None:
         cmd += ["--users", str(users_file)]
     root = Path(__file__).resolve().parents[2]
-    proc = subprocess.Popen([*cmd, f"home={home}", *overrides], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env,
-                            cwd=root, start_new_session=True)
+    proc = subprocess.Popen(
+        [*cmd, f"home={home}", *overrides],
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=root,
+        start_new_session=True,
+    )
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
@@ -115,12 +135,24 @@ def stop_dashboard(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def served_dashboard(home: Path, users_file: Path | None, *, log: Path | None = None,
-                     overrides: Sequence[str] = ("generator=extractive",), extra_args: Sequence[str] = ()) -> Iterator[str]:
+def served_dashboard(
+    home: Path,
+    users_file: Path | None,
+    *,
+    log: Path | None = None,
+    overrides: Sequence[str] = ("generator=extractive",),
+    extra_args: Sequence[str] = (),
+) -> Iterator[str]:
     """A running dashboard's base URL; the server is stopped on exit (``extra_args``: CLI options)."""
     port = free_port()
-    proc = start_dashboard(home, users_file, port=port, log=log or Path(home) / "dashboard-server.log",
-                           overrides=overrides, extra_args=extra_args)
+    proc = start_dashboard(
+        home,
+        users_file,
+        port=port,
+        log=log or Path(home) / "dashboard-server.log",
+        overrides=overrides,
+        extra_args=extra_args,
+    )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

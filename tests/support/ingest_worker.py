@@ -35,8 +35,14 @@ def main(argv: list[str] | None = None) -> int:
     print("READY", flush=True)
     if args.wait_go:
         sys.stdin.readline()
-    job = ingest_path(args.path, tenant=args.tenant, store=store, embedder=None,
-                      chunker=SentenceChunker(max_words=args.max_words, overlap=1), batch_size=args.batch_size)
+    job = ingest_path(
+        args.path,
+        tenant=args.tenant,
+        store=store,
+        embedder=None,
+        chunker=SentenceChunker(max_words=args.max_words, overlap=1),
+        batch_size=args.batch_size,
+    )
     print("DONE", job.job_id, job.status, job.completed, job.skipped, job.failed, flush=True)
     return 0 if job.status == "completed" else 1
 

@@ -78,10 +78,23 @@ class FakeGarbageLLMServer:
                 if fake.mode == "body":
                     return self._send(b"<html>502 upstream garbage \x00\xff</html>")
                 content = "%% not json at all {{{" if fake.mode == "text" else json.dumps({"unexpected": [1, 2]})
-                self._send(json.dumps({
-                    "id": "x", "object": "chat.completion", "created": 0, "model": "garbage",
-                    "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
-                }).encode())
+                self._send(
+                    json.dumps(
+                        {
+                            "id": "x",
+                            "object": "chat.completion",
+                            "created": 0,
+                            "model": "garbage",
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": content},
+                                }
+                            ],
+                        }
+                    ).encode()
+                )
 
         return Handler
 

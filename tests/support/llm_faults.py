@@ -31,9 +31,15 @@ HTML_PAGE = b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><b
 
 
 def _chunk(content: str | None, *, finish: str | None = None) -> bytes:
-    choice = {"index": 0, "delta": {"content": content} if content else {}, "finish_reason": finish,
-              "logprobs": {"content": [{"token": content, "logprob": -0.1}]} if content else None}
-    return b"data: " + json.dumps({"id": "x", "object": "chat.completion.chunk", "choices": [choice]}).encode() + b"\n\n"
+    choice = {
+        "index": 0,
+        "delta": {"content": content} if content else {},
+        "finish_reason": finish,
+        "logprobs": {"content": [{"token": content, "logprob": -0.1}]} if content else None,
+    }
+    return (
+        b"data: " + json.dumps({"id": "x", "object": "chat.completion.chunk", "choices": [choice]}).encode() + b"\n\n"
+    )
 
 
 class FaultyLLMServer:
@@ -47,8 +53,15 @@ class FaultyLLMServer:
         faults: Answer only this many chat requests with ``mode``, the later ones ``ok`` (None: all).
     """
 
-    def __init__(self, mode: str = "ok", *, model: str = "fake", answer: str = "Oslo is the answer.",
-                 delay_s: float = 0.0, faults: int | None = None) -> None:
+    def __init__(
+        self,
+        mode: str = "ok",
+        *,
+        model: str = "fake",
+        answer: str = "Oslo is the answer.",
+        delay_s: float = 0.0,
+        faults: int | None = None,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode {mode!r}: use one of {MODES}.")
         self.mode, self.model, self.answer, self.delay_s, self.faults = mode, model, answer, delay_s, faults
@@ -116,11 +129,17 @@ class FaultyLLMServer:
     def _full_body(self, mode: str) -> bytes:
         if mode == "no_choices":
             return json.dumps({"id": "x", "object": "chat.completion", "choices": []}).encode()
-        return json.dumps({
-            "id": "x", "object": "chat.completion", "model": self.model,
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": self.answer}}],
-            "usage": {"prompt_tokens": 20, "completion_tokens": 5},
-        }).encode()
+        return json.dumps(
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "model": self.model,
+                "choices": [
+                    {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": self.answer}}
+                ],
+                "usage": {"prompt_tokens": 20, "completion_tokens": 5},
+            }
+        ).encode()
 
     def _stream_body(self, mode: str) -> bytes:
         words = self.answer.split(" ")
@@ -130,8 +149,12 @@ class FaultyLLMServer:
         if mode == "cut":  # half the answer, then the connection closes: no finish_reason, no [DONE]
             return b"".join(_chunk(w + " ") for w in words[: max(1, len(words) // 2)])
         out = b"".join(_chunk(w + (" " if i < len(words) - 1 else "")) for i, w in enumerate(words))
-        usage = {"id": "x", "object": "chat.completion.chunk", "choices": [],
-                 "usage": {"prompt_tokens": 20, "completion_tokens": len(words)}}
+        usage = {
+            "id": "x",
+            "object": "chat.completion.chunk",
+            "choices": [],
+            "usage": {"prompt_tokens": 20, "completion_tokens": len(words)},
+        }
         return out + _chunk(None, finish="stop") + b"data: " + json.dumps(usage).encode() + b"\n\ndata: [DONE]\n\n"
 
     def close(self) -> None:

@@ -40,8 +40,14 @@ class RecordedNvml:
         init_error: An NVML error code (e.g. ``pynvml.NVML_ERROR_DRIVER_NOT_LOADED``) that ``nvmlInit`` raises.
     """
 
-    def __init__(self, rounds: Sequence[Sequence[dict[str, Any]]], *, names: Sequence[str] = ("NVIDIA H200",),
-                 driver: str = "570.172.08", init_error: int | None = None) -> None:
+    def __init__(
+        self,
+        rounds: Sequence[Sequence[dict[str, Any]]],
+        *,
+        names: Sequence[str] = ("NVIDIA H200",),
+        driver: str = "570.172.08",
+        init_error: int | None = None,
+    ) -> None:
         import pynvml
 
         self._pynvml = pynvml

@@ -26,17 +26,21 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
             try:
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise DatasetError(f"{path}:{lineno}: invalid UTF-8 at byte {exc.start} of the line. "
-                                   "Re-save the file as UTF-8.") from exc
+                raise DatasetError(
+                    f"{path}:{lineno}: invalid UTF-8 at byte {exc.start} of the line. Re-save the file as UTF-8."
+                ) from exc
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{lineno}: not valid JSON ({exc.msg}). Each line must be one JSON object.") from exc
+                raise DatasetError(
+                    f"{path}:{lineno}: not valid JSON ({exc.msg}). Each line must be one JSON object."
+                ) from exc
             except RecursionError as exc:
-                raise DatasetError(f"{path}:{lineno}: not valid JSON (nested too deeply to parse). "
-                                   "Each line must be one JSON object.") from exc
+                raise DatasetError(
+                    f"{path}:{lineno}: not valid JSON (nested too deeply to parse). Each line must be one JSON object."
+                ) from exc
             if not isinstance(record, dict):
                 raise DatasetError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}.")
             yield lineno, record
@@ -60,7 +64,9 @@ def iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
 
     pos = skip(0)
     if not text.startswith("[", pos):
-        raise DatasetError(f"{path}:{line_of(pos)}: expected a JSON list of records ('['), got {text[pos:pos + 20]!r}.")
+        raise DatasetError(
+            f"{path}:{line_of(pos)}: expected a JSON list of records ('['), got {text[pos : pos + 20]!r}."
+        )
     pos = skip(pos + 1)
     if text.startswith("]", pos):
         return
@@ -76,7 +82,9 @@ def iter_json_array(path: Path) -> Iterator[tuple[int, object]]:
         if text.startswith("]", pos):
             return
         if not text.startswith(",", pos):
-            raise DatasetError(f"{path}:{line_of(pos)}: expected ',' or ']' between records, got {text[pos:pos + 20]!r}.")
+            raise DatasetError(
+                f"{path}:{line_of(pos)}: expected ',' or ']' between records, got {text[pos : pos + 20]!r}."
+            )
         pos = skip(pos + 1)
 
 

@@ -18,14 +18,27 @@ def _flashrag_corpus(path: Path, tenant: str, language: str | None) -> list[Docu
     for lineno, record in iter_jsonl(path):
         require_fields(path, lineno, record, {"id": (str, int), "contents": str})
         title, _, text = record["contents"].partition("\n")
-        docs.append(Document(id=str(record["id"]), tenant=tenant, text=text if text else title,
-                             title=title.strip().strip('"') if text else "", source=str(path), language=language))
+        docs.append(
+            Document(
+                id=str(record["id"]),
+                tenant=tenant,
+                text=text if text else title,
+                title=title.strip().strip('"') if text else "",
+                source=str(path),
+                language=language,
+            )
+        )
     return docs
 
 
 def load_flashrag(
-    path: str | Path, *, corpus: str | Path | None = None, tenant: str = "flashrag", name: str | None = None,
-    language: str | None = "en", max_queries: int | None = None,
+    path: str | Path,
+    *,
+    corpus: str | Path | None = None,
+    tenant: str = "flashrag",
+    name: str | None = None,
+    language: str | None = "en",
+    max_queries: int | None = None,
 ) -> Dataset:
     """Load a FlashRAG dataset JSONL (``id``, ``question``, ``golden_answers``) and optionally its corpus
     JSONL (``id``, ``contents`` = ``"Title"\\ntext``). FlashRAG gives no gold passages.
@@ -42,10 +55,19 @@ def load_flashrag(
     for lineno, record in iter_jsonl(path):
         require_fields(path, lineno, record, {"id": (str, int), "question": str, "golden_answers": list})
         if not all(isinstance(a, str) for a in record["golden_answers"]):
-            raise DatasetError(f"{path}:{lineno}: golden_answers must be a list of strings, got {record['golden_answers']!r}.")
-        samples.append(Sample(id=str(record["id"]), question=record["question"], tenant=tenant,
-                              answers=tuple(record["golden_answers"]), language=language,
-                              metadata=record.get("metadata") or {}))
+            raise DatasetError(
+                f"{path}:{lineno}: golden_answers must be a list of strings, got {record['golden_answers']!r}."
+            )
+        samples.append(
+            Sample(
+                id=str(record["id"]),
+                question=record["question"],
+                tenant=tenant,
+                answers=tuple(record["golden_answers"]),
+                language=language,
+                metadata=record.get("metadata") or {},
+            )
+        )
     docs = _flashrag_corpus(check_file(corpus, "a FlashRAG corpus JSONL"), tenant, language) if corpus else []
     return Dataset(name or path.parent.name, docs, samples, {"path": str(path), "format": "flashrag"}).head(max_queries)
 
@@ -71,7 +93,11 @@ def format_choices(stem: str, choices: list[dict]) -> str:
 
 
 def load_exams(
-    path: str | Path, *, tenant: str | None = None, name: str | None = None, max_queries: int | None = None,
+    path: str | Path,
+    *,
+    tenant: str | None = None,
+    name: str | None = None,
+    max_queries: int | None = None,
 ) -> Dataset:
     """Load EXAMS multiple-choice questions (ARC-style JSONL). Gold answers: the key's label and its text.
 
@@ -92,21 +118,49 @@ def load_exams(
         language = EXAMS_LANGUAGES.get(lang_name, lang_name.lower()[:2] if isinstance(lang_name, str) else None)
         owner = validate_tenant_id(tenant or f"exams-{language or 'xx'}")
         gold = next(c["text"] for c in choices if c["label"] == key)
-        samples.append(Sample(id=record["id"], question=format_choices(stem, choices), tenant=owner,
-                              answers=(key, gold), language=language,
-                              metadata={"choices": [{"label": c["label"], "text": c["text"]} for c in choices],
-                                        "answer_key": key, **(record.get("info") or {})}))
-        docs += [Document(id=f"{record['id']}/{c['label']}", tenant=owner, text=c["para"], title=c["text"],
-                          source=str(path), language=language) for c in choices if c.get("para")]
+        samples.append(
+            Sample(
+                id=record["id"],
+                question=format_choices(stem, choices),
+                tenant=owner,
+                answers=(key, gold),
+                language=language,
+                metadata={
+                    "choices": [{"label": c["label"], "text": c["text"]} for c in choices],
+                    "answer_key": key,
+                    **(record.get("info") or {}),
+                },
+            )
+        )
+        docs += [
+            Document(
+                id=f"{record['id']}/{c['label']}",
+                tenant=owner,
+                text=c["para"],
+                title=c["text"],
+                source=str(path),
+                language=language,
+            )
+            for c in choices
+            if c.get("para")
+        ]
     if not samples:
         raise DatasetError(f"{path}: no questions found.")
     return Dataset(name or path.stem, docs, samples, {"path": str(path), "format": "exams"}).head(max_queries)
 
 
 def load_hf_folder(
-    path: str | Path, *, tenant: str, split: str | None = None, question_field: str = "question",
-    answers_field: str = "answers", id_field: str | None = "id", context_field: str | None = None,
-    name: str | None = None, language: str | None = None, max_queries: int | None = None,
+    path: str | Path,
+    *,
+    tenant: str,
+    split: str | None = None,
+    question_field: str = "question",
+    answers_field: str = "answers",
+    id_field: str | None = "id",
+    context_field: str | None = None,
+    name: str | None = None,
+    language: str | None = None,
+    max_queries: int | None = None,
 ) -> Dataset:
     """Load a folder written by Hugging Face ``datasets`` (``save_to_disk``); fields are named by argument.
 
@@ -129,7 +183,9 @@ def load_hf_folder(
         data = data[split]
     missing = [f for f in (question_field, answers_field, id_field, context_field) if f and f not in data.column_names]
     if missing:
-        raise DatasetError(f"{folder}: column(s) {missing} not found; columns: {data.column_names}. Set the *_field arguments.")
+        raise DatasetError(
+            f"{folder}: column(s) {missing} not found; columns: {data.column_names}. Set the *_field arguments."
+        )
     samples, docs = [], []
     for row_no, row in enumerate(data):
         qid = str(row[id_field]) if id_field else str(row_no)
@@ -138,9 +194,22 @@ def load_hf_folder(
             raise DatasetError(f"{folder}: row {row_no} (id {qid!r}): {question_field!r} is empty or not text.")
         relevant = {}
         if context_field and row[context_field]:
-            docs.append(Document(id=f"{qid}/ctx", tenant=tenant, text=str(row[context_field]), source=str(folder), language=language))
+            docs.append(
+                Document(
+                    id=f"{qid}/ctx", tenant=tenant, text=str(row[context_field]), source=str(folder), language=language
+                )
+            )
             relevant = {f"{qid}/ctx": 1}
-        samples.append(Sample(id=qid, question=row[question_field], tenant=tenant, answers=answers, relevant=relevant, language=language))
+        samples.append(
+            Sample(
+                id=qid,
+                question=row[question_field],
+                tenant=tenant,
+                answers=answers,
+                relevant=relevant,
+                language=language,
+            )
+        )
     return Dataset(name or folder.name, docs, samples, {"path": str(folder), "format": "hf"}).head(max_queries)
 
 
@@ -150,5 +219,7 @@ def _hf_answers(folder: Path, row_no: int, raw) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
-        raise DatasetError(f"{folder}: row {row_no}: answers must be text, a list of text or {{'text': [...]}}; got {raw!r}.")
+        raise DatasetError(
+            f"{folder}: row {row_no}: answers must be text, a list of text or {{'text': [...]}}; got {raw!r}."
+        )
     return tuple(raw)
