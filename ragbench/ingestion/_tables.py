@@ -31,7 +31,7 @@ COLUMNS = {
 
 @lru_cache(maxsize=1)
 def _schemas():
-    """Arrow schemas of :data:`COLUMNS` (built once: building them per row was 30% of a lexical ingest)."""
+    """Arrow schemas of :data:`COLUMNS`, built once per process (they are on the hot path of every write)."""
     import pyarrow as pa
 
     types = {"s": pa.string(), "i": pa.int64(), "f": pa.float64()}
