@@ -41,13 +41,17 @@ class AskEvent:
     response: QueryResponse | None = None
 
 
-def default_presets(names: Sequence[str] = ("hybrid", "dense", "bm25")) -> dict[str, list[str]]:
-    """``default`` (the base config as composed) then one preset per retriever config in ``names``
-    that exists in ``configs/retriever/``, each with the configured generator."""
+# Named variants that answer a dataset's own questions only (gold passages) cannot answer a user's question.
+NOT_ASKABLE = ("oracle",)
+
+
+def default_presets() -> dict[str, list[str]]:
+    """``default`` (the base config as composed) then one preset per named variant of ``configs/experiment/``
+    (``rag_hybrid`` shown as ``hybrid``, ``closed_book``, ...), each with the configured generator."""
     from ragbench.config import group_options
 
-    available = group_options("retriever")
-    return {"default": [], **{name: [f"retriever={name}"] for name in names if name in available}}
+    variants = [v for v in group_options("experiment") if v not in NOT_ASKABLE]
+    return {"default": [], **{v.removeprefix("rag_"): [f"experiment={v}"] for v in variants}}
 
 
 def parse_presets(text: str) -> dict[str, list[str]]:
