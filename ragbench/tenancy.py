@@ -15,13 +15,24 @@ TENANT_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 _TENANT_RE = re.compile(TENANT_ID_PATTERN)
 
 
-def validate_tenant_id(tenant: object) -> str:
-    """Return ``tenant`` if it is a valid tenant id, else raise :class:`TenantError`.
+class TenantId(str):
+    """A tenant id that has been validated: created only by :func:`validate_tenant_id`, so a function that
+    receives one (e.g. from a query at the API boundary) need not check it again."""
+
+    __slots__ = ()
+
+
+def validate_tenant_id(tenant: object) -> TenantId:
+    """Return ``tenant`` as a :class:`TenantId` if it is a valid tenant id, else raise :class:`TenantError`.
+
+    Validated once, at the boundary: a :class:`TenantId` passes through at once.
 
     Example:
         >>> validate_tenant_id("acme-robotics")
         'acme-robotics'
     """
+    if type(tenant) is TenantId:
+        return tenant
     if not isinstance(tenant, str):
         raise TenantError(
             f"Tenant id must be a string, got {type(tenant).__name__} {tenant!r}. Use an id such as 'acme-robotics'."
@@ -33,7 +44,7 @@ def validate_tenant_id(tenant: object) -> str:
             "digits, '-' and '_', starts with a letter or digit and has no '__' "
             f"(pattern {TENANT_ID_PATTERN}). Example: 'acme-robotics'."
         )
-    return tenant
+    return TenantId(tenant)
 
 
 TENANT_RECORD = "tenant.json"  # <store uri>/tenants/<tenant>/tenant.json (see ragbench.ingestion.tenants)
