@@ -17,6 +17,7 @@ NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 # What a parameters cell may hold: config name, overrides, tenant/dataset (and run selections), output dir.
 ALLOWED_PARAMETERS = {
     "config_name", "overrides", "variant_overrides", "dataset", "tenant", "run_a", "run_b", "output_dir", "metric", "train",
+    "heldout",
 }
 ABSOLUTE_PATH = re.compile(r"""["'](/(?:home|tmp|work|usr|Users|root|mnt|data)\b|~/|[A-Za-z]:\\)""")
 

@@ -46,8 +46,12 @@ def _nb(smoke, stage: str):
 
 
 def _text(nb) -> str:
-    return "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
-                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return "\n".join(
+        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+    )
 
 
 def test_every_stage_ran_and_is_in_mlflow(smoke):
@@ -94,10 +98,12 @@ def test_generation_lab_outputs(smoke):
     for variant in table["variant"]:
         assert answers[f"{variant}: sources"].str.startswith("acme-").all()
     assert answers["extractive-1: answer"].notna().all()
-    # The tiny random Qwen2 really generates (slower by orders of magnitude) and never fails; its text is noise.
+    # The real SmolLM2 answers every question (transformers, no server); weak, but question-specific answers.
     llm = table.set_index("variant").loc[["llm-grounded-prompt", "llm-short-prompt"]]
-    assert (llm["answers.failed"] == 0).all()
-    assert (llm["latency.total_ms.p50"] > 10 * extractive["latency.total_ms.p50"]).all()
+    assert (llm["answers.failed"] == 0).all() and llm["match"].notna().all()
+    for variant in ("llm-grounded-prompt", "llm-short-prompt"):
+        texts = answers[f"{variant}: answer"].fillna("")
+        assert (texts.str.len() > 0).all() and texts.nunique() > 1
 
 
 def test_compare_runs_outputs(smoke):
@@ -115,19 +121,25 @@ def test_compare_runs_outputs(smoke):
 def test_dspy_optimize_outputs(smoke):
     scores = pd.read_csv(_out(smoke, "dspy-optimize") / "scores.csv").set_index("program")
     assert list(scores.index) == ["before", "after"]
-    assert (scores["n"] == 3).all() and (scores["failed"] == 0).all()  # every dev question answered via vLLM
-    assert ((scores["score"] >= 0) & (scores["score"] <= 1)).all()
+    # 6 held-out questions, each answered (or counted as failed) by the real SmolLM2 on a vLLM server
+    assert (scores["n"] + scores["failed"] == 6).all()
+    assert ((scores["score"].dropna() >= 0) & (scores["score"].dropna() <= 1)).all()
     rows = pd.read_csv(_out(smoke, "dspy-optimize") / "before_after.csv")
-    assert len(rows) == 3 and rows["before"].str.endswith("]").all()  # the tiny model's format ends with a citation
+    assert len(rows) == 6
     demos = json.loads((_out(smoke, "dspy-optimize") / "demos.json").read_text())
-    assert len(demos) <= 1 and all(d["question"] for d in demos)
+    assert len(demos) <= 2 and all(d["question"] for d in demos)
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{smoke[0] / 'home' / 'mlflow.db'}")
-    [run] = client.search_runs([client.get_experiment_by_name("ragbench").experiment_id],
-                               "tags.`ragbench.kind` = 'dspy-optimize'")
-    assert run.data.metrics["before.n"] == 3 and "after.score" in run.data.metrics
-    assert [a.path for a in client.list_artifacts(run.info.run_id)] == ["config.json", "config.yaml", "dspy_before_after.json"]
+    [run] = client.search_runs(
+        [client.get_experiment_by_name("ragbench").experiment_id], "tags.`ragbench.kind` = 'dspy-optimize'"
+    )
+    assert run.data.metrics["before.n"] + run.data.metrics["before.failed"] == 6 and "paired_n" in run.data.metrics
+    assert [a.path for a in client.list_artifacts(run.info.run_id)] == [
+        "config.json",
+        "config.yaml",
+        "dspy_before_after.json",
+    ]
 
 
 def test_multitenant_outputs(smoke):
