@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 UNSHARE = ["unshare", "--user", "--map-root-user", "--mount"]
 CLI = f"{sys.executable} -m ragbench.cli"
 LEXICAL = "generator=extractive retriever=bm25 progress=false"
-LOG_LINE = re.compile(r"^\[\S+ +(WARN|INFO)|^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (INFO|WARNING) ")  # lance / MLflow logs
+# lance / MLflow log lines, and the run's own "GPU metrics: on|off (...)" status line (issue 20)
+LOG_LINE = re.compile(r"^\[\S+ +(WARN|INFO)|^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (INFO|WARNING) |^GPU metrics: (on|off) \(")
 
 
 def _namespaces_work(tmp: Path) -> bool:
