@@ -44,7 +44,7 @@ demo: setup
 	$(BIN)/ragbench run
 
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=30
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"
