@@ -62,6 +62,7 @@ def test_adaptive_retrieves_exactly_where_its_confidence_rule_says(smollm):
 
 def test_iterative_stop_reasons_match_its_rounds(smollm):
     from ragbench.methods import Iterative
+    from ragbench.methods.steps import first_line
 
     max_rounds = 2
     results = Iterative(smollm.retriever, smollm.generator, max_rounds=max_rounds, max_tokens=32).run(_queries(), k=3)
@@ -75,10 +76,12 @@ def test_iterative_stop_reasons_match_its_rounds(smollm):
         elif stopped == "round_limit":
             assert len(reasons) == max_rounds and not any("so the answer is:" in x.casefold() for x in reasons)
         else:
-            assert stopped == "empty" and reasons[-1] == ""
+            assert stopped == "empty" and first_line(reasons[-1]) == ""
         # round 0 searches with the question; every reasoning sentence without the answer is searched next
         assert t.queries[0] == query.text and t.retrieval_rounds == len(t.queries)
-        searched = [x for x in reasons if x and "so the answer is:" not in x.casefold()]
+        # a sentence without the answer is searched as its first line without labels (methods.steps.first_line)
+        searched = [first_line(x) for x in reasons if "so the answer is:" not in x.casefold()]
+        searched = [x for x in searched if x]
         assert t.queries[1:] == searched
         assert t.llm_calls == len(reasons) + 1  # the sentences, then the answer
 
