@@ -1,13 +1,14 @@
 """Config composition and the one wiring function that builds the object graph.
 
 Configs live in ``configs/`` as Hydra config groups (dataset, embedder, store,
-chunker, retriever, generator, metrics, tracking). :func:`compose` turns
+chunker, retriever, generator, metrics, tracking, method). :func:`compose` turns
 ``key=value`` overrides into a resolved config; :func:`build` instantiates it.
 
 Instantiation follows ``_target_`` paths. Shared components are passed by name:
 any constructor with a parameter called ``embedder``, ``store`` or ``dataset`` that the
 config does not set receives the run's embedder, store or dataset, so ``retriever: dense``
-needs no wiring in YAML. Unknown keyword arguments are rejected with the accepted ones.
+needs no wiring in YAML; a method (``configs/method/``) also receives the run's ``retriever``
+and ``generator``. Unknown keyword arguments are rejected with the accepted ones.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ragbench.protocols import Embedder, Generator, IngestStore, Retriever, Trac
 
 if TYPE_CHECKING:
     from ragbench.data.dataset import Dataset
+    from ragbench.methods.base import Method
     from ragbench.metrics.registry import MetricSuite
     from ragbench.pipelines.rag import RAGPipeline
 
@@ -53,6 +55,7 @@ GROUPS = (
     "prompt",
     "judge",
     "experiment",
+    "method",
 )
 
 
@@ -139,7 +142,7 @@ def instantiate(node: Any, shared: Mapping[str, Any] | None = None) -> Any:
     accepts_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
     unknown = [k for k in kwargs if k not in params and not accepts_any]
     if unknown:
-        accepted = [p for p in params if p not in ("self", "embedder", "store", "dataset")]
+        accepted = [p for p in params if p not in ("self", "embedder", "store", "dataset", "retriever", "generator")]
         raise ConfigError(
             f"{node['_target_']} got unknown argument(s) {unknown}.{suggest(unknown[0], accepted)} "
             f"Accepted: {', '.join(accepted)}."
@@ -227,22 +230,24 @@ class RunSettings:
 class _Shared(Mapping):
     """The run's shared objects by constructor-parameter name, each built only when a constructor asks for it."""
 
-    def __init__(self, parts: Components) -> None:
-        self._parts = parts
+    def __init__(self, parts: Components, names: tuple[str, ...]) -> None:
+        self._parts, self._names = parts, names
 
     def __getitem__(self, name: str):
-        if name not in SHARED:
+        if name not in self._names:
             raise KeyError(name)
         return getattr(self._parts, name)
 
     def __iter__(self):
-        return iter(SHARED)
+        return iter(self._names)
 
     def __len__(self) -> int:
-        return len(SHARED)
+        return len(self._names)
 
 
 SHARED = ("embedder", "store", "dataset")
+# A method (configs/method/) is built from the run's retriever and generator as well.
+METHOD_SHARED = (*SHARED, "retriever", "generator")
 
 
 class Components:
@@ -256,7 +261,7 @@ class Components:
 
     def __init__(self, cfg, *, reuse: Components | None = None) -> None:
         self.cfg = cfg
-        self.shared = _Shared(self)
+        self.shared = _Shared(self, SHARED)
         if reuse is not None:  # e.g. dashboard presets: one embedder and one store for every preset
             self.embedder, self.store = reuse.embedder, reuse.store
 
@@ -267,7 +272,7 @@ class Components:
     @cached_property
     def embedder(self) -> Embedder | None:
         """The embedder, or ``None`` when no component needs one (a lexical-only run embeds nothing)."""
-        consumers = [self.cfg.get(group) for group in ("retriever", "generator", "metrics")]
+        consumers = [self.cfg.get(group) for group in ("retriever", "generator", "metrics", "method")]
         needed = self.cfg.get("embedder") and any(uses(node, "embedder") for node in consumers)
         return instantiate(self.cfg.embedder) if needed else None
 
@@ -307,11 +312,22 @@ class Components:
     def pipeline(self) -> RAGPipeline:
         from ragbench.pipelines.rag import RAGPipeline
 
-        return RAGPipeline(self.retriever, self.generator, k=self.settings.k)
+        return RAGPipeline(self.retriever, self.generator, k=self.settings.k, method=self.method)
+
+    @cached_property
+    def method(self) -> Method | None:
+        """The RAG method of ``configs/method/`` (``None`` when the config has no ``method``: standard RAG).
+
+        Its constructor receives the run's ``retriever``, ``generator``, ``embedder``, ``store`` and
+        ``dataset`` by parameter name, like any other part.
+        """
+        node = self.cfg.get("method")
+        return instantiate(node, _Shared(self, METHOD_SHARED)) if node else None
 
     def check(self) -> Components:
         """Build every part now (constructors validate; no model is loaded), so errors come before any work."""
-        for name in ("settings", "embedder", "store", "chunker", "retriever", "generator", "metrics", "tracker"):
+        parts = ("settings", "embedder", "store", "chunker", "retriever", "generator", "metrics", "tracker", "method")
+        for name in parts:
             getattr(self, name)
         return self
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ragbench.types import Answer, Chunk, Embeddings, Hit, Query, QuestionResult, Sample
+from ragbench.types import Answer, Chunk, Completion, Embeddings, Hit, Query, QuestionResult, Sample
 
 
 @runtime_checkable
@@ -135,6 +135,25 @@ class Generator(Protocol):
     """Answers each query from its retrieved hits; failures come back as ``Answer.error``."""
 
     def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]: ...
+
+
+@runtime_checkable
+class ChatLLM(Protocol):
+    """Completes chat prompts: what a RAG method's intermediate steps (rewrite, decompose, ...) call.
+
+    The LLM generators implement it on their own engine (one engine serves a method's steps and its
+    answers). One :class:`~ragbench.types.Completion` comes back per prompt; a failed call is a
+    completion with ``error`` set, never an exception, and the other prompts go on.
+    """
+
+    def complete(
+        self,
+        prompts: Sequence[Sequence[Mapping[str, str]]],
+        *,
+        tenants: Sequence[str],
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> list[Completion]: ...
 
 
 @runtime_checkable

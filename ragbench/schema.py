@@ -7,12 +7,13 @@ Other services generate client types from the JSON Schema that
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from dataclasses import asdict
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ragbench.tenancy import TENANT_ID_PATTERN, validate_tenant_id
-from ragbench.types import Answer, Hit
+from ragbench.types import Answer, Hit, MethodTrace
 
 TenantId = Annotated[str, StringConstraints(pattern=TENANT_ID_PATTERN, min_length=1, max_length=63)]
 
@@ -85,6 +86,14 @@ class QueryResponse(BaseModel):
     timings: StageTimings
     detected_language: str | None = None
     error: str | None = Field(default=None, description="Set when answering failed; `answer` is then empty.")
+    trace: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "What the RAG method did: method, llm_calls, prompt_tokens, completion_tokens, retrieval_rounds, queries "
+            "(search queries sent), sub_questions, sub_answers, steps (intermediate LLM outputs), values, notes "
+            "(e.g. notes.standalone: a follow-up's standalone question)."
+        ),
+    )
 
     @classmethod
     def build(
@@ -95,6 +104,7 @@ class QueryResponse(BaseModel):
         timings: StageTimings,
         *,
         detected_language: str | None = None,
+        trace: MethodTrace | None = None,
     ) -> QueryResponse:
         cited = set(answer.citations)
         return cls(
@@ -106,6 +116,7 @@ class QueryResponse(BaseModel):
             timings=timings,
             detected_language=detected_language,
             error=answer.error,
+            trace=asdict(trace) if trace is not None else None,
         )
 
 

@@ -61,14 +61,18 @@ class Chunk:
         return f"{self.title}\n{self.text}" if self.title else self.text
 
 
+Turns = tuple[tuple[str, str], ...]  # earlier (question, answer) turns of a conversation, oldest first
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A question asked on behalf of one tenant."""
+    """A question asked on behalf of one tenant; ``history`` holds the conversation before it, if any."""
 
     text: str
     tenant: str
     id: str = ""
     language: str | None = None
+    history: Turns = field(default=(), hash=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +123,89 @@ class Sample:
     relevant: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
     language: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    history: Turns = field(default=(), hash=False, compare=False)  # a follow-up's conversation (multi-turn sets)
 
     def to_query(self) -> Query:
-        return Query(text=self.question, tenant=self.tenant, id=self.id, language=self.language)
+        return Query(text=self.question, tenant=self.tenant, id=self.id, language=self.language, history=self.history)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One LLM completion of a chat prompt (a RAG method's intermediate step, e.g. a query rewrite).
+
+    ``error`` is set when the call failed (``text`` is then empty); ``cached`` marks a completion read
+    from the generation cache; ``load_ms`` is a one-time engine load that happened during the call
+    (its own stage, never part of a question's latency).
+    """
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    confidence: float | None = None
+    ms: float = 0.0
+    load_ms: float = 0.0
+    error: str | None = None
+    cached: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(slots=True)
+class MethodTrace:
+    """What a RAG method did for one question (one part of the per-question table).
+
+    Args:
+        method: The method's name (``standard``, ``hyde``, ...).
+        llm_calls: LLM calls made for the question, the final answer included (cached ones too: the
+            figure is the method's cost, not this run's).
+        prompt_tokens, completion_tokens: Tokens of those calls.
+        retrieval_rounds: Retriever calls made for the question.
+        queries: The search queries sent to the retriever, in order (rewrites, paraphrases, ...).
+        sub_questions: Sub-questions (decompose) with ``sub_answers`` in the same order.
+        steps: Each intermediate LLM step, in order: ``{"step": name, "text": output}``.
+        values: Method-specific figures, e.g. ``retrieved`` (0/1), ``compression_ratio``, ``rounds``.
+        notes: Method-specific texts, e.g. ``stopped`` (``answer`` or ``round_limit``).
+    """
+
+    method: str
+    llm_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retrieval_rounds: int = 0
+    queries: list[str] = field(default_factory=list)
+    sub_questions: list[str] = field(default_factory=list)
+    sub_answers: list[str] = field(default_factory=list)
+    steps: list[dict[str, str]] = field(default_factory=list)
+    values: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def count(self, item: Completion | Answer | None) -> None:
+        """Add one LLM call (a completion or an LLM answer) to the tallies."""
+        if item is None:
+            return
+        self.llm_calls += 1
+        self.prompt_tokens += item.prompt_tokens
+        self.completion_tokens += item.completion_tokens
+
+    def to_row(self) -> dict[str, Any]:
+        """``method.*`` columns of the per-question table."""
+        row: dict[str, Any] = {
+            "method": self.method,
+            "method.llm_calls": self.llm_calls,
+            "method.tokens": self.prompt_tokens + self.completion_tokens,
+            "method.prompt_tokens": self.prompt_tokens,
+            "method.completion_tokens": self.completion_tokens,
+            "method.retrieval_rounds": self.retrieval_rounds,
+            "method.queries": list(self.queries),
+            "method.sub_questions": list(self.sub_questions),
+            "method.sub_answers": list(self.sub_answers),
+            "method.steps": [dict(s) for s in self.steps],
+        }
+        row.update({f"method.{k}": v for k, v in self.values.items()})
+        row.update({f"method.{k}": v for k, v in self.notes.items()})
+        return row
 
 
 @dataclass(slots=True)
@@ -135,6 +219,7 @@ class QuestionResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     metric_errors: dict[str, str] = field(default_factory=dict)  # metric -> why it could not be scored
     detected_language: str | None = None  # of the question, by ragbench.language (None: too short)
+    trace: MethodTrace | None = None  # what the RAG method did (rewrites, sub-questions, LLM calls, tokens)
 
     @property
     def language(self) -> str | None:
@@ -171,6 +256,7 @@ class QuestionResult:
             **{f"metric.{k}": v for k, v in self.metrics.items()},
             "metric_errors": dict(self.metric_errors),
             **{f"time_ms.{k}": v for k, v in self.timings_ms.items()},
+            **(self.trace.to_row() if self.trace is not None else {}),
         }
 
 

@@ -80,6 +80,26 @@ def test_query_in_croatian_reports_the_language_and_answers_from_croatian_source
     assert "question language: en" in plain and "acme-013" in plain  # Password and MFA Policy
 
 
+def test_query_follow_up_with_history_searches_with_the_conversation(home, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(
+        json.dumps(
+            [{"question": "U kojoj se aplikaciji prijavljuju poslovni troškovi?", "answer": "U aplikaciji Račun+."}],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
+    out = ragbench(
+        "query", "--tenant", "lastavica-logistika", "--history", str(history), "Do kada to moram napraviti?", home=home
+    ).stdout.splitlines()
+    assert out[1] == "searched for: U kojoj se aplikaciji prijavljuju poslovni troškovi? Do kada to moram napraviti?"
+    assert "lastavica-005" in out[2] and "20 dana" in out[0]  # the expenses policy, found only with the conversation
+    history.write_text('[{"question": "Q?"}]')
+    bad = ragbench("query", "--tenant", "acme-robotics", "--history", str(history), "And?", home=home, check=False)
+    assert bad.returncode == 2 and "turn 1 is {'question': 'Q?'}; expected a JSON list of" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_query_unknown_tenant_is_a_clear_error(home):
     proc = ragbench("query", "--tenant", "acme-robotic", "What?", home=home, check=False)
     assert proc.returncode == 2

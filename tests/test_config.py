@@ -51,6 +51,13 @@ def test_every_config_file_instantiates(group, option, compose_cfg, minilm, tmp_
         assert node.path and node.served_name and node.max_model_len > 0 and isinstance(node.chat, bool)
         return
 
+    if group == "method":  # built on the run's parts: an LLM generator (engine loads lazily) and the run's retriever
+        cfg = compose_cfg(f"method={option}", "generator=vllm", "llm=tiny_random", "retriever=bm25")
+        parts = build(cfg)
+        assert parts.method.name == option.removesuffix("_concat").removesuffix("_summary")
+        assert parts.pipeline.method is parts.method
+        return
+
     embedder = minilm
     if group == "retriever" and option in NEEDS_M3:
         from ragbench.embedders.bge_m3 import BGEM3Embedder
@@ -73,6 +80,7 @@ def test_default_config_builds_the_whole_graph(compose_cfg):
     assert isinstance(parts.retriever, Retriever) and isinstance(parts.generator, Generator)
     assert parts.store.space == parts.embedder.space
     assert parts.metrics.names == ["recall@10", "mrr@10", "ndcg@10", "em", "f1", "match"]
+    assert parts.pipeline.method.name == "standard"  # method=standard is the default
 
 
 def test_lexical_run_builds_no_embedder(compose_cfg):

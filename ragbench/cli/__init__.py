@@ -3,7 +3,7 @@
 ragbench run [OVERRIDES...]                     evaluate (index if needed), log to MLflow
 ragbench ingest [OVERRIDES...]                  index the configured dataset
 ragbench ingest --tenant T --path FILE_OR_DIR   ingest files as a durable job
-ragbench query --tenant T "question" [OVERRIDES...]
+ragbench query --tenant T "question" [--history FILE] [OVERRIDES...]
 ragbench schema                                 JSON Schema of the query API
 """
 
@@ -83,16 +83,43 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def read_history(path: str) -> tuple[tuple[str, str], ...]:
+    """Earlier turns from a JSON file: a list of ``{"question": ..., "answer": ...}`` objects (oldest first)."""
+    from pathlib import Path
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"--history file {path!r} does not exist.") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--history file {path!r} is not valid JSON ({exc}).") from exc
+    turns = []
+    for n, turn in enumerate(data if isinstance(data, list) else [None], 1):
+        if not (
+            isinstance(turn, dict) and isinstance(turn.get("question"), str) and isinstance(turn.get("answer"), str)
+        ):
+            raise ConfigError(
+                f"--history file {path!r}: turn {n} is {turn!r:.80}; expected a JSON list of "
+                '{"question": "...", "answer": "..."} objects, oldest first.'
+            )
+        turns.append((turn["question"], turn["answer"]))
+    return tuple(turns)
+
+
 def _cmd_query(args: argparse.Namespace) -> int:
     from ragbench.config import build, compose
     from ragbench.schema import QueryRequest
 
     request = QueryRequest(question=args.question, tenant=args.tenant, k=args.k, language=args.language)
-    response = build(compose(args.overrides)).pipeline.ask(request)
+    history = read_history(args.history) if args.history else ()
+    response = build(compose(args.overrides)).pipeline.ask(request, history=history)
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
     print(response.answer or "(no answer)")
+    standalone = ((response.trace or {}).get("notes") or {}).get("standalone")
+    if standalone and standalone != request.question:
+        print(f"searched for: {standalone}")
     for src in response.sources:
         mark = "*" if src.cited else " "
         print(f" {mark}[{src.rank + 1}] {src.doc_id}  {src.score:.4f}  {src.title}")
@@ -131,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=int, default=5, help="Chunks to retrieve (default 5).")
     p.add_argument("--language", default=None, help="Answer language (ISO 639-1); default: the question's, detected.")
     p.add_argument("--json", action="store_true", help="Print the QueryResponse as JSON.")
+    p.add_argument(
+        "--history",
+        metavar="FILE",
+        default=None,
+        help='A follow-up: JSON list of earlier turns [{"question": ..., "answer": ...}], oldest first. '
+        "The question and the conversation become a standalone question (method=conversational).",
+    )
     p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
     p.set_defaults(func=_cmd_query)
     p = sub.add_parser("schema", help="Print the JSON Schema of the query request and response.")

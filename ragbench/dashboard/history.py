@@ -1,7 +1,8 @@
 """Conversation history per user and tenant, persisted in sqlite under the dashboard's home.
 
 Each turn holds the question, the answer, its sources and stage timings. A new
-connection per call keeps it safe across the server's threads.
+connection per call keeps it safe across the server's threads. Follow-up questions are made
+standalone by :mod:`ragbench.methods.conversational` (see :meth:`DashboardService.ask_steps`).
 """
 
 from __future__ import annotations
@@ -92,25 +93,3 @@ class ConversationStore:
         """Delete the conversation of ``user`` with ``tenant``; returns the number of turns removed."""
         with closing(self._connect()) as conn, conn:
             return conn.execute("DELETE FROM turns WHERE user = ? AND tenant = ?", (user, tenant)).rowcount
-
-
-_FOLLOW_UP_STARTS = ("and ", "what about", "how about", "also", "it ", "its ", "they ", "that ", "this ", "those ")
-
-
-def contextualize(question: str, history: list[Turn]) -> str:
-    """The retrieval query for ``question`` in a conversation.
-
-    A follow-up (a short question, or one that starts like "and ...", "what about ...")
-    is searched together with the previous question, so "And for contractors?" after
-    "How many vacation days do employees get?" still finds the vacation policy.
-
-    Example:
-        >>> contextualize("And for contractors?", [Turn("u", "t", "How many vacation days?", "25.")])
-        'How many vacation days? And for contractors?'
-    """
-    if not history:
-        return question
-    q = question.strip().lower()
-    if len(q.split()) <= 4 or q.startswith(_FOLLOW_UP_STARTS):
-        return f"{history[-1].question} {question}"
-    return question

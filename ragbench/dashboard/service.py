@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ragbench.dashboard.auth import LOCAL_ADMIN, User, UserDirectory, require_access
-from ragbench.dashboard.history import ConversationStore, Turn, contextualize
+from ragbench.dashboard.history import ConversationStore, Turn
 from ragbench.errors import ConfigError, suggest
 from ragbench.language import detect_language
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
-from ragbench.types import Answer, Hit, Query
+from ragbench.types import Answer, Hit, MethodTrace, Query
 
 ENV_OVERRIDES = "RAGBENCH_DASHBOARD_OVERRIDES"
 ENV_USERS = "RAGBENCH_DASHBOARD_USERS"
@@ -192,23 +192,28 @@ class DashboardService:
     ) -> Iterator[AskEvent]:
         """Answer ``request`` for ``user`` step by step: retrieved, token(s) if streaming, answered.
 
-        The tenant is checked against the user's access first (:class:`AccessDeniedError`).
+        The tenant is checked against the user's access first (:class:`AccessDeniedError`). A question
+        asked after earlier turns is a follow-up: the conversational module (:class:`~ragbench.methods.Condenser`)
+        turns it and the conversation into a standalone question (with the preset's LLM generator; by
+        concatenation with the previous question when the preset has none), which is searched; the
+        generator receives the conversation too.
         """
+        from ragbench.methods import Standard
+
         require_access(user, request.tenant)
         preset = preset or next(iter(self.presets))
         pipe = self.pipeline(preset)
-        history = self.history.turns(user.name, request.tenant, limit=5) if remember else []
+        turns = self.history.turns(user.name, request.tenant, limit=5) if remember else []
         detected = detect_language(request.question)  # same detector and rule as ingestion (None: < 3 words)
-        language = request.language or detected
-        query = Query(text=contextualize(request.question, history), tenant=request.tenant, language=language)
-        t0 = time.perf_counter()
-        [hits] = pipe.retriever.retrieve([query], request.k)
-        t1 = time.perf_counter()
-        yield AskEvent("retrieved", hits=hits, ms=(t1 - t0) * 1000)
-        answer = yield from _generate(pipe.generator, Query(request.question, request.tenant, language=language), hits)
-        t2 = time.perf_counter()
-        timings = StageTimings(retrieve_ms=(t1 - t0) * 1000, generate_ms=(t2 - t1) * 1000, total_ms=(t2 - t0) * 1000)
-        response = QueryResponse.build(request, hits, answer, timings, detected_language=detected)
+        query = Query(
+            text=request.question,
+            tenant=request.tenant,
+            language=request.language or detected,
+            history=tuple((t.question, t.answer) for t in turns if t.answer and not t.payload.get("error")),
+        )
+        steps = _ask_standard if isinstance(pipe.method, Standard) else _ask_method
+        hits, answer, timings, trace = yield from steps(pipe, query, request.k)
+        response = QueryResponse.build(request, hits, answer, timings, detected_language=detected, trace=trace)
         if remember:
             self.history.append(
                 Turn(
@@ -218,14 +223,15 @@ class DashboardService:
                     answer=response.answer,
                     payload={
                         "preset": preset,
-                        "retrieval_query": query.text,
+                        "retrieval_query": trace.notes.get("standalone", request.question),
+                        "condensed": trace.notes.get("condensed", "none"),
                         "error": response.error,
                         "timings": timings.model_dump(),
                         "sources": [s.model_dump() for s in response.sources],
                     },
                 )
             )
-        yield AskEvent("answered", hits=hits, text=response.answer, ms=(t2 - t1) * 1000, response=response)
+        yield AskEvent("answered", hits=hits, text=response.answer, ms=timings.generate_ms, response=response)
 
     def ask(
         self, user: User | None, request: QueryRequest, *, preset: str | None = None, remember: bool = True
@@ -265,6 +271,67 @@ class DashboardService:
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self._jobs is not None:
             self._jobs.close()
+
+
+def condense(pipe: Any, query: Query):
+    """A follow-up's standalone question (:class:`~ragbench.methods.conversational.Condensed`): LLM condensing
+    with the pipeline's LLM generator, else the previous question plus the follow-up; a failed LLM call falls
+    back to the concatenation (``how="concat_after_error"``), so the user still gets an answer."""
+    from ragbench.methods import Condenser
+    from ragbench.methods.base import is_llm
+    from ragbench.methods.conversational import Condensed
+
+    if not query.history:
+        return Condensed(query.text, "none")
+    llm = pipe.generator if is_llm(pipe.generator) else None
+    [out] = Condenser(llm, mode="llm" if llm is not None else "concat").condense([query])
+    if out.completion is not None and not out.completion.ok:
+        return Condensed(Condenser.concat(query), "concat_after_error", out.completion)
+    return out
+
+
+def _ask_standard(pipe: Any, query: Query, k: int) -> Iterator[AskEvent]:
+    """Standard RAG, stage by stage (the answer streams when the generator can): condense, retrieve, generate."""
+    from dataclasses import replace
+
+    from ragbench.methods.base import is_llm
+
+    t0 = time.perf_counter()
+    condensed = condense(pipe, query)
+    standalone = replace(query, text=condensed.question)
+    t1 = time.perf_counter()
+    [hits] = pipe.retriever.retrieve([standalone], k)
+    t2 = time.perf_counter()
+    yield AskEvent("retrieved", hits=hits, text=condensed.question, ms=(t2 - t1) * 1000)
+    # A concatenation is a search text, not a question: the follow-up itself (with its history) is answered.
+    asked = query if condensed.how.startswith("concat") else standalone
+    answer = yield from _generate(pipe.generator, asked, hits)
+    t3 = time.perf_counter()
+    trace = MethodTrace(
+        "conversational" if query.history else "standard",
+        retrieval_rounds=1,
+        queries=[condensed.question],
+        notes={"standalone": condensed.question, "condensed": condensed.how},
+    )
+    trace.count(condensed.completion)
+    if is_llm(pipe.generator):
+        trace.count(answer)
+    timings = StageTimings(
+        retrieve_ms=(t2 - t1) * 1000, generate_ms=(t3 - t2 + t1 - t0) * 1000, total_ms=(t3 - t0) * 1000
+    )
+    return hits, answer, timings, trace
+
+
+def _ask_method(pipe: Any, query: Query, k: int) -> Iterator[AskEvent]:
+    """Any other RAG method in one call (its follow-ups condensed by :meth:`RAGPipeline.conversational`)."""
+    method = pipe.conversational() if query.history else pipe.method
+    [result] = method.run([query], k)
+    t = result.timings
+    retrieve_ms = sum(v for stage, v in t.items() if "retrieve" in stage)
+    yield AskEvent("retrieved", hits=result.hits, text=result.trace.notes.get("standalone", query.text), ms=retrieve_ms)
+    total = t.get("total_ms", 0.0)
+    timings = StageTimings(retrieve_ms=retrieve_ms, generate_ms=max(0.0, total - retrieve_ms), total_ms=total)
+    return result.hits, result.answer, timings, result.trace
 
 
 def _generate(generator: Any, query: Query, hits: list[Hit]) -> Iterator[AskEvent]:

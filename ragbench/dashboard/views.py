@@ -160,9 +160,15 @@ class AskView:
             self.progress.value = 3
             t = r.timings
             error = f' <span class="rb-error">{_html.esc(r.error)}</span>' if r.error else ""
+            standalone = ((r.trace or {}).get("notes") or {}).get("standalone")
+            searched = (
+                f' <span class="rb-standalone">Searched for: {_html.esc(standalone)}</span>'
+                if standalone and standalone != r.question
+                else ""
+            )  # a follow-up made standalone
             self.stage.object = (
                 f'<span class="rb-stage rb-done">Done: retrieve {t.retrieve_ms:.1f} ms · '
-                f"generate {t.generate_ms:.1f} ms · total {t.total_ms:.1f} ms</span>{error}"
+                f"generate {t.generate_ms:.1f} ms · total {t.total_ms:.1f} ms</span>{searched}{error}"
             )
             self.answer.object = f'<div class="rb-answer">{_html.esc(r.answer) or "<i>(no answer)</i>"}</div>'
             self.sources.object = _html.sources(r.sources)

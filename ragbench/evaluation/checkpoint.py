@@ -21,7 +21,7 @@ from typing import Any
 
 from ragbench._process import owner_dead, process_owner
 from ragbench.errors import ConfigError
-from ragbench.types import Answer, Hit, QuestionResult, Sample, content_hash
+from ragbench.types import Answer, Hit, MethodTrace, QuestionResult, Sample, content_hash
 
 # Config keys that do not change results, so a resumed run may differ in them.
 VOLATILE_KEYS = ("resume", "progress", "run_name", "home", "tracking")
@@ -37,6 +37,7 @@ def result_to_json(result: QuestionResult) -> dict[str, Any]:
         "metric_errors": result.metric_errors,
         "timings_ms": result.timings_ms,
         "detected_language": result.detected_language,
+        "trace": asdict(result.trace) if result.trace is not None else None,
     }
 
 
@@ -44,6 +45,7 @@ def result_from_json(data: Mapping[str, Any]) -> QuestionResult:
     """Rebuild a :class:`QuestionResult` written by :func:`result_to_json`."""
     sample = dict(data["sample"])
     sample["answers"] = tuple(sample.get("answers") or ())
+    sample["history"] = tuple((str(q), str(a)) for q, a in sample.get("history") or ())
     answer = dict(data["answer"]) if data.get("answer") is not None else None
     if answer is not None:
         answer["citations"] = tuple(answer.get("citations") or ())
@@ -55,6 +57,7 @@ def result_from_json(data: Mapping[str, Any]) -> QuestionResult:
         timings_ms=dict(data.get("timings_ms") or {}),
         metric_errors=dict(data.get("metric_errors") or {}),
         detected_language=data.get("detected_language"),
+        trace=MethodTrace(**data["trace"]) if data.get("trace") else None,
     )
 
 

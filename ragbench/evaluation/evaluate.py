@@ -79,9 +79,12 @@ def aggregate(results: Sequence[QuestionResult], metric_names: Sequence[str]) ->
     Keys: ``<metric>``, ``<metric>.ci_low/.ci_high``, ``<metric>.n`` (items scored),
     ``<metric>.failed``/``.failure_rate`` (items whose scoring failed), ``questions``,
     ``answers.failed``/``.failure_rate``, ``answers.cached`` (read from the generation cache),
-    ``isolation.cross_tenant_hits``, ``latency.<stage>.p50/p95/p99`` and ``generate.tokens_per_s`` (answers
-    generated in this run only).
+    ``isolation.cross_tenant_hits``, ``latency.<stage>.p50/p95/p99``, ``generate.tokens_per_s`` (answers
+    generated in this run only) and the RAG method's per-question means (``method.llm_calls``,
+    ``method.tokens``, ``method.retrieval_rounds``, ``method.<figure>``; :func:`ragbench.methods.summarize`).
     """
+    from ragbench.methods import summarize
+
     out: dict[str, float] = {"questions": float(len(results))}
     for name in metric_names:
         out.update(_metric_summary(name, results))
@@ -95,6 +98,7 @@ def aggregate(results: Sequence[QuestionResult], metric_names: Sequence[str]) ->
     gen_s = sum(r.timings_ms.get("generate_ms", 0.0) for r in fresh) / 1000
     if tokens and gen_s > 0:
         out["generate.tokens_per_s"] = tokens / gen_s
+    out.update(summarize([r.trace for r in results if r.trace is not None]))
     return out
 
 
@@ -112,14 +116,18 @@ def _answer_batches(pipeline, samples, batch_size, metrics, sink):
     for i in range(0, len(samples), batch_size):
         batch = samples[i : i + batch_size]
         languages = detect_languages([s.question for s in batch])  # the ingestion detector and rule
-        outputs = pipeline.run([s.to_query() for s in batch])
-        for sample, language, (hits, answer, timing) in zip(batch, languages, outputs, strict=True):
+        queries = [s.to_query() for s in batch]
+        if hasattr(pipeline, "run_traced"):  # a RAGPipeline: its method says what it did per question
+            outputs = [(r.hits, r.answer, r.timings, r.trace) for r in pipeline.run_traced(queries)]
+        else:
+            outputs = [(*out, None) for out in pipeline.run(queries)]
+        for sample, language, (hits, answer, timing, trace) in zip(batch, languages, outputs, strict=True):
             if answer is not None and not answer.cached:  # generator timings (ttft_ms, its own total_ms) get
                 # percentiles too; a cached answer's timings are those of the run that generated it
                 own = {k: v for k, v in answer.timings.items() if k != "load_ms"}
                 timing = {**timing, **{(f"answer_{k}" if k in timing else k): v for k, v in own.items()}}
             result = QuestionResult(
-                sample=sample, hits=hits, answer=answer, timings_ms=timing, detected_language=language
+                sample=sample, hits=hits, answer=answer, timings_ms=timing, detected_language=language, trace=trace
             )
             score(metrics, sample, result)
             sink(result)

@@ -139,9 +139,17 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
 
 
 def run_name(parts: Components) -> str:
-    """``run_name`` if set, else ``<dataset>-<variant>``, else ``<dataset>-<retriever class>``."""
+    """``run_name`` if set, else ``<dataset>-<variant>``, else ``<dataset>-<method>`` for a method other than
+    standard RAG, else ``<dataset>-<retriever class>``."""
     settings = parts.settings
-    return settings.run_name or f"{parts.dataset.name}-{settings.variant or type(parts.retriever).__name__}"
+    method = method_name(parts)
+    variant = settings.variant or (method if method != "standard" else type(parts.retriever).__name__)
+    return settings.run_name or f"{parts.dataset.name}-{variant}"
+
+
+def method_name(parts: Components) -> str:
+    """The name of the run's RAG method (``standard`` without a ``method`` config)."""
+    return getattr(parts.pipeline.method, "name", "standard")
 
 
 def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) -> RunResult:
@@ -161,6 +169,7 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
         parts.generator.warmup()
     tags = {
         "dataset": parts.dataset.name,
+        "method": method_name(parts),
         "retriever": repr(parts.retriever),
         "generator": repr(parts.generator),
         **llm_tags(parts.generator),

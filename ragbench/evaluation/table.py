@@ -16,6 +16,7 @@ from ragbench.evaluation.stats import PairedResult
 from ragbench.evaluation.sweep import SweepResult, Trial
 
 LATENCY = ("latency.total_ms.p50", "latency.total_ms.p95")
+COST = ("method.llm_calls", "method.tokens")  # per question, from the RAG method's traces
 
 
 @dataclass
@@ -80,7 +81,8 @@ def _delta(p: PairedResult | None) -> str:
 
 
 def markdown_table(rows: Sequence[TableRow], metrics: Sequence[str], *, baseline: str) -> str:
-    """The table as Markdown: one row per trial, metric means with CIs, deltas vs the baseline, latency, tokens/s."""
+    """The table as Markdown: one row per trial, metric means with CIs, deltas vs the baseline, latency, LLM calls
+    and tokens per question (the RAG method's cost), tokens/s."""
     label_keys = list(rows[0].label) if rows else []
     head = [
         *label_keys,
@@ -89,6 +91,8 @@ def markdown_table(rows: Sequence[TableRow], metrics: Sequence[str], *, baseline
         *(f"Δ{m} vs {baseline.partition('=')[2]}" for m in metrics),
         "p50 ms",
         "p95 ms",
+        "LLM calls/q",
+        "tokens/q",
         "tokens/s",
         "MLflow run",
     ]
@@ -104,6 +108,8 @@ def markdown_table(rows: Sequence[TableRow], metrics: Sequence[str], *, baseline
                 "",
                 "",
                 "",
+                "",
+                "",
                 f"failed: {t.error[:120]}",
             ]
         else:
@@ -114,6 +120,7 @@ def markdown_table(rows: Sequence[TableRow], metrics: Sequence[str], *, baseline
                 *(_mean_ci(m, x) for x in metrics),
                 *(_delta(row.paired.get(x)) for x in metrics),
                 *(f"{m[k]:.0f}" if k in m else "-" for k in LATENCY),
+                *(f"{m[k]:.2f}" if k == COST[0] and k in m else f"{m[k]:.0f}" if k in m else "-" for k in COST),
                 f"{m['generate.tokens_per_s']:.1f}" if "generate.tokens_per_s" in m else "-",
                 f"`{t.run_id}`",
             ]

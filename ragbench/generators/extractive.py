@@ -71,7 +71,8 @@ class ExtractiveGenerator:
             timings={"total_ms": _ms(start)},
         )
 
-    def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
+    def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]], *, prompt=None) -> list[Answer]:
+        """Answer each query from its hits (``prompt`` is accepted for the protocol: there is no prompt here)."""
         return [self._answer(q, hits) for q, hits in zip(queries, contexts, strict=True)]
 
     def __repr__(self) -> str:

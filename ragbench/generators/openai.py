@@ -17,6 +17,7 @@ from typing import Any
 
 from ragbench.errors import ConfigError, GenerationError, ModelError
 from ragbench.generators._base import Sampling, build_answer, cache_salt, failed
+from ragbench.generators._openai_steps import OpenAISteps, run_sync
 from ragbench.generators._wire import parse_full, read_stream
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError, estimate_tokens
 from ragbench.resilience import (
@@ -35,7 +36,7 @@ class ContextLengthError(GenerationError):
     """The server refused a prompt as longer than its context."""
 
 
-class OpenAIGenerator:
+class OpenAIGenerator(OpenAISteps):
     """Answer through ``POST {base_url}/chat/completions`` with bounded concurrency.
 
     Args:
@@ -217,8 +218,8 @@ class OpenAIGenerator:
                 "Is base_url an OpenAI-compatible server?"
             ) from exc
 
-    def _body(self, messages: list[dict], tenant: str) -> dict:
-        s = self.sampling
+    def _body(self, messages: list[dict], tenant: str, sampling: Sampling | None = None) -> dict:
+        s = sampling or self.sampling
         body = {
             "model": self.model,
             "messages": messages,
@@ -235,19 +236,26 @@ class OpenAIGenerator:
             body["stop"] = list(s.stop)
         if self.stream:
             body["stream_options"] = {"include_usage": True}
-        if self.json_schema:
+        if self.json_schema and sampling is None:  # answers only; a method's steps are free text
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "schema": self.json_schema},
             }
         return body
 
-    async def _complete(self, client, messages: list[dict], tenant: str, on_delta: Callable | None = None) -> dict:
+    async def _complete(
+        self,
+        client,
+        messages: list[dict],
+        tenant: str,
+        on_delta: Callable | None = None,
+        sampling: Sampling | None = None,
+    ) -> dict:
         """One chat completion: ``{"text", "logprobs", "prompt_tokens", "completion_tokens", "ttft_ms"}``.
 
         ``on_delta(text)`` is called with each streamed piece of text as it arrives."""
         start = time.perf_counter()
-        body = self._body(messages, tenant)
+        body = self._body(messages, tenant, sampling)
         if not self.stream:
             data = await self._call_json(client, "POST", "/chat/completions", json=body)
             return parse_full(data, self.base_url)
@@ -257,10 +265,18 @@ class OpenAIGenerator:
                 self._check_status(resp, "/chat/completions", text)
             return await read_stream(resp, start, self.base_url, on_delta)
 
-    async def _one(self, client, sem, query: Query, hits: Sequence[Hit], on_delta: Callable | None = None) -> Answer:
+    async def _one(
+        self,
+        client,
+        sem,
+        query: Query,
+        hits: Sequence[Hit],
+        on_delta: Callable | None = None,
+        prompt: PromptTemplate | None = None,
+    ) -> Answer:
         start = time.perf_counter()
         try:
-            out, kept = await self._fit_and_complete(client, sem, query, hits, on_delta)
+            out, kept = await self._fit_and_complete(client, sem, query, hits, on_delta, prompt)
         except PromptTooLongError as exc:
             return failed(f"prompt too long: {exc}")
         except Exception as exc:
@@ -276,11 +292,12 @@ class OpenAIGenerator:
             total_ms=total,
         )
 
-    async def _fit_and_complete(self, client, sem, query: Query, hits: Sequence[Hit], on_delta=None):
+    async def _fit_and_complete(self, client, sem, query: Query, hits: Sequence[Hit], on_delta=None, prompt=None):
         """Fit the prompt with the token count at hand; if the server still finds it too long
         (an estimate was off), drop the lowest-ranked source and ask again."""
         budget = int(self.max_model_len) - self.sampling.max_tokens
-        messages, kept = self.prompt.fit(query, hits, count_tokens=self.count_tokens, budget=budget)
+        template = prompt or self.prompt
+        messages, kept = template.fit(query, hits, count_tokens=self.count_tokens, budget=budget)
         while True:
             try:
                 async with sem:
@@ -292,17 +309,19 @@ class OpenAIGenerator:
                 if not kept:
                     raise PromptTooLongError(f"even with no sources: {exc}") from exc
                 kept = kept[:-1]
-                messages = self.prompt.messages(query, kept)
+                messages = template.messages(query, kept)
 
-    async def _complete_mapped(self, client, messages, tenant, on_delta=None):
+    async def _complete_mapped(self, client, messages, tenant, on_delta=None, sampling=None):
         import httpx
 
         try:
-            return await self._complete(client, messages, tenant, on_delta)
+            return await self._complete(client, messages, tenant, on_delta, sampling)
         except (httpx.TransportError, httpx.TimeoutException) as exc:  # a server dying mid-stream
             raise EndpointUnreachableError(f"{self.base_url} connection lost ({type(exc).__name__}: {exc})") from exc
 
-    async def agenerate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
+    async def agenerate(
+        self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]], *, prompt: PromptTemplate | None = None
+    ) -> list[Answer]:
         """Async :meth:`generate`."""
         queries, contexts = list(queries), list(contexts)
         if len(queries) != len(contexts):
@@ -313,7 +332,9 @@ class OpenAIGenerator:
             except Exception as exc:
                 return [failed(f"{type(exc).__name__}: {exc}") for _ in queries]
             sem = asyncio.Semaphore(self.concurrency)
-            return list(await asyncio.gather(*(self._one(client, sem, q, h) for q, h in zip(queries, contexts))))
+            return list(
+                await asyncio.gather(*(self._one(client, sem, q, h, prompt=prompt) for q, h in zip(queries, contexts)))
+            )
 
     def warmup(self) -> None:
         """Ask the server for its model and context length now; an unreachable server is not an
@@ -328,9 +349,13 @@ class OpenAIGenerator:
         except Exception:
             pass
 
-    def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
-        """Answer every query concurrently; a failed item gets ``Answer.error`` and the rest go on."""
-        return run_sync(self.agenerate(queries, contexts))
+    def generate(
+        self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]], *, prompt: PromptTemplate | None = None
+    ) -> list[Answer]:
+        """Answer every query concurrently; a failed item gets ``Answer.error`` and the rest go on.
+
+        ``prompt`` answers with another template than the configured one (e.g. a closed-book draft)."""
+        return run_sync(self.agenerate(queries, contexts, prompt=prompt))
 
     def stream_answer(self, query: Query, hits: Sequence[Hit]) -> Iterator[str | Answer]:
         """Yield the answer's text pieces as the server streams them, then the final :class:`Answer`.
@@ -367,25 +392,3 @@ class OpenAIGenerator:
 
     def __repr__(self) -> str:
         return f"OpenAIGenerator(base_url={self.base_url!r}, model={self.model!r}, concurrency={self.concurrency})"
-
-
-def run_sync(coro):
-    """Run ``coro`` to completion, also from inside a running event loop (e.g. Jupyter)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro)
-    box: dict[str, Any] = {}
-
-    def target():
-        try:
-            box["value"] = asyncio.run(coro)
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]

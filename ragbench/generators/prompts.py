@@ -58,6 +58,10 @@ class PromptTemplate:
         max_source_chars: Each source is cut to this many characters.
         max_sources: At most this many sources, highest-ranked first (``None``: all retrieved).
         no_sources: Shown in place of sources when nothing was retrieved.
+        history_turns: A follow-up's conversation (``Query.history``) is shown as this many earlier
+            user/assistant turns before the question (0: the prompt shows no conversation). Turns are
+            dropped, oldest first, before the question is refused as too long.
+        history_answer_chars: Each earlier answer is cut to this many characters.
 
     Example:
         >>> p = PromptTemplate(system="Answer from the sources.")
@@ -82,6 +86,8 @@ class PromptTemplate:
     max_source_chars: int = 2000
     max_sources: int | None = None
     no_sources: str = "(no sources were found)"
+    history_turns: int = 0
+    history_answer_chars: int = 400
 
     def __post_init__(self) -> None:
         if self.answer_language not in LANGUAGE_MODES and self.answer_language not in LANGUAGE_NAMES:
@@ -91,6 +97,11 @@ class PromptTemplate:
             )
         if self.max_source_chars < 1:
             raise ConfigError(f"max_source_chars must be >= 1, got {self.max_source_chars}.")
+        if self.history_turns < 0 or self.history_answer_chars < 1:
+            raise ConfigError(
+                f"history_turns must be >= 0 and history_answer_chars >= 1, got {self.history_turns} "
+                f"and {self.history_answer_chars}."
+            )
         if self.max_sources is not None and self.max_sources < 0:
             raise ConfigError(f"max_sources must be >= 0 or null (all sources), got {self.max_sources}.")
 
@@ -119,8 +130,19 @@ class PromptTemplate:
             parts.append(self.source_template.format(n=n, title=title, text=text, doc_id=hit.doc_id))
         return "\n\n".join(parts)
 
-    def messages(self, query: Query, hits: Sequence[Hit]) -> list[dict[str, str]]:
-        """Chat messages (system + user) for one question."""
+    def conversation(self, query: Query, turns: int | None = None) -> list[dict[str, str]]:
+        """The last ``turns`` (default ``history_turns``) earlier turns of ``query`` as user/assistant messages."""
+        n = self.history_turns if turns is None else min(turns, self.history_turns)
+        out: list[dict[str, str]] = []
+        for question, answer in list(query.history)[-n:] if n else []:
+            out += [
+                {"role": "user", "content": question},
+                {"role": "assistant", "content": answer[: self.history_answer_chars]},
+            ]
+        return out
+
+    def messages(self, query: Query, hits: Sequence[Hit], *, turns: int | None = None) -> list[dict[str, str]]:
+        """Chat messages for one question: system, the conversation so far (if the template shows one), user."""
         code = self.language_for(query)
         if code:
             instruction = self.language_instruction.format(language=LANGUAGE_NAMES.get(code, code))
@@ -129,7 +151,11 @@ class PromptTemplate:
         user = self.user_template.format(
             sources=self.format_sources(hits), question=query.text, language_instruction=instruction
         )
-        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+        return [
+            {"role": "system", "content": self.system},
+            *self.conversation(query, turns),
+            {"role": "user", "content": user},
+        ]
 
     def fit(
         self, query: Query, hits: Sequence[Hit], *, count_tokens: Callable[[list[dict]], int], budget: int
@@ -154,6 +180,11 @@ class PromptTemplate:
                 hi = mid - 1
         msgs = self.messages(query, kept[:lo])
         used = count_tokens(msgs)
+        turns = min(len(query.history), self.history_turns)
+        while used > budget and turns > 0:  # then the oldest turns of the conversation
+            turns -= 1
+            msgs = self.messages(query, [], turns=turns)
+            used = count_tokens(msgs)
         if used > budget:
             raise PromptTooLongError(
                 f"The question alone needs {used} prompt tokens but only {budget} fit "

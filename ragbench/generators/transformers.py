@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
 
 from ragbench.errors import ConfigError
+from ragbench.generators import _complete
 from ragbench.generators._base import (
     Sampling,
     build_answer,
+    confidence_from_logprobs,
     failed,
     load_tokenizer,
     prompt_token_ids,
@@ -19,7 +21,7 @@ from ragbench.generators._base import (
 from ragbench.generators.cache import answer_from_record, model_revision, open_cache
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError
 from ragbench.models import ensure_model
-from ragbench.types import Answer, Hit, Query
+from ragbench.types import Answer, Completion, Hit, Query
 
 
 class TransformersGenerator:
@@ -116,8 +118,12 @@ class TransformersGenerator:
         self._generate_batch([self._ids([{"role": "user", "content": "hi"}])])
         return (time.perf_counter() - start) * 1000
 
-    def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
-        """Answer in batches of ``batch_size``; a failed item gets ``Answer.error``."""
+    def generate(
+        self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]], *, prompt: PromptTemplate | None = None
+    ) -> list[Answer]:
+        """Answer in batches of ``batch_size``; a failed item gets ``Answer.error``.
+
+        ``prompt`` answers with another template than the configured one (e.g. a closed-book draft)."""
         queries, contexts = list(queries), list(contexts)
         if len(queries) != len(contexts):
             raise ValueError(f"{len(queries)} queries but {len(contexts)} contexts: pass one context list per query.")
@@ -126,7 +132,9 @@ class TransformersGenerator:
         budget = self.max_model_len - self.sampling.max_tokens
         for i, (query, hits) in enumerate(zip(queries, contexts)):
             try:
-                msgs, kept = self.prompt.fit(query, hits, count_tokens=lambda m: len(self._ids(m)), budget=budget)
+                msgs, kept = (prompt or self.prompt).fit(
+                    query, hits, count_tokens=lambda m: len(self._ids(m)), budget=budget
+                )
             except PromptTooLongError as exc:
                 answers[i] = failed(f"prompt too long: {exc}")
                 continue
@@ -156,7 +164,60 @@ class TransformersGenerator:
                 answers[i].timings["load_ms"] = load_ms
         return answers  # type: ignore[return-value]
 
-    def _generate_batch(self, prompts: list[list[int]]) -> list[dict]:
+    def complete(
+        self,
+        prompts: Sequence[Sequence[Mapping[str, str]]],
+        *,
+        tenants: Sequence[str],
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> list[Completion]:
+        """Complete chat prompts with this generator's model (a RAG method's steps), ``batch_size`` at a time.
+
+        Steps share the model, the sampling settings (with their own ``max_tokens`` and ``stop``) and
+        the generation cache. ``tenants`` are accepted for the protocol (no prefix cache to isolate here).
+        """
+        prompts, tenants = _complete.check_prompts(prompts, tenants)
+        sampling = _complete.step_sampling(self.sampling, max_tokens, stop)
+        settings = _complete.cache_settings(sampling)
+        out: list[Completion | None] = [None] * len(prompts)
+        todo: list[tuple[int, list[int], str | None]] = []
+        for i, messages in enumerate(prompts):
+            ids = self._ids(messages)
+            key = self.cache.key(self.model_id, ids, settings) if self.cache is not None else None
+            if key is not None and (record := self.cache.get(key)) is not None:
+                out[i] = _complete.from_record(record)
+            else:
+                todo.append((i, ids, key))
+        load_ms = self._load_model() if todo else 0.0
+        fits = []
+        for i, ids, key in todo:
+            if (refused := _complete.too_long(len(ids), sampling, self.max_model_len)) is not None:
+                out[i] = refused
+            else:
+                fits.append((i, ids, key))
+        for b in range(0, len(fits), self.batch_size):
+            batch = fits[b : b + self.batch_size]
+            try:
+                results = self._generate_batch([ids for _, ids, _ in batch], sampling)
+            except Exception as exc:
+                results = [{"error": f"transformers generation error: {type(exc).__name__}: {exc}"}] * len(batch)
+            for (i, ids, key), res in zip(batch, results):
+                if "error" in res:
+                    out[i] = Completion(text="", error=res["error"], load_ms=load_ms)
+                    continue
+                out[i] = Completion(
+                    text=res["text"],
+                    prompt_tokens=len(ids),
+                    completion_tokens=res["completion_tokens"],
+                    confidence=confidence_from_logprobs(res["logprobs"]),
+                    ms=res["total_ms"],
+                    load_ms=load_ms,
+                )
+                _complete.store(self.cache, key, out[i], model=self.model_id)
+        return out  # type: ignore[return-value]
+
+    def _generate_batch(self, prompts: list[list[int]], sampling: Sampling | None = None) -> list[dict]:
         import torch
         from transformers import LogitsProcessor, LogitsProcessorList
 
@@ -168,7 +229,7 @@ class TransformersGenerator:
                     first.append(time.perf_counter())
                 return scores
 
-        s = self.sampling
+        s = sampling or self.sampling
         enc = self.tokenizer.pad({"input_ids": prompts}, return_tensors="pt").to(self.device)
         if s.seed is not None:
             torch.manual_seed(s.seed)

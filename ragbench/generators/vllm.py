@@ -10,10 +10,12 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
+from ragbench.generators import _complete
 from ragbench.generators._base import (
     Sampling,
     build_answer,
     cache_salt,
+    confidence_from_logprobs,
     failed,
     load_tokenizer,
     prompt_token_ids,
@@ -23,7 +25,7 @@ from ragbench.generators.cache import answer_from_record, model_revision, open_c
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError
 from ragbench.models import ensure_model
 from ragbench.serving.vllm_server import CPU_ENV
-from ragbench.types import Answer, Hit, Query
+from ragbench.types import Answer, Completion, Hit, Query
 
 _ENGINES: dict[str, Any] = {}
 _ENGINES_LOCK = threading.Lock()
@@ -130,12 +132,13 @@ class VLLMGenerator:
     def _token_ids(self, messages: list[dict]) -> list[int]:
         return prompt_token_ids(self.tokenizer, messages)
 
-    def sampling_params(self):
+    def sampling_params(self, sampling: Sampling | None = None):
+        """vLLM sampling parameters: the answers' (with ``json_schema``), or a step's ``sampling`` (free text)."""
         from vllm import SamplingParams
         from vllm.sampling_params import StructuredOutputsParams
 
-        s = self.sampling
-        structured = StructuredOutputsParams(json=self.json_schema) if self.json_schema else None
+        s = sampling or self.sampling
+        structured = StructuredOutputsParams(json=self.json_schema) if self.json_schema and sampling is None else None
         return SamplingParams(
             temperature=s.temperature,
             top_p=s.top_p,
@@ -146,9 +149,11 @@ class VLLMGenerator:
             structured_outputs=structured,
         )
 
-    def _prepare(self, query: Query, hits: Sequence[Hit]):
+    def _prepare(self, query: Query, hits: Sequence[Hit], prompt: PromptTemplate | None = None):
         budget = self.max_model_len - self.sampling.max_tokens
-        msgs, kept = self.prompt.fit(query, hits, count_tokens=lambda m: len(self._token_ids(m)), budget=budget)
+        msgs, kept = (prompt or self.prompt).fit(
+            query, hits, count_tokens=lambda m: len(self._token_ids(m)), budget=budget
+        )
         prompt = {"prompt_token_ids": self._token_ids(msgs), "cache_salt": cache_salt(query.tenant)}
         return prompt, kept
 
@@ -180,8 +185,12 @@ class VLLMGenerator:
         )
         return (time.perf_counter() - start) * 1000
 
-    def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
-        """Answer every query in one batched engine call; a failed item gets ``Answer.error``."""
+    def generate(
+        self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]], *, prompt: PromptTemplate | None = None
+    ) -> list[Answer]:
+        """Answer every query in one batched engine call; a failed item gets ``Answer.error``.
+
+        ``prompt`` answers with another template than the configured one (e.g. a closed-book draft)."""
         queries, contexts = list(queries), list(contexts)
         if len(queries) != len(contexts):
             raise ValueError(f"{len(queries)} queries but {len(contexts)} contexts: pass one context list per query.")
@@ -189,17 +198,17 @@ class VLLMGenerator:
         batch, kept_sources, index, keys = [], [], [], []
         for i, (query, hits) in enumerate(zip(queries, contexts)):
             try:
-                prompt, kept = self._prepare(query, hits)
+                request, kept = self._prepare(query, hits, prompt)
             except PromptTooLongError as exc:
                 answers[i] = failed(f"prompt too long: {exc}")
                 continue
             key = None
             if self.cache is not None:
-                key = self.cache.key(self.model_id, prompt["prompt_token_ids"], self._cache_settings())
+                key = self.cache.key(self.model_id, request["prompt_token_ids"], self._cache_settings())
                 if (record := self.cache.get(key)) is not None:
                     answers[i] = answer_from_record(record, kept)
                     continue
-            batch.append(prompt)
+            batch.append(request)
             kept_sources.append(kept)
             index.append(i)
             keys.append(key)
@@ -225,11 +234,75 @@ class VLLMGenerator:
                     answers[i].timings["load_ms"] = load_ms
         return answers  # type: ignore[return-value]
 
+    def complete(
+        self,
+        prompts: Sequence[Sequence[Mapping[str, str]]],
+        *,
+        tenants: Sequence[str],
+        max_tokens: int | None = None,
+        stop: Sequence[str] = (),
+    ) -> list[Completion]:
+        """Complete chat prompts on this generator's engine (a RAG method's steps), in one batched call.
+
+        Steps share the engine, the sampling settings (with their own ``max_tokens`` and ``stop``) and
+        the generation cache of the answers; each prompt carries its tenant's prefix-cache salt.
+
+        Example:
+            >>> gen.complete([[{"role": "user", "content": "Rewrite: who?"}]], tenants=["acme"])[0].text  # doctest: +SKIP
+        """
+        prompts, tenants = _complete.check_prompts(prompts, tenants)
+        sampling = _complete.step_sampling(self.sampling, max_tokens, stop)
+        settings = _complete.cache_settings(sampling)
+        out: list[Completion | None] = [None] * len(prompts)
+        todo: list[tuple[int, list[int], str | None, str]] = []
+        for i, (messages, tenant) in enumerate(zip(prompts, tenants)):
+            ids = self._token_ids(messages)
+            if (refused := _complete.too_long(len(ids), sampling, self.max_model_len)) is not None:
+                out[i] = refused
+                continue
+            key = self.cache.key(self.model_id, ids, settings) if self.cache is not None else None
+            if key is not None and (record := self.cache.get(key)) is not None:
+                out[i] = _complete.from_record(record)
+                continue
+            todo.append((i, ids, key, tenant))
+        if todo:
+            load_ms = self._load_engine()
+            start = time.perf_counter()
+            try:
+                results = self.engine.generate(
+                    [{"prompt_token_ids": ids, "cache_salt": cache_salt(tenant)} for _, ids, _, tenant in todo],
+                    self.sampling_params(sampling),
+                    use_tqdm=False,
+                )
+            except Exception as exc:
+                results = [None] * len(todo)
+                reason = f"vLLM engine error: {type(exc).__name__}: {exc}"
+            ms = (time.perf_counter() - start) * 1000
+            for (i, ids, key, _), res in zip(todo, results):
+                if res is None:
+                    out[i] = Completion(text="", error=reason, ms=ms, load_ms=load_ms)
+                    continue
+                comp = res.outputs[0]
+                out[i] = Completion(
+                    text=comp.text,
+                    prompt_tokens=len(ids),
+                    completion_tokens=len(comp.token_ids),
+                    confidence=confidence_from_logprobs(self._logprobs(comp)),
+                    ms=ms,
+                    load_ms=load_ms,
+                )
+                _complete.store(self.cache, key, out[i], model=self.model_id)
+        return out  # type: ignore[return-value]
+
     @staticmethod
-    def _answer(out, kept: Sequence[Hit], batch_ms: float) -> Answer:
-        comp = out.outputs[0]
+    def _logprobs(comp) -> list[float]:
         lps = [next(iter(d.values())).logprob if d else None for d in (comp.logprobs or [])]
-        lps = [lp for lp, tok in zip(lps, comp.token_ids) if lp is not None] if lps else []
+        return [lp for lp, tok in zip(lps, comp.token_ids) if lp is not None] if lps else []
+
+    @classmethod
+    def _answer(cls, out, kept: Sequence[Hit], batch_ms: float) -> Answer:
+        comp = out.outputs[0]
+        lps = cls._logprobs(comp)
         stats = getattr(out, "metrics", None)
         ttft = total = None
         if stats is not None and getattr(stats, "first_token_latency", 0):

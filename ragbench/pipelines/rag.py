@@ -1,83 +1,101 @@
-"""The RAG pipeline: retrieve, then generate, timing each stage."""
+"""The RAG pipeline: a method (standard RAG by default) over a retriever and a generator, timing each stage."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ragbench.errors import ConfigError
 from ragbench.language import detect_language
 from ragbench.protocols import Generator, Retriever
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
-from ragbench.types import Answer, Hit, Query
+from ragbench.types import Answer, Hit, Query, Turns
+
+if TYPE_CHECKING:
+    from ragbench.methods import Method, MethodResult
 
 
 class RAGPipeline:
-    """Retrieve ``k`` chunks per query, then answer from them.
+    """Answer queries with a RAG method: by default retrieve ``k`` chunks per query, then answer from them.
 
     Args:
         retriever: Any :class:`~ragbench.protocols.Retriever`.
         generator: Any :class:`~ragbench.protocols.Generator`.
         k: Chunks retrieved per query (a request's own ``k`` overrides it in :meth:`ask`).
+        method: A :class:`~ragbench.methods.Method` built on ``retriever`` and ``generator`` (the ``method``
+            config group; ``None``: :class:`~ragbench.methods.Standard`).
 
     Example:
         >>> pipe = RAGPipeline(retriever, generator, k=5)  # doctest: +SKIP
         >>> pipe.ask(QueryRequest(question="How many vacation days?", tenant="acme-robotics")).answer  # doctest: +SKIP
     """
 
-    def __init__(self, retriever: Retriever, generator: Generator, *, k: int = 5) -> None:
+    def __init__(self, retriever: Retriever, generator: Generator, *, k: int = 5, method: Method | None = None) -> None:
         if k < 1:
             raise ConfigError(f"k must be >= 1, got {k}.")
+        from ragbench.methods import Standard
+
         self.retriever = retriever
         self.generator = generator
         self.k = k
+        self.method = method if method is not None else Standard(retriever, generator)
+
+    def run_traced(self, queries: Sequence[Query], *, k: int | None = None) -> list[MethodResult]:
+        """Answer a batch with the method: hits, answer, stage timings and trace per query.
+
+        Stage timings are each stage's batch time divided by the queries in it; a one-time model load
+        inside the call (e.g. a vLLM engine started on the first generation-cache miss) is its own
+        ``load_ms`` stage and is not counted in any other stage or in ``total_ms``."""
+        if not queries:
+            return []
+        return self.method.run(list(queries), k or self.k)
 
     def run(
         self, queries: Sequence[Query], *, k: int | None = None
     ) -> list[tuple[list[Hit], Answer, dict[str, float]]]:
-        """Answer a batch; per-query stage timings are the batch's time divided by its size.
+        """Answer a batch: ``(hits, answer, timings)`` per query (see :meth:`run_traced`)."""
+        return [(r.hits, r.answer, r.timings) for r in self.run_traced(queries, k=k)]
 
-        A one-time model load inside the call (an answer's ``load_ms``, e.g. a vLLM engine started on
-        the first generation-cache miss) is reported as its own ``load_ms`` stage and is not counted
-        in ``generate_ms`` or ``total_ms``."""
-        if not queries:
-            return []
-        n = len(queries)
-        t0 = time.perf_counter()
-        contexts = self.retriever.retrieve(list(queries), k or self.k)
-        t1 = time.perf_counter()
-        answers = self.generator.generate(list(queries), contexts)
-        t2 = time.perf_counter()
-        load_ms = max((a.timings.get("load_ms", 0.0) for a in answers if a is not None), default=0.0)
-        timing = {
-            "retrieve_ms": (t1 - t0) * 1000 / n,
-            "generate_ms": ((t2 - t1) * 1000 - load_ms) / n,
-            "total_ms": ((t2 - t0) * 1000 - load_ms) / n,
-        }
-        if load_ms:
-            timing["load_ms"] = load_ms
-        return [(hits, answer, dict(timing)) for hits, answer in zip(contexts, answers, strict=True)]
+    def conversational(self):
+        """The method for follow-ups: this one if it condenses conversations, else it wrapped in
+        :class:`~ragbench.methods.Conversational` (LLM condensing with an LLM generator, else concatenation)."""
+        from ragbench.methods import Conversational
+        from ragbench.methods.base import is_llm
 
-    def ask(self, request: QueryRequest, *, detected_language: str | None = None) -> QueryResponse:
-        """Answer one validated API request.
+        if isinstance(self.method, Conversational):
+            return self.method
+        mode = "llm" if is_llm(self.generator) else "concat"
+        return Conversational(self.retriever, self.generator, inner=self.method, mode=mode)
+
+    def ask(self, request: QueryRequest, *, detected_language: str | None = None, history: Turns = ()) -> QueryResponse:
+        """Answer one validated API request; ``history`` (earlier ``(question, answer)`` turns) makes it a follow-up.
 
         The question's language is detected (:func:`ragbench.language.detect_language`,
         ``None`` for fewer than 3 words) unless ``detected_language`` is passed; it is reported
-        as ``detected_language`` and is the answer language when the request gives none.
+        as ``detected_language`` and is the answer language when the request gives none. A follow-up
+        is condensed into a standalone question first (:meth:`conversational`).
         """
         if detected_language is None:
             detected_language = detect_language(request.question)
-        query = Query(text=request.question, tenant=request.tenant, language=request.language or detected_language)
-        [(hits, answer, timing)] = self.run([query], k=request.k)
+        query = Query(
+            text=request.question,
+            tenant=request.tenant,
+            language=request.language or detected_language,
+            history=tuple((str(q), str(a)) for q, a in history),
+        )
+        method = self.conversational() if query.history else self.method
+        [result] = method.run([query], request.k or self.k)
+        t = result.timings
+        total = t.get("total_ms", 0.0)
+        retrieve_ms = sum(v for s, v in t.items() if "retrieve" in s)  # the method's LLM steps count as generation
         return QueryResponse.build(
             request,
-            hits,
-            answer,
-            StageTimings(
-                retrieve_ms=timing["retrieve_ms"], generate_ms=timing["generate_ms"], total_ms=timing["total_ms"]
-            ),
+            result.hits,
+            result.answer,
+            StageTimings(retrieve_ms=retrieve_ms, generate_ms=max(0.0, total - retrieve_ms), total_ms=total),
             detected_language=detected_language,
+            trace=result.trace,
         )
 
     def __repr__(self) -> str:
-        return f"RAGPipeline(retriever={self.retriever!r}, generator={self.generator!r}, k={self.k})"
+        return f"RAGPipeline(method={self.method.name}, retriever={self.retriever!r}, generator={self.generator!r}, k={self.k})"

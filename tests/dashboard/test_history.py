@@ -1,8 +1,8 @@
-"""Conversation history: persisted per user and tenant, follow-up questions."""
+"""Conversation history: persisted per user and tenant (follow-ups: tests/dashboard/test_service.py)."""
 
 from __future__ import annotations
 
-from ragbench.dashboard.history import ConversationStore, Turn, contextualize
+from ragbench.dashboard.history import ConversationStore, Turn
 
 
 def test_turns_are_persisted_per_user_and_tenant(tmp_path):
@@ -20,15 +20,3 @@ def test_turns_are_persisted_per_user_and_tenant(tmp_path):
     assert [t.question for t in reopened.turns("alice", "acme", limit=1)] == ["Q2"]
     assert reopened.clear("alice", "acme") == 2
     assert reopened.turns("alice", "acme") == [] and len(reopened.turns("alice", "harbor")) == 1
-
-
-def test_contextualize_follow_ups():
-    history = [Turn("u", "t", "How many vacation days do employees get?", "25.")]
-    assert (
-        contextualize("And for contractors?", history)
-        == "How many vacation days do employees get? And for contractors?"
-    )
-    assert contextualize("What about interns and working students then?", history).startswith("How many vacation")
-    standalone = "Which VPN client must be used on company laptops?"
-    assert contextualize(standalone, history) == standalone
-    assert contextualize("And for contractors?", []) == "And for contractors?"

@@ -10,6 +10,7 @@ import pytest
 from ragbench.dashboard.auth import AccessDeniedError
 from ragbench.errors import ConfigError
 from ragbench.schema import QueryRequest
+from ragbench.types import Query
 
 FOUNDERS = "Who founded the company?"
 
@@ -83,7 +84,23 @@ def test_steps_report_progress_and_follow_ups_use_the_history(svc):
     follow = svc.ask(root, QueryRequest(question="And for part-time staff?", tenant="harbor-health"), preset="dense")
     last = svc.history.turns("root", "harbor-health")[-1]
     assert last.payload["retrieval_query"] == f"{first.question} And for part-time staff?"
+    assert last.payload["condensed"] == "concat"  # the extractive preset has no LLM to condense with
     assert all(s.doc_id.startswith("harbor-") for s in follow.sources)
+
+
+def test_a_croatian_follow_up_is_searched_with_the_conversation(svc):
+    """Five Croatian words with no English opening: the old English-only heuristic searched them alone."""
+    root = svc.user_for("root")
+    svc.history.clear("root", "lastavica-logistika")
+    first = "U kojoj se aplikaciji prijavljuju poslovni troškovi?"
+    assert "Račun+" in svc.ask(root, QueryRequest(question=first, tenant="lastavica-logistika"), preset="bm25").answer
+    follow_up = "Do kada to moram napraviti?"
+    alone = svc.pipeline("bm25").retriever.retrieve([Query(follow_up, "lastavica-logistika")], 5)[0]
+    assert "lastavica-005" not in [h.doc_id for h in alone[:3]]  # the follow-up alone does not find the policy
+    response = svc.ask(root, QueryRequest(question=follow_up, tenant="lastavica-logistika"), preset="bm25")
+    assert response.sources[0].doc_id == "lastavica-005"  # the expenses policy, found with the conversation
+    assert response.trace["notes"] == {"standalone": f"{first} {follow_up}", "condensed": "concat"}
+    assert svc.history.turns("root", "lastavica-logistika")[-1].payload["retrieval_query"] == f"{first} {follow_up}"
 
 
 def test_presets(svc):

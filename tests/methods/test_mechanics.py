@@ -1,0 +1,214 @@
+"""Each RAG method's mechanics on real parts (LanceDB BM25 over the demo, the extractive generator, MiniLM):
+what is retrieved with what, in which order, how often, and what the per-question trace says.
+
+The intermediate LLM steps are scripted (``tests.support.scripted_llm.ScriptedLLM``) where the behaviour under test
+depends on exactly what the LLM writes (a second sub-question, an answer marker in round 2): no real model
+writes a chosen text on demand. What the real model does is tested in test_real_model.py."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from ragbench.generators import ExtractiveGenerator
+from ragbench.methods import (
+    Conversational,
+    Decompose,
+    HyDE,
+    Iterative,
+    MultiQuery,
+    Refine,
+    Rewrite,
+    Standard,
+)
+from ragbench.retrievers.fusion import rrf_fuse
+from ragbench.types import Completion, Query
+from tests.support.scripted_llm import ScriptedLLM
+
+FOUNDED = "Who founded the company?"
+
+
+def q(text: str, tenant: str = "acme-robotics", **kw) -> Query:
+    return Query(text=text, tenant=tenant, **kw)
+
+
+def test_standard_keeps_todays_behaviour_and_traces_it(demo_bm25):
+    [r] = Standard(demo_bm25.retriever, demo_bm25.generator).run([q(FOUNDED)], k=5)
+    assert [h.doc_id for h in r.hits] == [h.doc_id for h in demo_bm25.retriever.retrieve([q(FOUNDED)], 5)[0]]
+    assert "Margit Olessen" in r.answer.text
+    t = r.trace
+    assert (t.method, t.retrieval_rounds, t.queries, t.llm_calls) == ("standard", 1, [FOUNDED], 0)  # extractive: no LLM
+    assert set(r.timings) == {"retrieve_ms", "generate_ms", "total_ms"}
+    assert r.timings["total_ms"] == pytest.approx(r.timings["retrieve_ms"] + r.timings["generate_ms"])
+
+
+def test_rewrite_searches_with_the_rewrite_and_answers_the_question(demo_bm25):
+    llm = ScriptedLLM([("When was", "Search query: Acme Robotics founded garage Kettle Lane"), ("", "")])
+    rewrite = Rewrite(demo_bm25.retriever, demo_bm25.generator, llm=llm)
+    ok, empty = rewrite.run([q("When was it started?"), q("Where do we gather when the building is evacuated?")], k=3)
+    assert ok.trace.queries == ["Acme Robotics founded garage Kettle Lane"] and ok.hits[0].doc_id == "acme-023"
+    assert ok.trace.steps == [{"step": "rewrite", "text": "Search query: Acme Robotics founded garage Kettle Lane"}]
+    assert (ok.trace.llm_calls, ok.trace.values["fallback"]) == (1, 0.0) and ok.trace.completion_tokens == 8
+    assert llm.calls[0][-1]["content"] == "Question: When was it started?\nSearch query:"
+    # an empty rewrite searches with the question itself, and says so
+    assert (
+        empty.trace.queries == ["Where do we gather when the building is evacuated?"]
+        and empty.trace.values["fallback"] == 1.0
+    )
+    assert empty.hits[0].doc_id == "acme-022"
+    assert set(ok.timings) == {"rewrite_ms", "retrieve_ms", "generate_ms", "total_ms"}
+
+
+def test_hyde_searches_with_question_and_hypothetical_passage(demo_bm25):
+    passage = "The assembly point is car park C beside the water tower."
+    llm = ScriptedLLM([("", passage)])
+    with_q, alone = (
+        HyDE(demo_bm25.retriever, demo_bm25.generator, llm=llm, include_question=flag).run(
+            [q("Where do we meet in a fire?")], k=3
+        )[0]
+        for flag in (True, False)
+    )
+    assert with_q.trace.queries == [f"Where do we meet in a fire? {passage}"] and alone.trace.queries == [passage]
+    assert with_q.hits[0].doc_id == alone.hits[0].doc_id == "acme-022"
+
+
+def test_multi_query_retrieves_question_and_distinct_paraphrases_and_fuses_them_with_rrf(demo_bm25):
+    llm = ScriptedLLM(
+        [
+            (
+                "",
+                "1. vacation days carried over deadline\n2. unused vacation expiry date\n"
+                "3. Vacation days carried over deadline\n4. extra line beyond n",
+            )
+        ]
+    )
+    question = q("By what date must vacation days carried over from last year be used?")
+    [r] = MultiQuery(demo_bm25.retriever, demo_bm25.generator, llm=llm, n_queries=3, candidates=10).run([question], k=5)
+    assert r.trace.queries == [
+        question.text,
+        "vacation days carried over deadline",
+        "unused vacation expiry date",
+        "extra line beyond n",
+    ][:3] + ["extra line beyond n"]  # the case-insensitive duplicate dropped
+    assert r.trace.values["paraphrases"] == 3.0 and r.trace.retrieval_rounds == 4 and r.trace.llm_calls == 1
+    rankings = demo_bm25.retriever.retrieve([replace(question, text=t) for t in r.trace.queries], 10)
+    assert [h.chunk_id for h in r.hits] == [h.chunk_id for h in rrf_fuse(rankings, 5)]
+    assert r.hits[0].doc_id == "acme-001"
+
+
+def test_decompose_answers_sub_questions_in_order_with_earlier_answers(demo_bm25):
+    llm = ScriptedLLM(
+        [("", "1. Who founded Acme Robotics?\n2. Until which year did that founder serve as chief executive?")]
+    )
+    question = q("Until which year did the founder of the company serve as chief executive?")
+    [r] = Decompose(demo_bm25.retriever, demo_bm25.generator, llm=llm).run([question], k=3)
+    t = r.trace
+    assert t.sub_questions == [
+        "Who founded Acme Robotics?",
+        "Until which year did that founder serve as chief executive?",
+    ]
+    assert len(t.sub_answers) == 2 and "Margit Olessen" in t.sub_answers[0]
+    # turn 2 searched with its sub-question plus the answer of turn 1, in that order
+    assert t.queries == [t.sub_questions[0], f"{t.sub_questions[1]} {t.sub_answers[0]}"]
+    assert t.retrieval_rounds == 2 and t.llm_calls == 1  # the decomposition; answers come from the extractive generator
+    assert "2017" in t.sub_answers[1] and "acme-023" in [h.doc_id for h in r.hits]
+    assert r.answer.ok and {"decompose_ms", "sub_retrieve_ms", "sub_answer_ms", "generate_ms"} <= set(r.timings)
+
+
+def test_decompose_without_usable_sub_questions_answers_the_question_itself(demo_bm25):
+    [r] = Decompose(demo_bm25.retriever, demo_bm25.generator, llm=ScriptedLLM([("", "  \n")])).run([q(FOUNDED)], k=3)
+    assert r.trace.sub_questions == [FOUNDED] and "Margit Olessen" in r.trace.sub_answers[0]
+
+
+def test_iterative_stops_when_a_step_gives_the_answer(demo_bm25):
+    replies = iter(["Acme Robotics was founded by Margit Olessen.", "So the answer is: 2017\nmore text"])
+    llm = ScriptedLLM([("", lambda messages: next(replies))])
+    question = q("Until which year did the founder of the company serve as chief executive?")
+    [r] = Iterative(demo_bm25.retriever, demo_bm25.generator, llm=llm, max_rounds=4).run([question], k=3)
+    t = r.trace
+    assert (t.values["rounds"], t.notes["stopped"]) == (2.0, "answer")
+    assert t.queries == [question.text, "Acme Robotics was founded by Margit Olessen."] and t.retrieval_rounds == 2
+    assert [s["text"] for s in t.steps] == ["Acme Robotics was founded by Margit Olessen.", "So the answer is: 2017"]
+    assert "Steps so far: Acme Robotics was founded by Margit Olessen." in llm.calls[1][-1]["content"]
+
+
+def test_iterative_stops_at_the_round_limit(demo_bm25):
+    llm = ScriptedLLM([("", "Acme Robotics has a canteen.")])
+    [r] = Iterative(demo_bm25.retriever, demo_bm25.generator, llm=llm, max_rounds=3).run([q(FOUNDED)], k=3)
+    assert (r.trace.values["rounds"], r.trace.notes["stopped"]) == (3.0, "round_limit")
+    assert r.trace.llm_calls == 3 and r.trace.retrieval_rounds == 4 and len(llm.calls) == 3
+
+
+def test_refine_keeps_the_sentences_it_claims(demo_bm25, minilm):
+    import numpy as np
+
+    from ragbench._text import split_sentences
+
+    class Recording(ExtractiveGenerator):  # the real extractive generator, keeping the context it was given
+        seen: list = []
+
+        def generate(self, queries, contexts, **kw):
+            self.seen.extend(contexts)
+            return super().generate(queries, contexts, **kw)
+
+    gen = Recording()
+    question = q("How quickly must a lost laptop be reported to IT?")
+    [r] = Refine(demo_bm25.retriever, gen, embedder=minilm, max_sentences=3, max_chars=400).run([question], k=4)
+    kept = [s for s in r.trace.steps if s["step"] == "kept"]
+    [context] = gen.seen
+    assert len(context) == 1 and context[0].text == " ".join(s["text"] for s in kept)  # exactly what it claims
+    candidates = [(h.doc_id, s) for h in r.hits for s in split_sentences(h.text)]
+    scores = minilm.embed_documents([s for _, s in candidates]) @ minilm.embed_queries([question.text])[0]
+    best = [candidates[j][1] for j in np.argsort(-scores, kind="stable")]
+    assert [s["text"] for s in kept] == [s for s in best if len(s) <= 400][: len(kept)][:3]  # best first, by cosine
+    assert len(kept) == 3 and all((s["doc_id"], s["text"]) in candidates for s in kept)
+    assert r.trace.values["compression_ratio"] == pytest.approx(
+        len(context[0].text) / sum(len(h.text) for h in r.hits), abs=1e-6
+    )
+    assert r.answer.text in {s["text"] for s in kept} and "2 hours" in r.answer.text
+
+
+def test_conversational_searches_with_the_standalone_question(demo_bm25):
+    history = (("How many paid vacation days does a full-time employee get?", "25 days."),)
+    llm = ScriptedLLM(
+        [
+            ("Last question: And how many", "Rewritten question: How many unused vacation days can be carried over?"),
+            ("Last question: And then?", ""),
+            ("Last question: broken", Completion(text="", error="HTTP 500")),
+        ]
+    )
+    method = Conversational(demo_bm25.retriever, demo_bm25.generator, llm=llm)
+    asked = [
+        q("And how many can be moved to next year?", history=history),
+        q("And then?", history=history),
+        q("broken", history=history),
+        q(FOUNDED),
+    ]
+    llm_cond, fallback, failed, plain = method.run(asked, k=3)
+    assert llm_cond.trace.notes == {
+        "standalone": "How many unused vacation days can be carried over?",
+        "condensed": "llm",
+        "inner": "standard",
+    }
+    assert (
+        llm_cond.trace.queries == ["How many unused vacation days can be carried over?"]
+        and llm_cond.trace.llm_calls == 1
+    )
+    assert llm_cond.hits[0].doc_id == "acme-001" and "condense_ms" in llm_cond.timings
+    assert (
+        "User: How many paid vacation days does a full-time employee get?\nAssistant: 25 days."
+        in llm.calls[0][-1]["content"]
+    )
+    assert fallback.trace.notes["condensed"] == "concat_fallback"
+    assert fallback.trace.queries == ["How many paid vacation days does a full-time employee get? And then?"]
+    assert failed.answer.error == "condense step failed: HTTP 500" and failed.hits == []
+    assert plain.trace.notes["condensed"] == "none" and plain.trace.queries == [FOUNDED] and len(llm.calls) == 3
+
+
+def test_a_failed_step_fails_only_its_question(demo_bm25):
+    llm = ScriptedLLM([("crash", Completion(text="", error="vLLM engine error: boom")), ("", "vacation days")])
+    out = Rewrite(demo_bm25.retriever, demo_bm25.generator, llm=llm).run([q("crash here"), q("vacation?")], k=3)
+    assert out[0].answer.error == "rewrite step failed: vLLM engine error: boom" and out[0].hits == []
+    assert out[0].trace.llm_calls == 1 and out[0].trace.retrieval_rounds == 0
+    assert out[1].answer.ok and out[1].trace.queries == ["vacation days"]
