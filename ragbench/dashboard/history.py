@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ragbench.pipelines.conversation import follow_up  # the rule the query API uses too
 from ragbench.tenancy import validate_tenant_id
 
 _SCHEMA = """
@@ -94,9 +95,6 @@ class ConversationStore:
             return conn.execute("DELETE FROM turns WHERE user = ? AND tenant = ?", (user, tenant)).rowcount
 
 
-_FOLLOW_UP_STARTS = ("and ", "what about", "how about", "also", "it ", "its ", "they ", "that ", "this ", "those ")
-
-
 def contextualize(question: str, history: list[Turn]) -> str:
     """The retrieval query for ``question`` in a conversation.
 
@@ -108,9 +106,4 @@ def contextualize(question: str, history: list[Turn]) -> str:
         >>> contextualize("And for contractors?", [Turn("u", "t", "How many vacation days?", "25.")])
         'How many vacation days? And for contractors?'
     """
-    if not history:
-        return question
-    q = question.strip().lower()
-    if len(q.split()) <= 4 or q.startswith(_FOLLOW_UP_STARTS):
-        return f"{history[-1].question} {question}"
-    return question
+    return follow_up(question, history[-1].question if history else None)

@@ -22,6 +22,8 @@ from ragbench.dashboard.auth import LOCAL_ADMIN, User, UserDirectory, require_ac
 from ragbench.dashboard.history import ConversationStore, Turn, contextualize
 from ragbench.errors import ConfigError, suggest
 from ragbench.language import detect_language
+from ragbench.pipelines.conversation import conversation_question
+from ragbench.retrievers.filtered import with_filters
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
 from ragbench.types import Answer, Hit, Query
 
@@ -200,9 +202,14 @@ class DashboardService:
         history = self.history.turns(user.name, request.tenant, limit=5) if remember else []
         detected = detect_language(request.question)  # same detector and rule as ingestion (None: < 3 words)
         language = request.language or detected
-        query = Query(text=contextualize(request.question, history), tenant=request.tenant, language=language)
+        text = (  # the request's own turns win over the stored ones
+            conversation_question(request.question, request.history)
+            if request.history
+            else contextualize(request.question, history)
+        )
+        query = Query(text=text, tenant=request.tenant, language=language)
         t0 = time.perf_counter()
-        [hits] = pipe.retriever.retrieve([query], request.k)
+        [hits] = with_filters(pipe.retriever, request.filters).retrieve([query], request.k)
         t1 = time.perf_counter()
         yield AskEvent("retrieved", hits=hits, ms=(t1 - t0) * 1000)
         answer = yield from _generate(pipe.generator, Query(request.question, request.tenant, language=language), hits)

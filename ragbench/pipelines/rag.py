@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from ragbench.errors import ConfigError
 from ragbench.language import detect_language
+from ragbench.pipelines.conversation import conversation_question
 from ragbench.protocols import Generator, Retriever
+from ragbench.retrievers.filtered import with_filters
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
 from ragbench.types import Answer, Hit, Query
 
@@ -61,14 +63,21 @@ class RAGPipeline:
     def ask(self, request: QueryRequest, *, detected_language: str | None = None) -> QueryResponse:
         """Answer one validated API request.
 
+        ``filters`` narrow the retrieval (:func:`ragbench.retrievers.filtered.with_filters`) and a
+        follow-up question in ``history`` is asked together with the previous one
+        (:func:`ragbench.pipelines.conversation.conversation_question`).
         The question's language is detected (:func:`ragbench.language.detect_language`,
         ``None`` for fewer than 3 words) unless ``detected_language`` is passed; it is reported
         as ``detected_language`` and is the answer language when the request gives none.
         """
         if detected_language is None:
             detected_language = detect_language(request.question)
-        query = Query(text=request.question, tenant=request.tenant, language=request.language or detected_language)
-        [(hits, answer, timing)] = self.run([query], k=request.k)
+        text = conversation_question(request.question, request.history)
+        query = Query(text=text, tenant=request.tenant, language=request.language or detected_language)
+        pipeline = self
+        if request.filters:
+            pipeline = RAGPipeline(with_filters(self.retriever, request.filters), self.generator, k=self.k)
+        [(hits, answer, timing)] = pipeline.run([query], k=request.k)
         return QueryResponse.build(
             request,
             hits,
