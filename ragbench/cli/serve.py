@@ -64,6 +64,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         log_level="info",
         timeout_graceful_shutdown=10,
+        # uvicorn's default of 5 s kills a worker whose ping thread waits behind torch's import on a busy machine
+        timeout_worker_healthcheck=120,
     )
     return 0
 
