@@ -11,6 +11,8 @@ import pytest
 from ragbench.schema import QueryResponse, json_schema
 from tests.support.service import call, sse_events
 
+pytestmark = [pytest.mark.integration]
+
 VACATION = "How many vacation days do employees get?"
 
 

@@ -10,6 +10,8 @@ import pytest
 
 from tests.support.service import call, served_api
 
+pytestmark = [pytest.mark.integration]
+
 DOCS = [
     {
         "id": "p1",

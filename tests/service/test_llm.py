@@ -13,6 +13,8 @@ from ragbench.schema import QueryResponse
 from tests.support.net import TcpProxy
 from tests.support.service import call, served_api, sse_events
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
 QUESTION = {"tenant": "acme-robotics", "question": "How many vacation days do employees get?", "k": 3}
 
 
@@ -130,6 +132,7 @@ def test_a_trace_as_the_mlflow_ui_shows_it(llm_api, keys, service_home):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # no job worker pool for a viewer
     )
     shots = (
         Path(os.environ.get("RAGBENCH_TEST_ARTIFACTS") or Path(__file__).resolve().parents[2] / "test-artifacts")
@@ -158,7 +161,8 @@ def test_a_trace_as_the_mlflow_ui_shows_it(llm_api, keys, service_home):
             page.get_by_text("generate", exact=True).first.click()
             page.get_by_text("Attributes", exact=True).first.click()
             page.mouse.move(5, 995)
-            page.get_by_text("smollm2-135m-instruct").first.wait_for(timeout=30_000)
+            # the span header's model id (the same text also sits in hidden elements)
+            page.locator("text=smollm2-135m-instruct >> visible=true").first.wait_for(timeout=30_000)
             text = page.inner_text("body")
             page.screenshot(path=str(shots / "mlflow-trace-smollm2.png"))
             browser.close()

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.support.service import call
+
+pytestmark = [pytest.mark.integration]
 
 
 def _client(home):
