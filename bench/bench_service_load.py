@@ -127,6 +127,7 @@ def run_load(url: str, key: str, questions, *, clients: int, seconds: float, pid
         "rss_end_mb": memory[-1],
         "rss_max_mb": max(memory),
         "rss_median_mb": statistics.median(memory),
+        "rss_samples_mb": [round(m) for m in memory],  # every 2 s
     }
 
 
