@@ -118,6 +118,9 @@ class Tracer:
             raise ConfigError(f"trace_sample must be between 0 and 1 (the share of questions traced), got {sample!r}.")
         import mlflow
 
+        # MLflow logs an INFO line at exit whenever traces were exported asynchronously; ragbench flushes them
+        # itself (flush()), and that line would end every `ragbench run`'s stderr after its own error message.
+        logging.getLogger("mlflow.tracing.export.async_export_queue").setLevel(logging.WARNING)
         mlflow.set_tracking_uri(tracking_uri)
         self.tracking_uri = tracking_uri
         self.experiment_id = experiment_id
