@@ -174,6 +174,7 @@ class RunSettings:
     progress: bool
     resume: bool | str
     max_failure_rate: float
+    trace_sample: float
     system_metrics: str
     run_name: str | None
     variant: str | None
@@ -215,6 +216,7 @@ class RunSettings:
                 "null or >= 1",
             ),
             ("max_failure_rate", self.max_failure_rate, 0 <= self.max_failure_rate <= 1, "a share in [0, 1]"),
+            ("trace_sample", self.trace_sample, 0 <= self.trace_sample <= 1, "a share in [0, 1] (0: no traces)"),
             (
                 "system_metrics",
                 self.system_metrics,

@@ -8,14 +8,36 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
 from ragbench.tenancy import TENANT_ID_PATTERN, validate_tenant_id
 from ragbench.types import Answer, Hit, MethodTrace
 
 TenantId = Annotated[str, StringConstraints(pattern=TENANT_ID_PATTERN, min_length=1, max_length=63)]
+#: Chunk columns a request may filter on (``ragbench.stores._filters`` builds the filter from them).
+FilterColumn = Literal["doc_id", "chunk_id", "language", "title", "position"]
+FilterScalar = Annotated[str, StringConstraints(max_length=1000)] | StrictBool | StrictInt | StrictFloat
+FilterValue = FilterScalar | Annotated[list[FilterScalar], Field(min_length=1, max_length=100)]
+
+
+class ChatTurn(BaseModel):
+    """One earlier turn of a conversation, oldest first in :attr:`QueryRequest.history`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=8000)
 
 
 class QueryRequest(BaseModel):
@@ -29,6 +51,18 @@ class QueryRequest(BaseModel):
         default=None, description="ISO 639-1 code of the answer language; detected from the question if absent."
     )
     k: int = Field(default=5, ge=1, le=100, description="Number of chunks to retrieve.")
+    filters: dict[FilterColumn, FilterValue] | None = Field(
+        default=None,
+        max_length=5,
+        description="Metadata filters on the retrieved chunks: a value is matched with ==, a list with IN; "
+        "values are bound as literals, never pasted into SQL.",
+    )
+    history: list[ChatTurn] | None = Field(
+        default=None,
+        max_length=20,
+        description="Earlier turns, oldest first. A follow-up question (short, or starting like 'and ...') is "
+        "searched and answered together with the previous user question.",
+    )
 
     @field_validator("tenant")
     @classmethod
@@ -124,8 +158,8 @@ def json_schema() -> dict:
     """One JSON Schema document for the query API, both models under ``$defs``.
 
     Example:
-        >>> sorted(json_schema()["$defs"])[:2]
-        ['QueryRequest', 'QueryResponse']
+        >>> {"QueryRequest", "QueryResponse", "ChatTurn"} <= set(json_schema()["$defs"])
+        True
     """
     from pydantic.json_schema import models_json_schema
 

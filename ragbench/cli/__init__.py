@@ -5,6 +5,7 @@ ragbench ingest [OVERRIDES...]                  index the configured dataset
 ragbench ingest --tenant T --path FILE_OR_DIR   ingest files as a durable job
 ragbench query --tenant T "question" [--history FILE] [OVERRIDES...]
 ragbench schema                                 JSON Schema of the query API
+ragbench serve [--open] [OVERRIDES...]          the query API over HTTP (ragbench keys create ... first)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ PLUGINS: tuple[str, ...] = (
     "ragbench.cli.dashboard",
     "ragbench.cli.ingest",
     "ragbench.cli.evaluate",
+    "ragbench.cli.serve",
 )
 
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."

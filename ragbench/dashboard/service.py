@@ -22,6 +22,7 @@ from ragbench.dashboard.auth import LOCAL_ADMIN, User, UserDirectory, require_ac
 from ragbench.dashboard.history import ConversationStore, Turn
 from ragbench.errors import ConfigError, suggest
 from ragbench.language import detect_language
+from ragbench.pipelines.conversation import chat_pairs
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
 from ragbench.types import Answer, Hit, MethodTrace, Query
 
@@ -205,12 +206,14 @@ class DashboardService:
         pipe = self.pipeline(preset)
         turns = self.history.turns(user.name, request.tenant, limit=5) if remember else []
         detected = detect_language(request.question)  # same detector and rule as ingestion (None: < 3 words)
+        stored = tuple((t.question, t.answer) for t in turns if t.answer and not t.payload.get("error"))
         query = Query(
             text=request.question,
             tenant=request.tenant,
             language=request.language or detected,
-            history=tuple((t.question, t.answer) for t in turns if t.answer and not t.payload.get("error")),
+            history=chat_pairs(request.history) if request.history else stored,  # the request's own turns win
         )
+        pipe = pipe.filtered(request.filters)
         steps = _ask_standard if isinstance(pipe.method, Standard) else _ask_method
         hits, answer, timings, trace = yield from steps(pipe, query, request.k)
         response = QueryResponse.build(request, hits, answer, timings, detected_language=detected, trace=trace)

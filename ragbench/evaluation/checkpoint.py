@@ -24,7 +24,7 @@ from ragbench.errors import ConfigError
 from ragbench.types import Answer, Hit, MethodTrace, QuestionResult, Sample, content_hash
 
 # Config keys that do not change results, so a resumed run may differ in them.
-VOLATILE_KEYS = ("resume", "progress", "run_name", "home", "tracking")
+VOLATILE_KEYS = ("resume", "progress", "run_name", "home", "tracking", "trace_sample")
 
 
 def result_to_json(result: QuestionResult) -> dict[str, Any]:

@@ -212,23 +212,29 @@ def _evaluate(
     parts: Components, checkpoint, telemetry: RunTelemetry, run_id: str | None
 ) -> tuple[EvaluationReport, int]:
     from ragbench.evaluation.system import system_metrics
+    from ragbench.evaluation.traced import traced
 
     settings = parts.settings
     resumed = len(checkpoint.load())
-    with (
-        system_metrics(parts.tracker, run_id, settings.system_metrics, gpu_sampled=telemetry.gpu.on),
-        telemetry.throughput.timed("evaluate") as counts,
-    ):
-        report = evaluate(
-            parts.dataset,
-            parts.pipeline,
-            parts.metrics,
-            metric_names=parts.metrics.names,
-            batch_size=settings.batch_size,
-            progress=settings.progress,
-            checkpoint=checkpoint,
-        )
-        counts["questions"] = len(report.results) - resumed
+    pipeline = traced(parts.pipeline, parts.tracker, settings.trace_sample, run_id=run_id)
+    try:
+        with (
+            system_metrics(parts.tracker, run_id, settings.system_metrics, gpu_sampled=telemetry.gpu.on),
+            telemetry.throughput.timed("evaluate") as counts,
+        ):
+            report = evaluate(
+                parts.dataset,
+                pipeline,
+                parts.metrics,
+                metric_names=parts.metrics.names,
+                batch_size=settings.batch_size,
+                progress=settings.progress,
+                checkpoint=checkpoint,
+            )
+            counts["questions"] = len(report.results) - resumed
+    finally:
+        if pipeline is not parts.pipeline:
+            pipeline.tracer.flush()  # sampled traces are written before the run ends
     return report, resumed
 
 

@@ -153,6 +153,12 @@ def describe_tenant(store: IngestStore, tenant: str) -> dict[str, Any]:
     }
 
 
+def list_documents(store: IngestStore, tenant: str) -> list[dict[str, Any]]:
+    """The tenant's documents as ingestion recorded them (key, doc_id, title, status, chunks, ...), by key."""
+    _require(store, tenant)
+    return sorted(_tables.select(store.tenant_db(tenant), "documents"), key=lambda d: d["key"])
+
+
 def delete_tenant(store: IngestStore, tenant: str) -> None:
     """Delete the tenant and all its tables and settings."""
     _require(store, tenant)

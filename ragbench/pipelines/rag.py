@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ragbench.errors import ConfigError
 from ragbench.language import detect_language
+from ragbench.pipelines.conversation import chat_pairs
 from ragbench.protocols import Generator, Retriever
+from ragbench.retrievers.filtered import with_filters
 from ragbench.schema import QueryRequest, QueryResponse, StageTimings
 from ragbench.types import Answer, Hit, Query, Turns
 
@@ -56,6 +58,23 @@ class RAGPipeline:
         """Answer a batch: ``(hits, answer, timings)`` per query (see :meth:`run_traced`)."""
         return [(r.hits, r.answer, r.timings) for r in self.run_traced(queries, k=k)]
 
+    def filtered(self, filters: Mapping[str, Any] | None) -> RAGPipeline:
+        """This pipeline, or one whose retriever applies ``filters`` in every store search (a request's filters).
+
+        Raises:
+            ConfigError: Filters with a method other than standard RAG (its own retrieval steps would not see them).
+        """
+        from ragbench.methods import Standard
+
+        if not filters:
+            return self
+        if not isinstance(self.method, Standard):
+            raise ConfigError(
+                f"Request filters work with method=standard; this pipeline runs {type(self.method).__name__}. "
+                "Send the request without filters, or use a pipeline with method=standard."
+            )
+        return RAGPipeline(with_filters(self.retriever, filters), self.generator, k=self.k)
+
     def conversational(self):
         """The method for follow-ups: this one if it condenses conversations, else it wrapped in
         :class:`~ragbench.methods.Conversational` (LLM condensing with an LLM generator, else concatenation)."""
@@ -70,6 +89,8 @@ class RAGPipeline:
     def ask(self, request: QueryRequest, *, detected_language: str | None = None, history: Turns = ()) -> QueryResponse:
         """Answer one validated API request; ``history`` (earlier ``(question, answer)`` turns) makes it a follow-up.
 
+        ``filters`` narrow the retrieval (:func:`ragbench.retrievers.filtered.with_filters`) and a
+        request's own ``history`` (chat turns) is used when ``history`` is not given.
         The question's language is detected (:func:`ragbench.language.detect_language`,
         ``None`` for fewer than 3 words) unless ``detected_language`` is passed; it is reported
         as ``detected_language`` and is the answer language when the request gives none. A follow-up
@@ -77,13 +98,15 @@ class RAGPipeline:
         """
         if detected_language is None:
             detected_language = detect_language(request.question)
+        turns = tuple((str(q), str(a)) for q, a in history) or chat_pairs(request.history)
         query = Query(
             text=request.question,
             tenant=request.tenant,
             language=request.language or detected_language,
-            history=tuple((str(q), str(a)) for q, a in history),
+            history=turns,
         )
-        method = self.conversational() if query.history else self.method
+        pipeline = self.filtered(request.filters)
+        method = pipeline.conversational() if query.history else pipeline.method
         [result] = method.run([query], request.k or self.k)
         t = result.timings
         total = t.get("total_ms", 0.0)

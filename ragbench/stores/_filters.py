@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from ragbench.errors import ConfigError
+from ragbench.schema import FilterColumn
 
-FILTERABLE = ("doc_id", "chunk_id", "language", "title", "position")
+FILTERABLE: tuple[str, ...] = get_args(FilterColumn)  # the query API's filter columns (ragbench.schema)
 
 
 def build_filter(filters: Mapping[str, Any] | None):

@@ -142,11 +142,19 @@ class MLflowTracker:
     def experiment_id(self) -> str:
         if self._experiment_id is None:
             exp = self.client.get_experiment_by_name(self.experiment)
-            self._experiment_id = (
-                exp.experiment_id
-                if exp
-                else self.client.create_experiment(self.experiment, artifact_location=self.artifact_location)
-            )
+            if exp is None:
+                from mlflow.exceptions import MlflowException
+
+                try:
+                    self._experiment_id = self.client.create_experiment(
+                        self.experiment, artifact_location=self.artifact_location
+                    )
+                    return self._experiment_id
+                except MlflowException:  # another process made it first (e.g. two `ragbench serve` workers)
+                    exp = self.client.get_experiment_by_name(self.experiment)
+                    if exp is None:
+                        raise
+            self._experiment_id = exp.experiment_id
         return self._experiment_id
 
     @contextmanager
