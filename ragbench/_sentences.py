@@ -1,0 +1,63 @@
+"""Sentence splitting with pysbd (rule-based, offline), per language.
+
+pysbd has no South Slavic rules: Croatian, Serbian, Bosnian and Slovene text is split with its Slovak
+rules (ordinals such as ``3. kat`` and Central European abbreviations) plus the common abbreviations of
+those languages (``npr.``, ``tj.``, ``dr. sc.``). Other languages pysbd lacks use its English rules.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+_SOUTH_SLAVIC = frozenset({"hr", "sr", "bs", "sl", "sh", "cnr"})
+_EXTRA_ABBREVIATIONS = (
+    "npr", "tj", "itd", "i sl", "dr", "sc", "prof", "doc", "mr", "st", "kr", "pr", "g", "god", "br", "sv",
+    "ul", "tel", "mil", "mlrd", "kn", "min", "sl", "usp", "odn", "izv", "tzv", "čl", "st", "str",
+)  # fmt: skip
+_PREPOSITIVE = ("dr", "prof", "sc", "mr", "doc", "ing", "sv")
+
+
+def _south_slavic():
+    from pysbd.languages import LANGUAGE_CODES
+
+    slovak = LANGUAGE_CODES["sk"]
+
+    class SouthSlavic(slovak):
+        iso_code = "hr"
+
+        class Abbreviation(slovak.Abbreviation):
+            ABBREVIATIONS = [*slovak.Abbreviation.ABBREVIATIONS, *_EXTRA_ABBREVIATIONS]
+            PREPOSITIVE_ABBREVIATIONS = [*slovak.Abbreviation.PREPOSITIVE_ABBREVIATIONS, *_PREPOSITIVE]
+
+    return SouthSlavic
+
+
+@lru_cache(maxsize=32)
+def _segmenter(language: str):
+    import pysbd
+    from pysbd.languages import LANGUAGE_CODES
+
+    if language in _SOUTH_SLAVIC:
+        segmenter = pysbd.Segmenter(language="sk", clean=False)
+        segmenter.language_module = _south_slavic()  # this segmenter only; pysbd's tables stay as they are
+        return segmenter
+    return pysbd.Segmenter(language=language if language in LANGUAGE_CODES else "en", clean=False)
+
+
+def split_sentences(text: str, language: str | None = None) -> list[str]:
+    """Split prose into sentences; abbreviations (``Dr.``, ``e.g.``, ``npr.``) do not end one.
+
+    Args:
+        text: The prose.
+        language: ISO 639-1 code of the text (``None``: English rules).
+
+    Example:
+        >>> split_sentences("Dr. Smith leads the lab. It is in Oslo.")
+        ['Dr. Smith leads the lab.', 'It is in Oslo.']
+        >>> split_sentences("Ured je na 3. katu, npr. u sobi 2. Otvoren je danas.", "hr")
+        ['Ured je na 3. katu, npr. u sobi 2.', 'Otvoren je danas.']
+    """
+    if not text.strip():
+        return []
+    sentences = [s.strip() for s in _segmenter((language or "en").lower()).segment(text.strip())]
+    return [s for s in sentences if s]
