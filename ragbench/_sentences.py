@@ -2,7 +2,8 @@
 
 pysbd has no South Slavic rules: Croatian, Serbian, Bosnian and Slovene text is split with its Slovak
 rules (ordinals such as ``3. kat`` and Central European abbreviations) plus the common abbreviations of
-those languages (``npr.``, ``tj.``, ``dr. sc.``). Other languages pysbd lacks use its English rules.
+those languages (``npr.``, ``tj.``, ``dr. sc.``). Other languages pysbd lacks use its English rules. A
+piece that starts in lower case is joined to the one before (pysbd splits ``10. u mjesecu`` otherwise).
 """
 
 from __future__ import annotations
@@ -57,7 +58,15 @@ def split_sentences(text: str, language: str | None = None) -> list[str]:
         >>> split_sentences("Ured je na 3. katu, npr. u sobi 2. Otvoren je danas.", "hr")
         ['Ured je na 3. katu, npr. u sobi 2.', 'Otvoren je danas.']
     """
-    if not text.strip():
-        return []
-    sentences = [s.strip() for s in _segmenter((language or "en").lower()).segment(text.strip())]
-    return [s for s in sentences if s]
+    return list(_split(text, (language or "en").lower()))
+
+
+@lru_cache(maxsize=8192)  # the same chunks come back for many questions
+def _split(text: str, language: str) -> tuple[str, ...]:
+    merged: list[str] = []
+    for part in (x.strip() for x in _segmenter(language).segment(text.strip()) if text.strip()):
+        if merged and part and part[0].islower():  # "10. u mjesecu": a sentence never starts in lower case
+            merged[-1] = f"{merged[-1]} {part}"
+        elif part:
+            merged.append(part)
+    return tuple(merged)

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ragbench._table import TextTable
 from ragbench.errors import ConfigError, RagbenchError
 
 LATENCY_KEY = "latency.total_ms.p95"
@@ -229,8 +230,8 @@ def _log_parent(tracker, result: SweepResult) -> None:
         tracker.client.set_tag(tracker.run_id, "ragbench.best_overrides", " ".join(result.best.overrides))
 
 
-def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
-    """Summary table: one row per trial with its metrics, p95 latency and run id; the best marked ``*``."""
+def sweep_table(result: SweepResult, metrics: Sequence[str]) -> TextTable:
+    """One row per trial with its metrics, p95 latency and run id; the best marked ``*``."""
     cols = [*metrics, LATENCY_KEY]
     header = ["", "overrides", *[c.replace("latency.total_ms.p95", "total_ms.p95") for c in cols], "run_id"]
     rows = []
@@ -238,18 +239,23 @@ def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
         cells = ["*" if t is result.best else "", " ".join(t.overrides)]
         cells += [f"{t.metrics[c]:.4f}" if c in t.metrics else ("FAILED" if t.error else "-") for c in cols]
         rows.append([*cells, t.run_id or "-"])
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    lines = [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)]
-    for t in result.trials:
-        if t.error:
-            lines.append(f"failed: {' '.join(t.overrides)}: {t.error}")
+    return TextTable(header, rows, title="Sweep", left=frozenset({1, len(header) - 1}))
+
+
+def sweep_footer(result: SweepResult) -> str:
+    """Failed trials and the best combination, one line each."""
+    lines = [f"failed: {' '.join(t.overrides)}: {t.error}" for t in result.trials if t.error]
     if result.metric:
         budget = f" within p95 <= {result.latency_budget_ms:g} ms" if result.latency_budget_ms is not None else ""
         lines.append(
             f"best {result.metric}{budget}: " + (" ".join(result.best.overrides) if result.best else "none fits")
         )
     return "\n".join(lines)
+
+
+def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
+    """Summary table (plain text) and :func:`sweep_footer`."""
+    return "\n".join(x for x in (sweep_table(result, metrics).plain(), sweep_footer(result)) if x)
 
 
 def experiment_trial(overrides: list[str], parent_run_id: str | None) -> Trial:
