@@ -40,12 +40,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         return cmd_sweep(args)
     from ragbench._table import show
-    from ragbench.config import build, compose
+    from ragbench.config import build
     from ragbench.errors import MetricFailureRateError
+    from ragbench.evaluation.naming import compose_named
     from ragbench.evaluation.report import report_table
     from ragbench.evaluation.run import run_experiment
 
-    parts = build(compose(args.overrides))
+    cfg = compose_named(args.overrides)
+    if args.cfg or args.info:
+        from ragbench.cli.evaluate import print_config
+
+        return print_config(cfg, args)
+    parts = build(cfg)
     try:
         result = run_experiment(parts)
     except MetricFailureRateError as exc:  # the table still shows what was measured, then the error

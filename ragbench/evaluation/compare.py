@@ -86,6 +86,8 @@ def compare_runs(
     """
     if not hasattr(tracker, "load_table"):
         raise ConfigError(f"compare needs a tracker that stores runs (tracking=mlflow); got {tracker!r}.")
+    if hasattr(tracker, "resolve_run"):  # id prefixes and run names, as `ragbench compare` accepts them
+        run_a, run_b = tracker.resolve_run(run_a), tracker.resolve_run(run_b)
     tables = []
     for run_id in (run_a, run_b):
         try:

@@ -189,11 +189,13 @@ def run_sweep(
     latency_budget_ms: float | None = None,
     strategy: str = "grid",
     trials: int = 20,
+    announce: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Run every combination (``grid``), a node-by-node search (``greedy``, as AutoRAG does) or Optuna's TPE
     sampler for ``trials`` proposals (``tpe``), as children of one parent run.
 
-    ``run_one(overrides, parent_run_id)`` runs one combination and returns its :class:`Trial`.
+    ``run_one(overrides, parent_run_id)`` runs one combination and returns its :class:`Trial`;
+    ``announce`` gets a label before each, e.g. ``[3/6] retriever=dense k=5``.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"Unknown search strategy {strategy!r}; valid: {', '.join(STRATEGIES)}.")
@@ -202,6 +204,8 @@ def run_sweep(
     from ragbench.tracking import NullTracker
 
     tracker = tracker or NullTracker()
+    if announce is not None:
+        run_one = _labelled(run_one, overrides, announce, total=trials if strategy == "tpe" else None)
     tags = {"ragbench.kind": "sweep", "ragbench.sweep": " ".join(overrides), "ragbench.strategy": strategy}
     with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags) as parent:
         if strategy == "greedy":
@@ -217,6 +221,25 @@ def run_sweep(
             )
         _log_parent(tracker, result)
     return result
+
+
+def _labelled(run_one: RunOne, overrides: Sequence[str], announce: Callable[[str], None], *, total) -> RunOne:
+    """``run_one`` that first announces ``[i/n] <swept overrides>`` (``[i]`` when n is not known)."""
+    from ragbench.evaluation.naming import swept_keys, trial_label
+
+    try:
+        combos = expand_sweep(overrides)
+    except ConfigError:
+        combos = []
+    swept, count = swept_keys(combos), itertools.count(1)
+    total = total or (len(combos) if combos else None)
+
+    def run(combo: list[str], parent: str | None) -> Trial:
+        i = next(count)
+        announce((f"[{i}/{total}] " if total else f"[{i}] ") + trial_label(combo, swept))
+        return run_one(combo, parent)
+
+    return run
 
 
 def _log_parent(tracker, result: SweepResult) -> None:
@@ -260,11 +283,12 @@ def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
 
 def experiment_trial(overrides: list[str], parent_run_id: str | None) -> Trial:
     """Run one combination with :func:`~ragbench.evaluation.run.run_experiment`; errors are recorded."""
-    from ragbench.config import build, compose
+    from ragbench.config import build
+    from ragbench.evaluation.naming import compose_named
     from ragbench.evaluation.run import run_experiment
 
     try:
-        result = run_experiment(build(compose(overrides)), parent_run_id=parent_run_id)
+        result = run_experiment(build(compose_named(overrides)), parent_run_id=parent_run_id)
     except RagbenchError as exc:
         return Trial(list(overrides), error=str(exc))
     return Trial(list(overrides), run_id=result.run_id, metrics=dict(result.report.overall), rows=result.report.rows())
