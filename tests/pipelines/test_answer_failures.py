@@ -4,6 +4,7 @@ with a one-line error naming the rate, a reason and the fix, marks the MLflow (s
 and still prints the report table with its answer failures."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -46,9 +47,9 @@ def test_report_table_has_an_answer_failures_column():
         for i in range(10)
     ]
     table = format_report(build_report(results, ["f1"])).splitlines()
-    header = table[0].split()
+    header = re.split(r"\s{2,}", table[0].strip())  # cells are separated by two spaces or more
     col = header.index("failed_answers")
-    rows = {line.split()[0]: line.split() for line in table[2:]}
+    rows = {cells[0]: cells for cells in (re.split(r"\s{2,}", line.strip()) for line in table[2:])}
     assert (rows["acme"][col], rows["globex"][col], rows["ALL"][col]) == ("1", "2", "3")
 
 
@@ -82,9 +83,9 @@ def test_run_against_an_always_500_server_opens_the_breaker_and_fails_loudly(tmp
     assert error.startswith("error: Too many items failed (allowed: 5.0%): answers: 100.0% failed")
     assert "HTTP 500" in error and "max_failure_rate" in error
     header, _, *rows = proc.stdout.splitlines()[:4]
-    assert "failed_answers" in header.split()
+    columns = re.split(r"\s{2,}", header.strip())  # cells are separated by two spaces or more
     all_row = next(line for line in proc.stdout.splitlines() if line.startswith("ALL"))
-    assert all_row.split()[header.split().index("failed_answers")] == str(N)
+    assert re.split(r"\s{2,}", all_row.strip())[columns.index("failed_answers")] == str(N)
 
     from mlflow.tracking import MlflowClient
 
