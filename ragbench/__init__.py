@@ -20,12 +20,17 @@ root stays light: each name is imported on first use, heavy libraries only insid
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from ragbench.errors import RagbenchError
 from ragbench.types import Answer, Chunk, Document, Embeddings, Hit, Query, QuestionResult, Sample
 
 __version__ = "0.1.0"
+
+# lance's Rust deprecation warnings ("WARN lance::dataset::scanner") are not the user's to act on; set
+# LANCEDB_LOG=warn to see them. Read once, when lancedb is imported.
+os.environ.setdefault("LANCEDB_LOG", "error")
 
 _LAZY = {
     "compose": "ragbench.config",

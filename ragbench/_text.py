@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9ČĆŠŽĐА-Я])")
+from ragbench._sentences import split_sentences
+
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
+
+__all__ = ["STOPWORDS", "content_words", "split_sentences"]
 
 STOPWORDS = frozenset(
     "a an the of to in on at for from by with and or but is are was were be been being do does did "
@@ -13,11 +16,6 @@ STOPWORDS = frozenset(
     "there their they them he she his her we our you your i me my not no can could should would will "
     "shall may might must has have had than then so if into about per any each all some".split()
 )
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split prose into sentences on ., ! or ? followed by a capitalised word."""
-    return [s.strip() for s in _SENTENCE_RE.split(text.strip()) if s.strip()]
 
 
 def content_words(text: str) -> list[str]:

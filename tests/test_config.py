@@ -118,3 +118,11 @@ def test_build_is_lazy_and_settings_are_checked_before_any_work(compose_cfg):
     ):
         with pytest.raises(ConfigError, match=words):
             build(compose_cfg(bad)).check()
+
+
+def test_rank_cut_metric_names_follow_k(compose_cfg):
+    """k=5 retrieves five chunks, so its metrics are @5 (they were recall@10/ndcg@10 whatever k was)."""
+    assert build(compose_cfg("k=5")).metrics.names == ["recall@5", "mrr@5", "ndcg@5", "em", "f1", "match"]
+    assert list(compose_cfg("k=3", "metrics=ragas").metrics.names)[:2] == ["recall@3", "ndcg@3"]
+    fixed = build(compose_cfg("k=5", "metrics.names=[ndcg@10,f1]")).metrics.names
+    assert fixed == ["ndcg@10", "f1"]  # an explicit list stays as written

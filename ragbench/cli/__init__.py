@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from argparse import SUPPRESS
 from collections.abc import Sequence
 
 from ragbench.errors import ConfigError, DiskError, RagbenchError
@@ -30,6 +31,9 @@ PLUGINS: tuple[str, ...] = (
 )
 
 OVERRIDES_HELP = "Hydra overrides, e.g. dataset=beir_scifact retriever=bm25 k=5 (see configs/)."
+VERBOSE_HELP = "Show the libraries' own output (MLflow INFO, lance warnings, model-loading bars) instead of <home>/logs/ragbench.log."
+# Commands whose third-party output goes to the log file unless -v is given.
+QUIET_COMMANDS = ("run", "ingest", "query", "compare")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -37,19 +41,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from ragbench.cli.evaluate import cmd_sweep
 
         return cmd_sweep(args)
-    from ragbench.config import build, compose
+    from ragbench._table import show
+    from ragbench.config import build
     from ragbench.errors import MetricFailureRateError
-    from ragbench.evaluation.report import format_report
+    from ragbench.evaluation.naming import compose_named
+    from ragbench.evaluation.report import report_table
     from ragbench.evaluation.run import run_experiment
 
-    parts = build(compose(args.overrides))
+    cfg = compose_named(args.overrides)
+    if args.cfg or args.info:
+        from ragbench.cli.evaluate import print_config
+
+        return print_config(cfg, args)
+    parts = build(cfg)
     try:
         result = run_experiment(parts)
     except MetricFailureRateError as exc:  # the table still shows what was measured, then the error
         if exc.report is not None:
-            print(format_report(exc.report))
+            show(report_table(exc.report))
         raise
-    print(format_report(result.report))
+    show(report_table(result.report))
     if getattr(parts.generator, "random_weights", False):
         print("WARNING: answers came from a RANDOM-WEIGHT test model: answer metrics above are noise.")
     cached = int(result.report.overall.get("answers.cached", 0))
@@ -59,12 +70,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "a fresh generation's (generation_cache=null turns the cache off)."
         )
     for s in result.index_stats:
-        print(
-            f"indexed {s.tenant}: {s.chunks} chunks ({s.embedded} embedded, {s.skipped} unchanged, "
-            f"{s.failed} failed documents) in {s.seconds:.1f}s"
-        )
-    print(f"run finished in {result.seconds:.1f}s; MLflow run id: {result.run_id}")
+        print(f"indexed {s.summary()}")
+    print(f"run {result.run_name!r} finished in {result.seconds:.1f}s; MLflow run id: {result.run_id}")
+    print(mlflow_ui_hint(parts.tracker))
     return 0
+
+
+def mlflow_ui_hint(tracker) -> str:
+    """The command that shows the runs of ``tracker`` in the MLflow UI."""
+    uri = getattr(tracker, "tracking_uri", None)
+    if not uri:
+        return "tracking is off (tracking=none): nothing was logged to MLflow."
+    return f"see it in MLflow: mlflow ui --backend-store-uri {uri}"
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -78,10 +95,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from ragbench.evaluation.run import ingest_dataset
 
     for s in ingest_dataset(build(compose(args.overrides))):
-        print(
-            f"{s.tenant}: {s.documents} documents, {s.chunks} chunks, {s.embedded} embedded, "
-            f"{s.skipped} unchanged, {s.failed} failed documents, {s.seconds:.1f}s (job {s.job_id})"
-        )
+        print(f"{s.summary()} (job {s.job_id})")
     return 0
 
 
@@ -114,7 +128,9 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
     request = QueryRequest(question=args.question, tenant=args.tenant, k=args.k, language=args.language)
     history = read_history(args.history) if args.history else ()
-    response = build(compose(args.overrides)).pipeline.ask(request, history=history)
+    parts = build(compose(args.overrides))
+    load_ms = parts.warm_up([request.tenant])  # models and tables load before the stage timers start
+    response = parts.pipeline.ask(request, history=history)
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0
@@ -127,7 +143,8 @@ def _cmd_query(args: argparse.Namespace) -> int:
         print(f" {mark}[{src.rank + 1}] {src.doc_id}  {src.score:.4f}  {src.title}")
     t = response.timings
     print(
-        f"retrieve {t.retrieve_ms:.1f} ms, generate {t.generate_ms:.1f} ms, total {t.total_ms:.1f} ms; "
+        f"load {load_ms:.0f} ms (models and tables, once per process), then retrieve {t.retrieve_ms:.1f} ms, "
+        f"generate {t.generate_ms:.1f} ms, total {t.total_ms:.1f} ms; "
         f"question language: {response.detected_language or 'not detected'}"
     )
     return 0
@@ -142,6 +159,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ragbench", description="Build, evaluate and compare RAG pipelines.")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="Evaluate the configured pipeline on a dataset and log it to MLflow.")
     p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)
@@ -175,11 +193,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in PLUGINS:
         importlib.import_module(module).register(sub)
+    for name in QUIET_COMMANDS:  # `ragbench run -v ...` as well as `ragbench -v run ...`
+        sub.choices[name].add_argument("-v", "--verbose", action="store_true", default=SUPPRESS, help=VERBOSE_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in QUIET_COMMANDS:  # before any library that reads its log settings is imported
+        from ragbench._quiet import quiet
+
+        quiet(_log_home(args), verbose=args.verbose)
     try:
         return args.func(args)
     except RagbenchError as exc:
@@ -206,3 +230,13 @@ def _home(args: argparse.Namespace) -> str:
         return str(compose(list(getattr(args, "overrides", None) or [])).home)
     except Exception:
         return "the ragbench home (home=...)"
+
+
+def _log_home(args: argparse.Namespace) -> str | None:
+    """The home the log file goes under; ``None`` when the overrides do not compose (the command says why)."""
+    try:
+        from ragbench.config import compose
+
+        return str(compose(list(getattr(args, "overrides", None) or [])).home)
+    except Exception:
+        return None

@@ -53,11 +53,49 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="Metrics of the --baseline table (repeatable; default: the answer metrics, e.g. em f1 match).",
     )
     parser.add_argument("--markdown", metavar="FILE", default=None, help="Also write the --baseline table to FILE.")
+    parser.add_argument(
+        "--cfg",
+        choices=("job", "all"),
+        default=None,
+        help="As Hydra: print the composed configuration (resolved) and exit without running.",
+    )
+    parser.add_argument(
+        "--info", action="store_true", help="As Hydra: print the config search path and the chosen defaults, then exit."
+    )
+
+
+def print_config(cfg, args: argparse.Namespace) -> int:
+    """``ragbench run --cfg job`` (the composed config as YAML) or ``--info`` (search path and defaults)."""
+    from omegaconf import OmegaConf
+
+    from ragbench.config import GROUPS, config_dir, group_options
+
+    if args.cfg:
+        print(OmegaConf.to_yaml(cfg), end="")
+        return 0
+    root = config_dir()
+    chosen = {}
+    for item in OmegaConf.load(root / "config.yaml").get("defaults", []):
+        if isinstance(item, dict) or OmegaConf.is_dict(item):
+            chosen.update({str(k): v for k, v in dict(item).items()})
+    for override in args.overrides:
+        key, _, value = override.lstrip("+~").partition("=")
+        if key in GROUPS:
+            chosen[key] = value
+    print(f"Config search path:\n  file://{root} (main config: config.yaml)")
+    print("Defaults (group: chosen option; other options):")
+    for group in GROUPS:
+        others = [o for o in group_options(group) if o != str(chosen.get(group))]
+        print(f"  {group}: {chosen.get(group)}  ({', '.join(others) or 'none'})")
+    print(f"Overrides: {' '.join(args.overrides) or '(none)'}")
+    print(f"Run name: {cfg.get('run_name')}")
+    return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from ragbench._table import show
     from ragbench.config import build, compose
-    from ragbench.evaluation.sweep import expand_sweep, experiment_trial, format_sweep, run_sweep
+    from ragbench.evaluation.sweep import expand_sweep, experiment_trial, run_sweep, sweep_footer, sweep_table
 
     first = compose(expand_sweep(args.overrides)[0])
     tracker = build(first).tracker
@@ -70,11 +108,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         latency_budget_ms=args.latency_budget_ms,
         strategy=args.strategy,
         trials=args.trials,
+        announce=lambda label: print(label, flush=True),
     )
     names = list(first.metrics.get("names") or [])
     if args.search and args.search not in names:
         names.append(args.search)
-    print(format_sweep(result, names))
+    show(sweep_table(result, names))
+    if footer := sweep_footer(result):
+        print(footer)
     print(f"parent MLflow run id: {result.parent_run_id}")
     if args.baseline:
         _baseline_table(args, result, names)
@@ -103,12 +144,14 @@ def _baseline_table(args: argparse.Namespace, result, names: list[str]) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
+    from ragbench._table import show
     from ragbench.config import build, compose
-    from ragbench.evaluation.compare import compare_runs, format_comparison
+    from ragbench.evaluation.compare import compare_runs, comparison_heading, comparison_table
 
     tracker = build(compose(args.overrides)).tracker
     comparison = compare_runs(tracker, args.run_a, args.run_b, metrics=args.metric or None, log=not args.no_log)
-    print(format_comparison(comparison))
+    print(comparison_heading(comparison))
+    show(comparison_table(comparison))
     if not args.no_log:
         print(f"comparison logged to MLflow ({tracker.tracking_uri})")
     return 0
@@ -119,8 +162,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "compare", help="Paired comparison of two runs: deltas, 95%% CIs and p-values per metric (logged to MLflow)."
     )
-    p.add_argument("run_a", help="Baseline MLflow run id (as printed by `ragbench run`).")
-    p.add_argument("run_b", help="Run id to compare against the baseline (deltas are B - A).")
+    p.add_argument("run_a", help="Baseline run: its MLflow run id, a unique prefix of it, or its run name.")
+    p.add_argument("run_b", help="Run to compare against the baseline (id, id prefix or name; deltas are B - A).")
     p.add_argument("--metric", action="append", help="Only this metric (repeatable); default: all both runs have.")
     p.add_argument("--no-log", action="store_true", help="Do not log the comparison as an MLflow run.")
     p.add_argument("overrides", nargs="*", help=OVERRIDES_HELP)

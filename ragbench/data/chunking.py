@@ -58,9 +58,9 @@ class SentenceChunker:
         self.max_words = max_words
         self.overlap = overlap
 
-    def _units(self, text: str) -> list[str]:
+    def _units(self, text: str, language: str | None = None) -> list[str]:
         units = []
-        for sent in split_sentences(text):
+        for sent in split_sentences(text, language):
             words = sent.split()
             for i in range(0, len(words), self.max_words):
                 units.append(" ".join(words[i : i + self.max_words]))
@@ -74,7 +74,7 @@ class SentenceChunker:
 
     def __call__(self, documents: Iterable[Document]) -> Iterator[Chunk]:
         for doc in documents:
-            units = self._units(doc.text)
+            units = self._units(doc.text, doc.language)
             start, position = 0, 0
             while start < len(units):
                 end, words = start, 0

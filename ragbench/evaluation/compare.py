@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from ragbench._table import TextTable
 from ragbench.errors import ConfigError
 from ragbench.evaluation.stats import PairedResult, paired_comparison
 
@@ -85,6 +86,8 @@ def compare_runs(
     """
     if not hasattr(tracker, "load_table"):
         raise ConfigError(f"compare needs a tracker that stores runs (tracking=mlflow); got {tracker!r}.")
+    if hasattr(tracker, "resolve_run"):  # id prefixes and run names, as `ragbench compare` accepts them
+        run_a, run_b = tracker.resolve_run(run_a), tracker.resolve_run(run_b)
     tables = []
     for run_id in (run_a, run_b):
         try:
@@ -103,8 +106,8 @@ def compare_runs(
     return comparison
 
 
-def format_comparison(comparison: Comparison) -> str:
-    """A plain-text table: metric, n, means of A and B, delta with its 95% CI, and the p-value."""
+def comparison_table(comparison: Comparison) -> TextTable:
+    """Metric, n, means of A and B, delta with its 95% CI, and the p-value."""
     header = ["metric", "n", "A", "B", "delta (B-A)", "95% CI", "p-value"]
     rows = [
         [
@@ -118,11 +121,18 @@ def format_comparison(comparison: Comparison) -> str:
         ]
         for r in comparison.results
     ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    fmt = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    head = (
+    return TextTable(header, rows, title="B - A, paired")
+
+
+def comparison_heading(comparison: Comparison) -> str:
+    """Which runs are A and B, and how many questions they share."""
+    return (
         f"A = {comparison.run_a}\nB = {comparison.run_b}\n{comparison.shared_questions} shared questions "
         f"({comparison.only_a} only in A, {comparison.only_b} only in B); paired bootstrap CI, "
         "paired permutation p-value (two-sided)"
     )
-    return "\n".join([head, fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+
+
+def format_comparison(comparison: Comparison) -> str:
+    """A plain-text table: the heading, then :func:`comparison_table`."""
+    return comparison_heading(comparison) + "\n" + comparison_table(comparison).plain()

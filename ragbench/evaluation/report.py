@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ragbench._table import TextTable
 from ragbench.evaluation.evaluate import EvaluationReport
 
 
@@ -17,8 +18,8 @@ def _cell(values: dict, metric: str) -> str:
     return text
 
 
-def format_report(report: EvaluationReport) -> str:
-    """A plain-text table: one row per tenant, one per language (when there are several) and one overall;
+def report_table(report: EvaluationReport) -> TextTable:
+    """The report as a table: one row per tenant, one per language (when there are several) and one overall;
     failed answers, metric means with 95% CIs, latency columns."""
     cols = [*report.metric_names, "latency.total_ms.p50", "latency.total_ms.p95", "latency.total_ms.p99"]
     header = [
@@ -40,6 +41,9 @@ def format_report(report: EvaluationReport) -> str:
         ]
         cells.append(f"{int(values['isolation.cross_tenant_hits'])}")
         rows.append(cells)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+    return TextTable(header, rows, title="Evaluation: means with 95% CIs")
+
+
+def format_report(report: EvaluationReport) -> str:
+    """The report as plain text (for files and pipes; the CLI shows :func:`report_table` with rich in a terminal)."""
+    return report_table(report).plain()

@@ -30,6 +30,7 @@ class RunResult:
     report: EvaluationReport
     index_stats: list[IndexStats] = field(default_factory=list)
     run_id: str | None = None
+    run_name: str = ""
     seconds: float = 0.0
     run_dir: Path | None = None
     resumed: int = 0  # questions taken from the checkpoint instead of being asked again
@@ -70,6 +71,7 @@ def _index_metrics(stats: list[IndexStats]) -> dict[str, float]:
         out.update(
             {
                 f"{prefix}.chunks": s.chunks,
+                f"{prefix}.written": s.written,
                 f"{prefix}.embedded": s.embedded,
                 f"{prefix}.seconds": s.seconds,
                 f"{prefix}.failed_documents": s.failed,
@@ -165,8 +167,7 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
     folder = _resume_folder(runs_dir, fingerprint, settings.resume)
     mark_killed_runs(runs_dir, tracker=parts.tracker, keep=folder)  # dead runs must not stay RUNNING
     stats = ingest_dataset(parts)
-    if hasattr(parts.generator, "warmup"):  # load model weights before any question is timed
-        parts.generator.warmup()
+    parts.warm_up()  # load the query embedder and the generator's weights before any question is timed
     tags = {
         "dataset": parts.dataset.name,
         "method": method_name(parts),
@@ -175,8 +176,9 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
         **llm_tags(parts.generator),
         **telemetry.gpu.tags(),
     }
+    name = run_name(parts)
     with parts.tracker.start_run(
-        run_name=run_name(parts), tags=tags, run_id=folder.name if folder else None, parent_run_id=parent_run_id
+        run_name=name, tags=tags, run_id=folder.name if folder else None, parent_run_id=parent_run_id
     ) as run_id:
         checkpoint = _checkpoint(parts, runs_dir, folder, fingerprint, run_id, config)
         try:
@@ -190,6 +192,7 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
         report=report,
         index_stats=stats,
         run_id=run_id,
+        run_name=name,
         seconds=time.perf_counter() - start,
         run_dir=checkpoint.folder,
         resumed=resumed,

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from ragbench._table import TextTable
 from ragbench.errors import ConfigError, RagbenchError
 
 LATENCY_KEY = "latency.total_ms.p95"
@@ -188,11 +189,13 @@ def run_sweep(
     latency_budget_ms: float | None = None,
     strategy: str = "grid",
     trials: int = 20,
+    announce: Callable[[str], None] | None = None,
 ) -> SweepResult:
     """Run every combination (``grid``), a node-by-node search (``greedy``, as AutoRAG does) or Optuna's TPE
     sampler for ``trials`` proposals (``tpe``), as children of one parent run.
 
-    ``run_one(overrides, parent_run_id)`` runs one combination and returns its :class:`Trial`.
+    ``run_one(overrides, parent_run_id)`` runs one combination and returns its :class:`Trial`;
+    ``announce`` gets a label before each, e.g. ``[3/6] retriever=dense k=5``.
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"Unknown search strategy {strategy!r}; valid: {', '.join(STRATEGIES)}.")
@@ -201,6 +204,8 @@ def run_sweep(
     from ragbench.tracking import NullTracker
 
     tracker = tracker or NullTracker()
+    if announce is not None:
+        run_one = _labelled(run_one, overrides, announce, total=trials if strategy == "tpe" else None)
     tags = {"ragbench.kind": "sweep", "ragbench.sweep": " ".join(overrides), "ragbench.strategy": strategy}
     with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags) as parent:
         if strategy == "greedy":
@@ -218,6 +223,25 @@ def run_sweep(
     return result
 
 
+def _labelled(run_one: RunOne, overrides: Sequence[str], announce: Callable[[str], None], *, total) -> RunOne:
+    """``run_one`` that first announces ``[i/n] <swept overrides>`` (``[i]`` when n is not known)."""
+    from ragbench.evaluation.naming import swept_keys, trial_label
+
+    try:
+        combos = expand_sweep(overrides)
+    except ConfigError:
+        combos = []
+    swept, count = swept_keys(combos), itertools.count(1)
+    total = total or (len(combos) if combos else None)
+
+    def run(combo: list[str], parent: str | None) -> Trial:
+        i = next(count)
+        announce((f"[{i}/{total}] " if total else f"[{i}] ") + trial_label(combo, swept))
+        return run_one(combo, parent)
+
+    return run
+
+
 def _log_parent(tracker, result: SweepResult) -> None:
     rows = [
         {"overrides": " ".join(t.overrides), "run_id": t.run_id, "error": t.error, **t.metrics} for t in result.trials
@@ -229,8 +253,8 @@ def _log_parent(tracker, result: SweepResult) -> None:
         tracker.client.set_tag(tracker.run_id, "ragbench.best_overrides", " ".join(result.best.overrides))
 
 
-def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
-    """Summary table: one row per trial with its metrics, p95 latency and run id; the best marked ``*``."""
+def sweep_table(result: SweepResult, metrics: Sequence[str]) -> TextTable:
+    """One row per trial with its metrics, p95 latency and run id; the best marked ``*``."""
     cols = [*metrics, LATENCY_KEY]
     header = ["", "overrides", *[c.replace("latency.total_ms.p95", "total_ms.p95") for c in cols], "run_id"]
     rows = []
@@ -238,12 +262,12 @@ def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
         cells = ["*" if t is result.best else "", " ".join(t.overrides)]
         cells += [f"{t.metrics[c]:.4f}" if c in t.metrics else ("FAILED" if t.error else "-") for c in cols]
         rows.append([*cells, t.run_id or "-"])
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    lines = [fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)]
-    for t in result.trials:
-        if t.error:
-            lines.append(f"failed: {' '.join(t.overrides)}: {t.error}")
+    return TextTable(header, rows, title="Sweep", left=frozenset({1, len(header) - 1}))
+
+
+def sweep_footer(result: SweepResult) -> str:
+    """Failed trials and the best combination, one line each."""
+    lines = [f"failed: {' '.join(t.overrides)}: {t.error}" for t in result.trials if t.error]
     if result.metric:
         budget = f" within p95 <= {result.latency_budget_ms:g} ms" if result.latency_budget_ms is not None else ""
         lines.append(
@@ -252,13 +276,19 @@ def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+def format_sweep(result: SweepResult, metrics: Sequence[str]) -> str:
+    """Summary table (plain text) and :func:`sweep_footer`."""
+    return "\n".join(x for x in (sweep_table(result, metrics).plain(), sweep_footer(result)) if x)
+
+
 def experiment_trial(overrides: list[str], parent_run_id: str | None) -> Trial:
     """Run one combination with :func:`~ragbench.evaluation.run.run_experiment`; errors are recorded."""
-    from ragbench.config import build, compose
+    from ragbench.config import build
+    from ragbench.evaluation.naming import compose_named
     from ragbench.evaluation.run import run_experiment
 
     try:
-        result = run_experiment(build(compose(overrides)), parent_run_id=parent_run_id)
+        result = run_experiment(build(compose_named(overrides)), parent_run_id=parent_run_id)
     except RagbenchError as exc:
         return Trial(list(overrides), error=str(exc))
     return Trial(list(overrides), run_id=result.run_id, metrics=dict(result.report.overall), rows=result.report.rows())

@@ -45,7 +45,7 @@ class ExtractiveGenerator:
 
     def _answer(self, query: Query, hits: Sequence[Hit]) -> Answer:
         start = time.perf_counter()
-        candidates = [(hit, sent) for hit in hits for sent in split_sentences(hit.text)]
+        candidates = [(hit, sent) for hit in hits for sent in split_sentences(hit.text, query.language)]
         q_words = set(content_words(query.text))
         if not candidates or not q_words:
             return Answer(text=self.no_answer, confidence=0.0, timings={"total_ms": _ms(start)})

@@ -26,8 +26,9 @@ Chunker = Callable[[Iterable[Document]], Iterator[Chunk]]
 class IndexStats:
     """What an indexing pass did for one tenant.
 
-    ``embedded`` counts chunks written (embedded unless the store is lexical), ``skipped``
-    chunks of unchanged documents, ``failed`` documents that could not be ingested.
+    ``written`` counts chunks written (new or changed documents), ``embedded`` those of them that were
+    embedded (0 for a lexical-only run: BM25 indexes text, it embeds nothing), ``skipped`` chunks of
+    unchanged documents, ``failed`` documents that could not be ingested.
     """
 
     tenant: str
@@ -35,10 +36,20 @@ class IndexStats:
     chunks: int = 0
     embedded: int = 0
     skipped: int = 0
+    written: int = 0
     failed: int = 0
     seconds: float = 0.0
     job_id: str = ""
     index: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: what was written, embedded, skipped and failed, e.g. for the CLI."""
+        what = f"{self.embedded} embedded" if self.embedded or not self.written else "full-text only, none embedded"
+        return (
+            f"{self.tenant}: {self.documents} documents, {self.chunks} chunks "
+            f"({self.written} indexed, {what}; {self.skipped} unchanged; {self.failed} failed documents) "
+            f"in {self.seconds:.1f}s"
+        )
 
 
 def index_documents(
@@ -83,7 +94,8 @@ def index_documents(
         tenant=tenant,
         documents=len(documents),
         chunks=sum(d.chunks for d in statuses if d.status != "failed"),
-        embedded=sum(d.chunks for d in statuses if d.status == "completed"),
+        written=(written := sum(d.chunks for d in statuses if d.status == "completed")),
+        embedded=written if embedder is not None else 0,
         skipped=sum(d.chunks for d in statuses if d.status == "skipped"),
         failed=job.failed,
         seconds=time.perf_counter() - start,

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
-from ragbench.errors import DiskError
+from ragbench.errors import DatasetError, DiskError
 from ragbench.ingestion._runner import Runner, Work, reason
 from ragbench.ingestion.jobs import JobStatus, create_job, save_job
 from ragbench.ingestion.loaders import Item
@@ -230,6 +230,11 @@ def ingest_path(
     """Ingest a file or folder into ``tenant`` as one job (progress total counted up front)."""
     from ragbench.ingestion.loaders import MAX_BYTES, count_items, iter_path
 
+    if not Path(path).expanduser().exists():  # checked before the job (and the tenant's folder) exists
+        raise DatasetError(
+            f"Input path {str(path)!r} does not exist; nothing was ingested and no tenant or job was created. "
+            "Give an existing file or folder with --path."
+        )
     limit = max_bytes or MAX_BYTES
     items = iter_path(path, max_bytes=limit)
     options.setdefault("total", count_items(path))

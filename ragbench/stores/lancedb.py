@@ -135,10 +135,7 @@ class LanceDBStore:
 
     def tenants(self) -> list[str]:
         """Tenants with a chunk table in this store's space, sorted."""
-        root = self.uri / "tenants"
-        if not root.is_dir():
-            return []
-        return sorted(p.parent.name for p in root.glob(f"*/{self.table_name}.lance"))
+        return sorted(p.parent.name for p in (self.uri / "tenants").glob(f"*/{self.table_name}.lance"))
 
     def delete_tenant(self, tenant: str) -> None:
         """Remove every table of ``tenant`` (all spaces)."""
@@ -148,13 +145,23 @@ class LanceDBStore:
         if path.exists():
             shutil.rmtree(path)
 
+    def spaces_by_tenant(self) -> dict[str, list[str]]:
+        """Every tenant with chunks in any embedding space, with those spaces' table slugs, sorted."""
+        spaces: dict[str, list[str]] = {}
+        for t in sorted((self.uri / "tenants").glob("*/chunks__*.lance")):
+            spaces.setdefault(t.parent.name, []).append(t.stem.removeprefix("chunks__"))
+        return spaces
+
     def _table(self, tenant: str):
         if not self.has_tenant(tenant):
-            known = self.tenants()
+            spaces, here = self.spaces_by_tenant(), ""
+            known = ", ".join(f"{t} ({', '.join(s)})" for t, s in spaces.items()) or "none"
+            if tenant in spaces:
+                here = f" It has chunks only in {', '.join(spaces[tenant])}."
             raise TenantNotFoundError(
-                f"Tenant {tenant!r} has no documents in the store at {self.uri} "
-                f"(space {self.space!r}).{suggest(tenant, known)} Known tenants: "
-                f"{', '.join(known) or 'none'}. Ingest its documents first (ragbench ingest)."
+                f"Tenant {tenant!r} has no documents in the store at {self.uri} in space {self.space!r} (the "
+                f"embedder's).{here}{suggest(tenant, list(spaces))} Known tenants (spaces): {known}. Ingest its "
+                "documents with this embedder first (ragbench ingest), or query with the embedder of its space."
             )
         return self._db(tenant).open_table(self.table_name)
 

@@ -276,5 +276,27 @@ class MLflowTracker:
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self._active(), str(path), artifact_path)
 
+    def resolve_run(self, ref: str) -> str:
+        """The run id that ``ref`` names: a full id, a unique id prefix, or a run name (its newest run).
+
+        Example:
+            >>> tracker.resolve_run("dd38a3b8")  # doctest: +SKIP
+            'dd38a3b84b0647ae8e0c104791731902'
+        """
+        runs = self.client.search_runs([self.experiment_id()], max_results=50_000, order_by=["start_time DESC"])
+        by_id = [r for r in runs if r.info.run_id.startswith(ref)]
+        named = [r for r in runs if r.info.run_name == ref]
+        if len(by_id) == 1 or (by_id and by_id[0].info.run_id == ref):
+            return by_id[0].info.run_id
+        if not by_id and named:
+            return named[0].info.run_id
+        if by_id:
+            listed = "; ".join(f"{r.info.run_id} ({r.info.run_name})" for r in by_id[:10])
+            raise ConfigError(f"Run id prefix {ref!r} is ambiguous: it matches {listed}. Give more characters.")
+        raise ConfigError(
+            f"No run with id, id prefix or name {ref!r} in experiment {self.experiment!r} at {self.tracking_uri}. "
+            "Give a run id or name printed by `ragbench run`, and the same home= as that run."
+        )
+
     def __repr__(self) -> str:
         return f"MLflowTracker(tracking_uri={self.tracking_uri!r}, experiment={self.experiment!r})"

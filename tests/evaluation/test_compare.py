@@ -56,6 +56,6 @@ def test_compare_run_with_itself_and_bad_ids(scifact_runs, capsys):
     _, n, _, _, delta, ci, p = _row(capsys.readouterr().out, "ndcg@10")
     assert (n, float(delta), float(p)) == ("210", 0.0, 1.0)
     assert main(["compare", a.run_id, "0" * 32, f"home={home}", "--no-log"]) == 2
-    assert "Could not load the per-question table of run '000" in capsys.readouterr().err
+    assert "No run with id, id prefix or name '000" in capsys.readouterr().err  # resolved before loading
     assert main(["compare", a.run_id, a.run_id, f"home={home}", "--no-log", "--metric", "ndcg@100"]) == 2
     assert "not in both runs" in capsys.readouterr().err

@@ -40,3 +40,23 @@ def test_chunkers():
     assert [c.text for c in overlapping] == ["One two three. Four five.", "Six seven eight nine."]
     longer = list(SentenceChunker(max_words=7, overlap=1)([doc]))
     assert [c.text for c in longer] == ["One two three. Four five.", "Four five. Six seven eight nine."]
+
+
+def test_an_abbreviation_does_not_cut_the_answer():
+    """The old regex split after "Dr." and answered "Dr."-less halves; pysbd keeps the sentence whole."""
+    hits = [Hit("c1", "d1", "t", "The lab is run by Dr. Ana Smith since 2019. Lunch is at noon.", 0.9)]
+    [answer] = ExtractiveGenerator().generate([Query("Who runs the lab?", "t")], [hits])
+    assert answer.text == "The lab is run by Dr. Ana Smith since 2019."
+
+
+def test_croatian_abbreviations_and_ordinals_stay_inside_the_sentence():
+    text = "Ured je na 3. katu, npr. u sobi 12. Voditelj je prof. dr. sc. Ivan Horvat. Ručak je u podne."
+    hits = [Hit("c1", "d1", "t", text, 0.9)]
+    [answer] = ExtractiveGenerator().generate([Query("Tko je voditelj ureda?", "t", language="hr")], [hits])
+    assert answer.text == "Voditelj je prof. dr. sc. Ivan Horvat."
+    chunks = list(SentenceChunker(max_words=9, overlap=0)([Document("d", "t", text, language="hr")]))
+    assert [c.text for c in chunks] == [
+        "Ured je na 3. katu, npr. u sobi 12.",
+        "Voditelj je prof. dr. sc. Ivan Horvat.",
+        "Ručak je u podne.",
+    ]

@@ -5,6 +5,7 @@ import pytest
 
 from ragbench.errors import ConfigError, StoreError, TenantError, TenantNotFoundError
 from ragbench.stores import LanceDBStore
+from ragbench.stores._columns import space_slug
 from ragbench.types import Chunk
 
 
@@ -108,3 +109,18 @@ def test_build_indexes_reports_timings_and_builds_vector_index_above_threshold(t
 def test_invalid_vector_index_option(tmp_path):
     with pytest.raises(ConfigError, match="Did you mean: 'ivf_pq'"):
         LanceDBStore(tmp_path, vector_index="ivfpq")
+
+
+def test_unknown_tenant_lists_the_tenants_of_every_embedding_space(tmp_path):
+    """A BM25 query for a tenant ingested with an embedder used to say "Known tenants: none"."""
+    dense = LanceDBStore(tmp_path, space="minilm@abc")
+    dense.upsert("acme", _chunks("acme", TEXTS_A, "a"), _vectors(3))
+    lexical = LanceDBStore(tmp_path, space="lexical")
+    lexical.upsert("harbor", _chunks("harbor", TEXTS_B, "h"))
+    slug = space_slug("minilm@abc")
+    assert lexical.spaces_by_tenant() == {"acme": [slug], "harbor": ["lexical"]}
+    with pytest.raises(TenantNotFoundError) as err:
+        lexical.search_text("acme", "days", k=3)
+    message = str(err.value)
+    assert f"It has chunks only in {slug}." in message
+    assert f"Known tenants (spaces): acme ({slug}), harbor (lexical)." in message
