@@ -17,6 +17,20 @@ from ragbench.testing.tiny_reranker import tiny_reranker_path  # noqa: E402
 
 REQUIRED[("embedder", "bge_m3")] = [f"embedder.model={tiny_bge_m3_path()}"]
 REQUIRED[("retriever", "m3_all_rerank")] = [f"retriever.reranker.model={tiny_reranker_path()}"]
+
+
+def _hf_folder() -> str:
+    """A tiny Hugging Face `datasets` folder (save_to_disk) for dataset=hf's mandatory path."""
+    import tempfile
+
+    from datasets import Dataset
+
+    folder = tempfile.mkdtemp(prefix="ragbench-hf-") + "/qa"
+    Dataset.from_dict({"id": ["q1"], "question": ["Who?"], "answers": [["Ana"]]}).save_to_disk(folder)
+    return folder
+
+
+REQUIRED[("dataset", "hf")] = [f"dataset.path={_hf_folder()}", "dataset.tenant=acme", "dataset.split=null"]
 # Retrievers built on BGE-M3's sparse/ColBERT outputs get a BGE-M3 embedder instead of MiniLM.
 NEEDS_M3 = {"m3_dense", "m3_sparse", "m3_colbert", "m3_all", "m3_all_rerank", "m3_dense_colbert_rerank"}
 
