@@ -35,16 +35,18 @@ def test_tenants_follow_the_users_file(svc):
 
 
 def test_ask_answers_from_the_users_tenant_only(svc):
-    # remember=False: a fresh conversation (earlier tests in the session talked as alice, and a short
-    # question in a conversation is searched together with the previous one)
+    # A fresh conversation: earlier tests in the session talked as alice and hank, and a short question in a
+    # conversation is a follow-up searched together with the previous one.
+    svc.history.clear("alice", "acme-robotics")
+    svc.history.clear("hank", "harbor-health")
     alice = svc.user_for("alice")
-    response = svc.ask(alice, QueryRequest(question=FOUNDERS, tenant="acme-robotics"), remember=False)
+    response = svc.ask(alice, QueryRequest(question=FOUNDERS, tenant="acme-robotics"))
     assert "Margit Olessen" in response.answer
     assert response.sources and all(s.doc_id.startswith("acme-") for s in response.sources)
     assert any(s.cited for s in response.sources)
     assert response.timings.total_ms >= response.timings.retrieve_ms > 0 and response.detected_language == "en"
     hank = svc.user_for("hank")
-    harbor = svc.ask(hank, QueryRequest(question=FOUNDERS, tenant="harbor-health"), preset="bm25", remember=False)
+    harbor = svc.ask(hank, QueryRequest(question=FOUNDERS, tenant="harbor-health"), preset="bm25")
     assert "founded in 2006" in harbor.answer and all(s.doc_id.startswith("harbor-") for s in harbor.sources)
     [turn] = [t for t in svc.history.turns("alice", "acme-robotics") if t.question == FOUNDERS][-1:]
     assert turn.answer == response.answer and turn.payload["preset"] == "default"
