@@ -167,7 +167,8 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
     folder = _resume_folder(runs_dir, fingerprint, settings.resume)
     mark_killed_runs(runs_dir, tracker=parts.tracker, keep=folder)  # dead runs must not stay RUNNING
     stats = ingest_dataset(parts)
-    parts.warm_up()  # load the query embedder and the generator's weights before any question is timed
+    with telemetry.throughput.paused():  # a warm-up embedding is not the run's throughput
+        parts.warm_up()  # load the query embedder and the generator's weights before any question is timed
     tags = {
         "dataset": parts.dataset.name,
         "method": method_name(parts),

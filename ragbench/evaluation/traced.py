@@ -7,12 +7,16 @@ run's page in the MLflow UI lists them in its Traces tab. See :mod:`ragbench.tra
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragbench.pipelines.rag import RAGPipeline
 from ragbench.tracking.traces import SOURCE_RUN, QueryTrace, TracedGenerator, TracedRetriever, Tracer
 from ragbench.types import Answer, Hit, Query
+
+if TYPE_CHECKING:
+    from ragbench.methods import MethodResult
 
 
 class TracedPipeline:
@@ -33,10 +37,11 @@ class TracedPipeline:
         self.tracer = tracer
         self.run_id = run_id
 
-    def run(
-        self, queries: Sequence[Query], *, k: int | None = None
-    ) -> list[tuple[list[Hit], Answer, dict[str, float]]]:
-        """:meth:`RAGPipeline.run`, as one trace when the batch's first question is sampled."""
+    def run_traced(self, queries: Sequence[Query], *, k: int | None = None) -> list[MethodResult]:
+        """:meth:`RAGPipeline.run_traced`, as one MLflow trace when the batch's first question is sampled.
+
+        Defined here, not forwarded: evaluation calls ``run_traced`` (the method's per-question record),
+        and forwarding it to the wrapped pipeline would skip the MLflow trace."""
         if not queries:
             return []
         first = queries[0]
@@ -48,26 +53,45 @@ class TracedPipeline:
             metadata={SOURCE_RUN: self.run_id} if self.run_id else None,
         )
         if trace is None:
-            return self.pipeline.run(queries, k=k)
+            return self.pipeline.run_traced(queries, k=k)
         return _run_traced(self.pipeline, queries, k, trace)
+
+    def run(
+        self, queries: Sequence[Query], *, k: int | None = None
+    ) -> list[tuple[list[Hit], Answer, dict[str, float]]]:
+        """:meth:`run_traced` as ``(hits, answer, timings)`` per query."""
+        return [(r.hits, r.answer, r.timings) for r in self.run_traced(queries, k=k)]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.pipeline, name)
 
 
+def _traced_method(method: Any, trace: QueryTrace) -> Any:
+    """A shallow copy of ``method`` whose own retriever and generator record spans in ``trace``."""
+    method = copy.copy(method)
+    if getattr(method, "retriever", None) is not None:
+        method.retriever = TracedRetriever(method.retriever, trace)
+    if getattr(method, "generator", None) is not None:
+        method.generator = TracedGenerator(method.generator, trace)
+    return method
+
+
 def _run_traced(pipeline: RAGPipeline, queries: Sequence[Query], k: int | None, trace: QueryTrace):
     traced = RAGPipeline(
-        TracedRetriever(pipeline.retriever, trace), TracedGenerator(pipeline.generator, trace), k=pipeline.k
+        TracedRetriever(pipeline.retriever, trace),
+        TracedGenerator(pipeline.generator, trace),
+        k=pipeline.k,
+        method=_traced_method(pipeline.method, trace),
     )
     try:
-        out = traced.run(queries, k=k)
+        out = traced.run_traced(queries, k=k)
     except BaseException as exc:
         trace.end(error=f"{type(exc).__name__}: {exc}")
         raise
-    errors = [a.error for _, a, _ in out if a is not None and not a.ok]
+    answers = [r.answer for r in out if r.answer is not None]
     trace.end(
-        outputs={"answers": [a.text for _, a, _ in out if a is not None]},
-        error="; ".join(e for e in errors if e) or None,
+        outputs={"answers": [a.text for a in answers]},
+        error="; ".join(a.error for a in answers if not a.ok and a.error) or None,
     )
     return out
 

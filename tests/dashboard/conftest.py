@@ -1,5 +1,5 @@
 """Dashboard fixtures: one prepared home (demo dataset ingested, two MLflow runs), one served
-app and one headless Chromium per test session, shared by every dashboard test module."""
+app per test session (the one headless Chromium is the `browser` fixture of tests/conftest.py), shared by every dashboard test module."""
 
 from __future__ import annotations
 
@@ -9,17 +9,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USERS = {
     "alice": ("alice-pw", "user", ["acme-robotics"]),
     "hank": ("hank-pw", "user", ["harbor-health"]),
@@ -66,19 +55,6 @@ def dashboard_url(dashboard_home, users_file):
 
     with served_dashboard(dashboard_home, users_file, log=dashboard_home.parent / "server.log") as url:
         yield url
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's chromium driven by Playwright (never `playwright install`)."""
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver (see .ci/run)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")

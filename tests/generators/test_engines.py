@@ -24,6 +24,10 @@ QUERIES = [Query(f"How many days of leave, case {i}?", "acme" if i % 2 else "glo
 
 @pytest.fixture(scope="module")
 def engine_gen(tiny_qwen2):
+    # Flask in the process (MLflow's UI and tracing import it) once made vLLM's CPU kernel scan fail with
+    # "Working outside of application context": the engine must start regardless of what ran before.
+    import flask.globals  # noqa: F401
+
     gen = VLLMGenerator(str(tiny_qwen2), max_tokens=12, max_model_len=512)
     gen.warmup()
     yield gen

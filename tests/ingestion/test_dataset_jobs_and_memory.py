@@ -66,7 +66,7 @@ def test_a_document_without_text_fails_alone(tmp_path):
     store = LanceDBStore(tmp_path / "store")
     docs = _docs({"ok": "Some text here.", "empty": "   "})
     stats = index_documents(docs, tenant="acme", store=store, embedder=None, chunker=WholeDocumentChunker())
-    assert (stats.embedded, stats.failed) == (1, 1)
+    assert (stats.written, stats.embedded, stats.failed) == (1, 0, 1)  # no embedder: written, not embedded
     bad = next(d for d in get_job(store, "acme", stats.job_id).documents if d.key == "doc:empty")
     assert bad.status == "failed" and "no text to ingest" in bad.error
 

@@ -98,7 +98,7 @@ def test_readyz_turns_unhealthy_when_the_llm_endpoint_dies_and_recovers(llm_api,
     assert answer.status_code == 200 and answer.json()["answer"]
 
 
-def test_a_trace_as_the_mlflow_ui_shows_it(llm_api, keys, service_home):
+def test_a_trace_as_the_mlflow_ui_shows_it(llm_api, keys, service_home, browser):
     """Screenshot for review: the streamed real-model query's trace in `mlflow ui` (Chromium, Playwright)."""
     import os
     import signal
@@ -106,8 +106,6 @@ def test_a_trace_as_the_mlflow_ui_shows_it(llm_api, keys, service_home):
     import sys
     import urllib.request
     from pathlib import Path
-
-    from playwright.sync_api import sync_playwright
 
     from tests.support.dashboard import free_port
 
@@ -147,12 +145,8 @@ def test_a_trace_as_the_mlflow_ui_shows_it(llm_api, keys, service_home):
                 break
             except OSError:
                 time.sleep(1)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        try:
             page.goto(
                 f"http://127.0.0.1:{port}/#/experiments/{trace.info.experiment_id}/traces"
                 f"?selectedEvaluationId={trace.info.trace_id}"
@@ -165,7 +159,8 @@ def test_a_trace_as_the_mlflow_ui_shows_it(llm_api, keys, service_home):
             page.locator("text=smollm2-135m-instruct >> visible=true").first.wait_for(timeout=30_000)
             text = page.inner_text("body")
             page.screenshot(path=str(shots / "mlflow-trace-smollm2.png"))
-            browser.close()
+        finally:
+            page.close()
         assert "retrieve" in text and "query" in text and f"{trace.info.token_usage['total_tokens']} tokens" in text
     finally:
         os.killpg(ui.pid, signal.SIGTERM)
