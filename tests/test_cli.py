@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -36,8 +35,7 @@ def home(tmp_path_factory):
     return home
 
 
-def test_help_is_fast_and_lists_commands():
-    start = time.perf_counter()
+def test_help_lists_commands_and_imports_nothing_heavy():
     proc = subprocess.run([sys.executable, "-m", "ragbench.cli", "--help"], capture_output=True, text=True, check=True)
     for cmd in ("run", "ingest", "query", "schema"):
         assert cmd in proc.stdout
@@ -48,7 +46,6 @@ def test_help_is_fast_and_lists_commands():
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]", f"ragbench.cli imports heavy modules at start-up: {loaded}"
-    assert time.perf_counter() - start < 30  # generous: only guards against importing torch & co.
 
 
 def test_query_answers_from_the_tenant(home):
