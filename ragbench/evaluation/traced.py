@@ -77,14 +77,8 @@ def _traced_method(method: Any, trace: QueryTrace) -> Any:
 
 
 def _run_traced(pipeline: RAGPipeline, queries: Sequence[Query], k: int | None, trace: QueryTrace):
-    traced = RAGPipeline(
-        TracedRetriever(pipeline.retriever, trace),
-        TracedGenerator(pipeline.generator, trace),
-        k=pipeline.k,
-        method=_traced_method(pipeline.method, trace),
-    )
     try:
-        out = traced.run_traced(queries, k=k)
+        out = _traced_method(pipeline.method, trace).run(list(queries), k or pipeline.k)
     except BaseException as exc:
         trace.end(error=f"{type(exc).__name__}: {exc}")
         raise
