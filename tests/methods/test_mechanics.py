@@ -212,3 +212,55 @@ def test_a_failed_step_fails_only_its_question(demo_bm25):
     assert out[0].answer.error == "rewrite step failed: vLLM engine error: boom" and out[0].hits == []
     assert out[0].trace.llm_calls == 1 and out[0].trace.retrieval_rounds == 0
     assert out[1].answer.ok and out[1].trace.queries == ["vacation days"]
+
+
+class _Recording(ExtractiveGenerator):
+    """The real extractive generator, keeping every (query, context) it was asked to answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[Query, list]] = []
+
+    def generate(self, queries, contexts, **kw):
+        self.asked.extend(zip(queries, (list(c) for c in contexts)))
+        return super().generate(queries, contexts, **kw)
+
+
+def test_decompose_final_answer_sees_every_sub_answer_and_the_fused_passages(demo_bm25):
+    llm = ScriptedLLM(
+        [("", "1. Who founded Acme Robotics?\n2. Until which year did that founder serve as chief executive?")]
+    )
+    gen = _Recording()
+    question = q("Until which year did the founder of the company serve as chief executive?")
+    [r] = Decompose(demo_bm25.retriever, gen, llm=llm).run([question], k=3)
+    t = r.trace
+    assert [a.text for a, _ in gen.asked] == [*t.sub_questions, question.text]  # sub-questions in order, then it
+    final_query, final_context = gen.asked[-1]
+    facts, *passages = final_context
+    assert facts.text == "\n".join(f"{s} {a}" for s, a in zip(t.sub_questions, t.sub_answers, strict=True))
+    sub_rankings = [ctx for _, ctx in gen.asked[:-1]]
+    sub_rankings[1] = [h for h in sub_rankings[1] if h.doc_id != facts.doc_id]  # turn 2 also saw turn 1's answer
+    fused = rrf_fuse(sub_rankings, 3)
+    assert [h.doc_id for h in passages] == [h.doc_id for h in fused] == [h.doc_id for h in r.hits]
+    assert r.answer.ok and r.answer.text and final_query.tenant == "acme-robotics"
+
+
+def test_refine_summary_answers_from_the_llm_summary_and_reports_its_compression(demo_bm25):
+    summary = "Lost laptops must be reported to IT   within 2 hours.\nThe IT desk then locks the device."
+    llm = ScriptedLLM([("Summary:", summary)])
+    gen = _Recording()
+    question = q("How quickly must a lost laptop be reported to IT?")
+    method = Refine(demo_bm25.retriever, gen, mode="summary", llm=llm, max_source_chars=50)
+    [r] = method.run([question], k=4)
+    [prompt] = llm.calls
+    user = prompt[-1]["content"]
+    sources = user.split("Passages:\n", 1)[1].split("\n\nQuestion:", 1)[0].split("\n")
+    assert sources == [f"[{n}] {h.text[:50]}" for n, h in enumerate(r.hits, 1)]  # numbered, cut to max_source_chars
+    assert len(r.hits) == 4 and all(len(h.text) > 50 for h in r.hits)  # so the cut did happen
+    assert user.endswith(f"Question: {question.text}\nSummary:")
+    [(_, context)] = gen.asked
+    assert len(context) == 1 and context[0].text == " ".join(summary.split())  # the summary alone, whitespace folded
+    assert r.trace.values["compression_ratio"] == pytest.approx(
+        len(context[0].text) / sum(len(h.text) for h in r.hits), abs=1e-6
+    )
+    assert r.trace.llm_calls == 1 and "2 hours" in r.answer.text
