@@ -5,7 +5,8 @@ conversation (in the follow-up's own language; the prompt says so, no word list 
 ``mode="concat"`` instead searches with the previous question followed by the follow-up (no LLM;
 what a dashboard without an LLM generator does). :class:`Conversational` runs any other method on
 the standalone question; the generator also receives the conversation (``Query.history``), which
-prompts with ``history_turns > 0`` show as earlier chat turns.
+prompts with ``history_turns > 0`` show as earlier chat turns. A concatenation is only searched: with standard
+RAG inside, the generator answers the follow-up itself (an unrelated next question is not answered as the previous one).
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ class Conversational:
             box["load_ms"] = max((c.completion.load_ms for c in condensed if c.completion), default=0.0)
         failed = {i for i, c in enumerate(condensed) if c.completion is not None and not c.completion.ok}
         todo = [i for i in range(len(queries)) if i not in failed]
-        inner = self.inner.run([replace(queries[i], text=condensed[i].question) for i in todo], k) if todo else []
+        inner = self._run_inner(queries, condensed, todo, k) if todo else []
         results = dict(zip(todo, inner, strict=True))
         out = []
         for i, cond in enumerate(condensed):
@@ -179,6 +180,17 @@ class Conversational:
                 timings["load_ms"] = max(timings.get("load_ms", 0.0), batch.load_ms)
             out.append(MethodResult(result.hits, result.answer, timings, trace))
         return out
+
+    def _run_inner(self, queries: list[Query], condensed: list[Condensed], todo: list[int], k: int) -> list:
+        """The inner method on the standalone questions. A concatenation is a search text, not a question: with
+        standard RAG inside, it is only searched and the follow-up itself (with its conversation) is answered."""
+        if isinstance(self.inner, Standard):
+            asked = [
+                queries[i] if condensed[i].how.startswith("concat") else replace(queries[i], text=condensed[i].question)
+                for i in todo
+            ]
+            return self.inner.run(asked, k, search=[condensed[i].question for i in todo])
+        return self.inner.run([replace(queries[i], text=condensed[i].question) for i in todo], k)
 
     def __repr__(self) -> str:
         return f"Conversational(mode={self.condenser.mode!r}, inner={self.inner!r})"

@@ -11,10 +11,17 @@ from ragbench.types import Query
 
 
 def answer_from_retrieval(
-    batch: Batch, retriever: Retriever, generator: Generator, items: Sequence[int], k: int
+    batch: Batch,
+    retriever: Retriever,
+    generator: Generator,
+    items: Sequence[int],
+    k: int,
+    *,
+    search: Sequence[str] | None = None,
 ) -> None:
-    """Retrieve ``k`` hits with each item's question, then answer from them (standard RAG on ``items``)."""
-    hits = retrieve_step(batch, retriever, items, [batch.queries[i].text for i in items], k)
+    """Retrieve ``k`` hits with each item's question (or its ``search`` text), then answer the question from them."""
+    texts = list(search) if search is not None else [batch.queries[i].text for i in items]
+    hits = retrieve_step(batch, retriever, items, texts, k)
     answers = generate_step(batch, generator, items, [hits[i] for i in items])
     for i in items:
         batch.hits[i], batch.answers[i] = hits[i], answers[i]
@@ -33,9 +40,13 @@ class Standard:
     def __init__(self, retriever: Retriever, generator: Generator) -> None:
         self.retriever, self.generator = retriever, generator
 
-    def run(self, queries: Sequence[Query], k: int) -> list[MethodResult]:
+    def run(self, queries: Sequence[Query], k: int, *, search: Sequence[str] | None = None) -> list[MethodResult]:
+        """Answer each query from the ``k`` chunks retrieved with its text, or with its ``search`` text when given
+        (one per query: e.g. a follow-up is searched with the previous question prepended, but answered itself)."""
         batch = Batch(self.name, list(queries))
-        answer_from_retrieval(batch, self.retriever, self.generator, range(len(batch.queries)), k)
+        if search is not None and len(search) != len(batch.queries):
+            raise ValueError(f"Standard.run: {len(search)} search texts for {len(batch.queries)} queries")
+        answer_from_retrieval(batch, self.retriever, self.generator, range(len(batch.queries)), k, search=search)
         return batch.results()
 
     def __repr__(self) -> str:

@@ -264,3 +264,19 @@ def test_refine_summary_answers_from_the_llm_summary_and_reports_its_compression
         len(context[0].text) / sum(len(h.text) for h in r.hits), abs=1e-6
     )
     assert r.trace.llm_calls == 1 and "2 hours" in r.answer.text
+
+
+def test_conversational_concat_searches_with_both_questions_but_answers_the_follow_up(demo_bm25):
+    """No LLM: the previous question is prepended to the search text only. An unrelated next question used to be
+    answered as the concatenation, whose first question (vacation days) the extractive answer then matched."""
+    history = (("How many paid vacation days does a full-time employee get?", "25 days."),)
+    gen = _Recording()
+    follow_up = q("How quickly must a lost laptop be reported to IT?", history=history)
+    [r] = Conversational(demo_bm25.retriever, gen, mode="concat").run([follow_up], k=4)
+    concat = f"{history[0][0]} {follow_up.text}"
+    assert r.trace.queries == [concat] and r.trace.notes["condensed"] == "concat" and r.trace.llm_calls == 0
+    [(answered, context)] = gen.asked
+    assert answered.text == follow_up.text and answered.history == history  # the follow-up itself, with its history
+    assert [h.doc_id for h in context] == [h.doc_id for h in r.hits]  # from what the concatenation found
+    assert r.answer.text == ExtractiveGenerator().generate([follow_up], [context])[0].text
+    assert "vacation" not in r.answer.text.lower()
