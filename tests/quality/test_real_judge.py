@@ -1,5 +1,8 @@
 """ragas judge metrics scored by the real instruct model (SmolLM2-135M-Instruct on a vLLM server, JSON-schema
-constrained): every item is scored in [0, 1] or counted as failed with its reason; failure rates are reported."""
+constrained): every item is scored in [0, 1] or counted as failed with its reason; failure rates are reported.
+
+The answers come from the extractive generator and each question keeps k=3 chunks: the test is about the judge, and
+context_precision makes one judge call per retrieved chunk (k=10 made it the slowest test of the suite)."""
 
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ def test_ragas_metrics_on_the_real_judge_report_values_and_failure_rates(real_ll
                 f"home={tmp_path}",
                 "progress=false",
                 "retriever=bm25",
+                "generator=extractive",
+                "k=3",
                 f"max_queries={N}",
                 "metrics=ragas",
                 f"judge.base_url={real_llm_server.base_url}",
