@@ -50,12 +50,17 @@ def synthetic_lines(n_docs: int, chunks_per_doc: int, *, seed: int = 0) -> Itera
 
 
 class StoreTimes:
-    """Seconds spent in the per-batch store calls, to show where a segment's time goes."""
+    """Seconds spent in the per-batch store calls (and, as a control, in the embedder), to show where
+    a segment's time goes."""
 
     CALLS = {"chunks": ("replace_documents", "chunk_doc_ids"), "ledger": ("select", "upsert", "append")}
 
-    def __init__(self, store) -> None:
+    def __init__(self, store, embedder) -> None:
         from ragbench.ingestion import _tables
+
+        # the control: embedding costs the same per chunk whatever the table size, so when its
+        # time per call rises too, the machine got busier (shared cores), not the table slower
+        embedder.embed_documents = self._timed("embed_documents (control)", embedder.embed_documents)
 
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
@@ -116,7 +121,7 @@ class Checkpoints:
         print(
             f"  {mark:>9,d} chunks  {now - self.start:7.1f} s  segment {self.last_chunks:>9,d}-{fed:<9,d} "
             f"{rate:7.0f} chunks/s  RSS {rss:7.1f} MiB (+{rss - self.baseline:6.1f})  "
-            f"peak {peak:7.1f} MiB (+{peak - self.baseline:6.1f})\n      store calls in this segment (s, "
+            f"peak {peak:7.1f} MiB (+{peak - self.baseline:6.1f})\n      calls in this segment (s, "
             f"writer thread and main thread): {self.times.take()}"
         )
         self.last_chunks, self.last_time = fed, now
@@ -137,7 +142,7 @@ def run(store_dir: Path, *, chunks: int, marks: list[int], per_doc: int, vector_
     baseline = rss_mib()
     print(f"baseline after loading the static embedder and LanceDB: RSS {baseline:.1f} MiB (peak {peak_rss_mib():.1f})")
     n_docs = -(-chunks // per_doc)
-    times = StoreTimes(store)
+    times = StoreTimes(store, embedder)
     feed = Checkpoints(synthetic_lines(n_docs, per_doc), per_doc, [m for m in marks if m < chunks], baseline, times)
     stats: dict = {}
     ingest_items(
