@@ -8,6 +8,7 @@ a connection is a path plus the shared, bounded :class:`lancedb.Session` caches)
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -42,34 +43,38 @@ class TenantConnections:
         self.max_open, self.cache_mib, self.on_evict = int(max_open), dict(cache_mib), on_evict
         self._open: OrderedDict[str, Any] = OrderedDict()
         self._session = None
+        self._lock = threading.Lock()  # the ingest writer thread and service threads share the store
 
     def get(self, tenant: str, path: Path):
         """The connection of ``tenant`` (at ``path``, created if missing), now the most recently used."""
-        if tenant in self._open:
-            self._open.move_to_end(tenant)
-            return self._open[tenant]
-        import lancedb
+        with self._lock:
+            if tenant in self._open:
+                self._open.move_to_end(tenant)
+                return self._open[tenant]
+            import lancedb
 
-        path.mkdir(parents=True, exist_ok=True)
-        if self._session is None:  # one bounded cache shared by all tenants' connections
-            self._session = lancedb.Session(
-                index_cache_size_bytes=self.cache_mib["index"] << 20,
-                metadata_cache_size_bytes=self.cache_mib["metadata"] << 20,
-            )
-        self._open[tenant] = lancedb.connect(str(path), session=self._session)
-        while len(self._open) > self.max_open:
-            evicted, _ = self._open.popitem(last=False)
+            path.mkdir(parents=True, exist_ok=True)
+            if self._session is None:  # one bounded cache shared by all tenants' connections
+                self._session = lancedb.Session(
+                    index_cache_size_bytes=self.cache_mib["index"] << 20,
+                    metadata_cache_size_bytes=self.cache_mib["metadata"] << 20,
+                )
+            conn = self._open[tenant] = lancedb.connect(str(path), session=self._session)
+            evicted = [self._open.popitem(last=False)[0] for _ in range(len(self._open) - self.max_open)]
+        for name in evicted:
             if self.on_evict is not None:
-                self.on_evict(evicted)
-        return self._open[tenant]
+                self.on_evict(name)
+        return conn
 
     def pop(self, tenant: str) -> None:
         """Forget ``tenant``'s connection (e.g. its directory was deleted)."""
-        self._open.pop(tenant, None)
+        with self._lock:
+            self._open.pop(tenant, None)
 
     def tenants(self) -> list[str]:
         """Tenants with an open connection, least recently used first."""
-        return list(self._open)
+        with self._lock:
+            return list(self._open)
 
     def __len__(self) -> int:
         return len(self._open)

@@ -48,3 +48,24 @@ def test_evicted_tenant_forgets_its_checked_text_index(tmp_path):
 def test_max_open_tenants_below_one_is_refused_with_how_to_fix(tmp_path):
     with pytest.raises(ConfigError, match=r"max_open_tenants must be >= 1, got 0.*e\.g\. 256"):
         LanceDBStore(tmp_path / "db", max_open_tenants=0)
+
+
+def test_threads_sharing_a_small_connection_pool_each_get_their_tenants_rows(tmp_path):
+    """Service threads and the ingest writer thread share one store: evictions under concurrent use
+    must neither fail nor mix tenants (the pool is locked)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = LanceDBStore(tmp_path / "db", space="s", max_open_tenants=2)
+    tenants = ["a", "b", "c", "d", "e"]
+    vecs = {t: _write(store, t, seed) for seed, t in enumerate(tenants)}
+
+    def ask(i):
+        tenant = tenants[i % len(tenants)]
+        hits = store.search_vector(tenant, vecs[tenant][i % 3], k=3)
+        return tenant, i % 3, [h.doc_id for h in hits], {h.tenant for h in hits}
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(ask, range(60)))
+    for tenant, row, doc_ids, seen in answers:
+        assert doc_ids[0] == f"{tenant}-d{row}" and seen == {tenant}
+    assert len(store.open_tenants()) == 2
