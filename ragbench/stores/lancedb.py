@@ -31,6 +31,7 @@ import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
 from ragbench.stores._columns import add_extra_columns, hits_from_rows, space_slug
+from ragbench.stores._connections import TenantConnections
 from ragbench.stores._filters import build_filter
 from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
@@ -60,6 +61,8 @@ class LanceDBStore:
         metadata_cache_mib: Memory LanceDB may keep for table manifests and file metadata.
             Both caches are bounded so memory stays flat however many commits a long
             ingestion makes (LanceDB's defaults are sized for servers: GiBs).
+        max_open_tenants: Most tenant connections kept open (least recently used dropped first, and
+            reopened on the next call), so a process touching thousands of tenants stays bounded.
 
     Example:
         >>> store = LanceDBStore("/tmp/rb-store")  # doctest: +SKIP
@@ -80,6 +83,7 @@ class LanceDBStore:
         recall_sample: int = 0,
         index_cache_mib: int = 512,
         metadata_cache_mib: int = 64,
+        max_open_tenants: int = 256,
     ) -> None:
         from ragbench.stores.index_quality import check_search_params, check_vector_index
 
@@ -94,7 +98,6 @@ class LanceDBStore:
             else ",".join(check_languages(text_analysis, what="store.text_analysis (or 'auto')"))
         )
         self.default_language = check_languages([default_language], what="store.default_language")[0]
-        self._dbs: dict[str, Any] = {}
         self._fts_ready: dict[str, int] = {}  # tenant -> table version whose FTS index was checked
         self.index_params = dict(index_params or {})
         self.search_params = check_search_params(search_params)
@@ -105,25 +108,20 @@ class LanceDBStore:
                 f"{metadata_cache_mib}."
             )
         self.cache_mib = {"index": int(index_cache_mib), "metadata": int(metadata_cache_mib)}
-        self._session = None
+        self._dbs = TenantConnections(
+            max_open=max_open_tenants, cache_mib=self.cache_mib, on_evict=lambda t: self._fts_ready.pop(t, None)
+        )
 
     # ----------------------------------------------------------------- tenants
     def _tenant_dir(self, tenant: str) -> Path:
         return self.uri / "tenants" / validate_tenant_id(tenant)
 
     def _db(self, tenant: str):
-        if tenant not in self._dbs:
-            import lancedb
+        return self._dbs.get(tenant, self._tenant_dir(tenant))
 
-            path = self._tenant_dir(tenant)
-            path.mkdir(parents=True, exist_ok=True)
-            if self._session is None:  # one bounded cache shared by all tenants' connections
-                self._session = lancedb.Session(
-                    index_cache_size_bytes=self.cache_mib["index"] << 20,
-                    metadata_cache_size_bytes=self.cache_mib["metadata"] << 20,
-                )
-            self._dbs[tenant] = lancedb.connect(str(path), session=self._session)
-        return self._dbs[tenant]
+    def open_tenants(self) -> list[str]:
+        """Tenants whose connection this store holds open now (at most ``max_open_tenants``)."""
+        return self._dbs.tenants()
 
     def tenant_db(self, tenant: str):
         """The tenant's own LanceDB connection (``uri/tenants/<tenant>/``), for its other tables."""
@@ -140,7 +138,7 @@ class LanceDBStore:
     def delete_tenant(self, tenant: str) -> None:
         """Remove every table of ``tenant`` (all spaces)."""
         path = self._tenant_dir(tenant)
-        self._dbs.pop(tenant, None)
+        self._dbs.pop(tenant)
         self._fts_ready.pop(tenant, None)
         if path.exists():
             shutil.rmtree(path)

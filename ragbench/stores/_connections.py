@@ -1,0 +1,80 @@
+"""The store's per-tenant LanceDB connections: opened on first use, at most ``max_open`` kept.
+
+A store serving many tenants (a service, a sweep over 1,000 tenant databases) would otherwise
+keep one connection per tenant it ever touched for the life of the process. The least recently
+used one is dropped when the limit is reached; a later call for that tenant reconnects (cheap:
+a connection is a path plus the shared, bounded :class:`lancedb.Session` caches).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ragbench.errors import ConfigError
+
+
+class TenantConnections:
+    """A bounded LRU of LanceDB connections, one per tenant directory, sharing one session.
+
+    Args:
+        max_open: Most connections kept open (>= 1).
+        cache_mib: ``{"index": MiB, "metadata": MiB}`` for the shared :class:`lancedb.Session`.
+        on_evict: Called with a tenant whose connection was dropped (the store forgets what it
+            cached about that tenant).
+
+    Example:
+        >>> conns = TenantConnections(max_open=2, cache_mib={"index": 8, "metadata": 8})
+        >>> len(conns)
+        0
+    """
+
+    def __init__(
+        self, *, max_open: int, cache_mib: dict[str, int], on_evict: Callable[[str], None] | None = None
+    ) -> None:
+        if int(max_open) < 1:
+            raise ConfigError(
+                f"max_open_tenants must be >= 1, got {max_open!r}: it is how many tenant connections the "
+                "store keeps open (e.g. 256)."
+            )
+        self.max_open, self.cache_mib, self.on_evict = int(max_open), dict(cache_mib), on_evict
+        self._open: OrderedDict[str, Any] = OrderedDict()
+        self._session = None
+        self._lock = threading.Lock()  # the ingest writer thread and service threads share the store
+
+    def get(self, tenant: str, path: Path):
+        """The connection of ``tenant`` (at ``path``, created if missing), now the most recently used."""
+        with self._lock:
+            if tenant in self._open:
+                self._open.move_to_end(tenant)
+                return self._open[tenant]
+            import lancedb
+
+            path.mkdir(parents=True, exist_ok=True)
+            if self._session is None:  # one bounded cache shared by all tenants' connections
+                self._session = lancedb.Session(
+                    index_cache_size_bytes=self.cache_mib["index"] << 20,
+                    metadata_cache_size_bytes=self.cache_mib["metadata"] << 20,
+                )
+            conn = self._open[tenant] = lancedb.connect(str(path), session=self._session)
+            evicted = [self._open.popitem(last=False)[0] for _ in range(len(self._open) - self.max_open)]
+        for name in evicted:
+            if self.on_evict is not None:
+                self.on_evict(name)
+        return conn
+
+    def pop(self, tenant: str) -> None:
+        """Forget ``tenant``'s connection (e.g. its directory was deleted)."""
+        with self._lock:
+            self._open.pop(tenant, None)
+
+    def tenants(self) -> list[str]:
+        """Tenants with an open connection, least recently used first."""
+        with self._lock:
+            return list(self._open)
+
+    def __len__(self) -> int:
+        return len(self._open)
