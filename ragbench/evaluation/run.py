@@ -252,12 +252,14 @@ def _log(
     *,
     first: bool,
 ) -> None:
+    from ragbench.evaluation.tracked import log_evaluation
     from ragbench.telemetry import JsonSink
 
     tracker = parts.tracker
+    extra = {**_index_metrics(stats), "resumed_questions": float(resumed)}
+    log_evaluation(tracker, report, dataset=parts.dataset.name, extra=extra)  # headline metrics first
     telemetry.record_answers(report.results)
     telemetry.finish()
     for sink in (tracker, JsonSink(checkpoint.folder / "telemetry.json")):
         telemetry.log_to(sink, params=first or sink is not tracker)
-    tracker.log_metrics({**report.flat_metrics(), **_index_metrics(stats), "resumed_questions": resumed})
     tracker.log_table(report.rows(), "per_question")
