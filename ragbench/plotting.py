@@ -129,12 +129,20 @@ def metric_bars(
     return fig
 
 
-def ci_forest(values: Mapping[str, float], metrics: Sequence[str], *, title: str | None = None):
+def ci_forest(
+    values: Mapping[str, float],
+    metrics: Sequence[str],
+    *,
+    title: str | None = None,
+    xlabel: str = "mean with 95% confidence interval",
+    reference: float | None = None,
+):
     """Forest plot: one row per metric, its mean as a dot and its 95% CI as a horizontal bar.
 
     Args:
         values: Report fields (``report.overall``): ``<metric>``, ``<metric>.ci_low``, ``<metric>.ci_high``.
         metrics: The metrics to draw, top to bottom; ones without a mean are left out.
+        reference: Where to draw a dashed vertical line (e.g. ``0.0`` for deltas).
 
     Example:
         >>> fig = ci_forest({"f1": 0.5, "f1.ci_low": 0.4, "f1.ci_high": 0.6}, ["f1"])
@@ -153,8 +161,10 @@ def ci_forest(values: Mapping[str, float], metrics: Sequence[str], *, title: str
         ax.plot([low, high], [row, row], color="tab:blue", linewidth=2)
         ax.plot([mean], [row], "o", color="tab:blue")
         ax.annotate(f"{mean:.3f} [{low:.3f}, {high:.3f}]", (high, row), textcoords="offset points", xytext=(6, -3))
+    if reference is not None:
+        ax.axvline(reference, color="tab:gray", linestyle="--", linewidth=1)
     ax.set_yticks(range(len(shown)), list(reversed(shown)))
-    ax.set_xlabel("mean with 95% confidence interval")
+    ax.set_xlabel(xlabel)
     ax.set_title(title or "Headline metrics with 95% CIs")
     ax.grid(True, axis="x", alpha=0.3)
     return fig
