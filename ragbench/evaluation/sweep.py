@@ -208,7 +208,9 @@ def run_sweep(
     if announce is not None:
         run_one = _labelled(run_one, overrides, announce, total=trials if strategy == "tpe" else None)
     tags = {"ragbench.kind": "sweep", "ragbench.sweep": " ".join(overrides), "ragbench.strategy": strategy}
-    with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags) as parent:
+    from ragbench.tracking.parent import inherited_parent
+
+    with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags, parent_run_id=inherited_parent(tracker)) as parent:
         if strategy == "greedy":
             done = _greedy(overrides, run_one, parent, metric, higher_is_better, latency_budget_ms)
         elif strategy == "tpe":
