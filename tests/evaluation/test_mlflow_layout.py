@@ -45,11 +45,11 @@ def logged_run(tmp_path_factory):
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(parts.tracker.tracking_uri)
-    return client, client.get_run(result.run_id), result
+    return client, client.get_run(result.run_id), result, parts
 
 
 def test_run_metrics_are_grouped_with_headline_first(logged_run):
-    client, run, result = logged_run
+    client, run, result, _ = logged_run
     metrics = run.data.metrics
     overall = result.report.overall
     assert metrics["retrieval/ndcg_at_10"] == pytest.approx(overall["ndcg@10"])
@@ -65,7 +65,7 @@ def test_run_metrics_are_grouped_with_headline_first(logged_run):
 
 
 def test_question_table_is_the_runs_input_dataset(logged_run):
-    _, run, result = logged_run
+    _, run, result, _ = logged_run
     [inp] = run.inputs.dataset_inputs
     assert inp.dataset.name == "demo" and len(inp.dataset.digest) >= 8
     assert {t.key: t.value for t in inp.tags}["mlflow.data.context"] == "evaluation"
@@ -77,6 +77,17 @@ def test_question_table_is_the_runs_input_dataset(logged_run):
 
 
 def test_ci_forest_figure_is_logged(logged_run):
-    client, run, _ = logged_run
+    client, run, _, _ = logged_run
     [png] = client.list_artifacts(run.info.run_id, "figures")
     assert png.path == "figures/ci_forest.png" and png.file_size > 1000
+
+
+def test_runs_table_reads_the_grouped_names_back(logged_run):
+    from ragbench.evaluation.views import runs_table
+
+    _, run, result, parts = logged_run
+    [row] = runs_table(parts.tracker, metrics=["ndcg@10", "f1", "latency.total_ms.p50"]).to_dict("records")
+    overall = result.report.overall
+    assert row["run_id"] == run.info.run_id and row["ndcg@10"] == pytest.approx(overall["ndcg@10"])
+    assert row["f1"] == pytest.approx(overall["f1"])
+    assert row["latency.total_ms.p50"] == pytest.approx(overall["latency.total_ms.p50"])
