@@ -91,3 +91,21 @@ def test_runs_table_reads_the_grouped_names_back(logged_run):
     assert row["run_id"] == run.info.run_id and row["ndcg@10"] == pytest.approx(overall["ndcg@10"])
     assert row["f1"] == pytest.approx(overall["f1"])
     assert row["latency.total_ms.p50"] == pytest.approx(overall["latency.total_ms.p50"])
+
+
+def test_comparison_metrics_are_grouped_and_its_delta_forest_is_drawn():
+    import pandas as pd
+
+    from ragbench.evaluation.compare import compare_tables
+    from ragbench.plotting import describe
+
+    ids = [f"q{i}" for i in range(8)]
+    a = pd.DataFrame({"question_id": ids, "metric.ndcg@10": [0.0, 1.0] * 4, "metric.f1": [0.5] * 8})
+    b = pd.DataFrame({"question_id": ids, "metric.ndcg@10": [1.0] * 8, "metric.f1": [0.5] * 8})
+    comparison = compare_tables("run-a", a, "run-b", b)
+    flat = comparison.flat_metrics()
+    assert flat["retrieval/ndcg_at_10/delta"] == pytest.approx(0.5) and flat["quality/f1/delta"] == 0.0
+    assert list(flat)[:4] == [f"retrieval/ndcg_at_10/{k}" for k in ("delta", "low", "high", "p_value")]
+    assert flat["counts/shared_questions"] == 8
+    [ax] = describe(comparison.figure())["axes"]
+    assert ax["xlabel"] == "delta (B - A) with 95% paired CI" and ax["annotations"][1].startswith("0.500 [")
