@@ -8,7 +8,7 @@ notebook cell, save it with ``fig.savefig(path)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ragbench.errors import ConfigError
@@ -65,7 +65,8 @@ def quality_vs_latency(
     title: str | None = None,
     higher_is_better: bool = True,
 ):
-    """Scatter quality against latency (or cost), one labelled point per row, Pareto front drawn.
+    """Scatter quality against latency (or cost), one labelled point per row, Pareto front drawn; with
+    ``<quality>.ci_low``/``.ci_high`` columns in the table, each point gets its 95% CI as an error bar.
 
     Args:
         table: A DataFrame with the ``quality``, ``latency`` and ``label`` columns
@@ -83,6 +84,11 @@ def quality_vs_latency(
     fig = _figure()
     ax = fig.add_subplot()
     colors = ["tab:blue" if f else "tab:gray" for f in front]
+    low, high = f"{quality}.ci_low", f"{quality}.ci_high"
+    if low in data.columns and high in data.columns:  # 95% CI error bars where the table has them
+        below = (data[quality] - data[low]).fillna(0.0).clip(lower=0.0)
+        above = (data[high] - data[quality]).fillna(0.0).clip(lower=0.0)
+        ax.errorbar(data[latency], data[quality], yerr=[below, above], fmt="none", ecolor="tab:gray", capsize=3)
     ax.scatter(data[latency], data[quality], c=colors, s=60, zorder=3)
     for x, y, name in zip(data[latency], data[quality], data[label]):
         ax.annotate(str(name), (x, y), textcoords="offset points", xytext=(6, 4), fontsize=9)
@@ -120,6 +126,47 @@ def metric_bars(
     ax.set_title(title or f"{', '.join(metrics)} per {label}")
     ax.legend(loc="lower right")
     ax.grid(True, axis="y", alpha=0.3)
+    return fig
+
+
+def ci_forest(
+    values: Mapping[str, float],
+    metrics: Sequence[str],
+    *,
+    title: str | None = None,
+    xlabel: str = "mean with 95% confidence interval",
+    reference: float | None = None,
+):
+    """Forest plot: one row per metric, its mean as a dot and its 95% CI as a horizontal bar.
+
+    Args:
+        values: Report fields (``report.overall``): ``<metric>``, ``<metric>.ci_low``, ``<metric>.ci_high``.
+        metrics: The metrics to draw, top to bottom; ones without a mean are left out.
+        reference: Where to draw a dashed vertical line (e.g. ``0.0`` for deltas).
+
+    Example:
+        >>> fig = ci_forest({"f1": 0.5, "f1.ci_low": 0.4, "f1.ci_high": 0.6}, ["f1"])
+        >>> describe(fig)["axes"][0]["annotations"]
+        ['0.500 [0.400, 0.600]']
+    """
+    shown = [m for m in metrics if values.get(m) == values.get(m) and values.get(m) is not None]
+    if not shown:
+        raise ConfigError(f"ci_forest: none of {list(metrics)} has a mean in the values given; nothing to plot.")
+    fig = _figure(6.4, max(2.4, 0.5 * len(shown) + 1.4))
+    ax = fig.add_subplot()
+    for row, metric in enumerate(reversed(shown)):
+        mean = float(values[metric])
+        low, high = values.get(f"{metric}.ci_low", mean), values.get(f"{metric}.ci_high", mean)
+        low, high = (mean if v is None or v != v else float(v) for v in (low, high))
+        ax.plot([low, high], [row, row], color="tab:blue", linewidth=2)
+        ax.plot([mean], [row], "o", color="tab:blue")
+        ax.annotate(f"{mean:.3f} [{low:.3f}, {high:.3f}]", (high, row), textcoords="offset points", xytext=(6, -3))
+    if reference is not None:
+        ax.axvline(reference, color="tab:gray", linestyle="--", linewidth=1)
+    ax.set_yticks(range(len(shown)), list(reversed(shown)))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title or "Headline metrics with 95% CIs")
+    ax.grid(True, axis="x", alpha=0.3)
     return fig
 
 

@@ -145,8 +145,8 @@ def test_disk_full_during_run_is_one_line_and_a_rerun_finishes(tmp_path, namespa
     runs = client.search_runs([client.get_experiment_by_name("ragbench").experiment_id])
     assert "RUNNING" not in {r.info.status for r in runs}
     finished = [r for r in runs if r.info.status == "FINISHED"]
-    assert sorted(r.data.metrics["questions"] for r in finished) == [5, 8]
-    rerun = next(r for r in finished if r.data.metrics["questions"] == 8)
+    assert sorted(r.data.metrics["counts/questions"] for r in finished) == [5, 8]
+    rerun = next(r for r in finished if r.data.metrics["counts/questions"] == 8)
     assert (out / "home" / "runs" / rerun.info.run_id / "results.jsonl").read_text().count("\n") == 8
     store = LanceDBStore(out / "home" / "lancedb")
     for tenant in ("acme-robotics", "harbor-health"):

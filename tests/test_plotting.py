@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from ragbench.errors import ConfigError
-from ragbench.plotting import describe, metric_bars, pareto_front, quality_vs_latency
+from ragbench.plotting import ci_forest, describe, metric_bars, pareto_front, quality_vs_latency
 
 
 def test_pareto_front_exact():
@@ -41,3 +41,31 @@ def test_metric_bars_are_labelled_with_values():
 def test_missing_column_is_a_clear_error():
     with pytest.raises(ConfigError, match=r"needs column\(s\) \['ndcg@10'\].*has: variant"):
         quality_vs_latency(pd.DataFrame({"variant": ["x"], "latency.total_ms.p50": [1.0]}))
+
+
+def test_quality_vs_latency_draws_ci_bars_when_the_table_has_them():
+    table = pd.DataFrame(
+        {
+            "variant": ["bm25", "dense"],
+            "ndcg@10": [0.6, 0.7],
+            "ndcg@10.ci_low": [0.5, 0.65],
+            "ndcg@10.ci_high": [0.75, 0.8],
+            "latency.total_ms.p50": [5.0, 12.0],
+        }
+    )
+    ax = quality_vs_latency(table).axes[0]
+    [bars] = ax.containers  # one errorbar container: a vertical segment per point, from ci_low to ci_high
+    segments = sorted(tuple(map(tuple, seg)) for seg in bars.lines[2][0].get_segments())
+    assert segments == [((5.0, 0.5), (5.0, 0.75)), ((12.0, 0.65), (12.0, 0.8))]
+    front = next(line for line in ax.lines if line.get_label() == "Pareto front")
+    assert list(front.get_xdata()) == [5.0, 12.0]
+
+
+def test_ci_forest_has_one_row_per_metric_with_its_interval():
+    values = {"ndcg@10": 0.6, "ndcg@10.ci_low": 0.5, "ndcg@10.ci_high": 0.7, "f1": 0.25, "f1.ci_low": 0.2}
+    fig = ci_forest(values, ["ndcg@10", "f1", "em"], reference=0.0)
+    [ax] = describe(fig)["axes"]
+    assert ax["annotations"] == ["0.250 [0.200, 0.250]", "0.600 [0.500, 0.700]"]  # em has no mean: left out
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["f1", "ndcg@10"]  # first metric on top
+    with pytest.raises(ConfigError, match=r"none of \['em'\] has a mean"):
+        ci_forest(values, ["em"])

@@ -19,9 +19,9 @@ LATENCY = "latency.total_ms.p50"
 
 
 def _key(name: str) -> str:
-    from ragbench.tracking.mlflow import metric_key
+    from ragbench.tracking.metric_names import mlflow_key
 
-    return metric_key(name)
+    return mlflow_key(name)
 
 
 def recent_runs(tracker: Any, *, limit: int = 50) -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ from ragbench._table import TextTable
 from ragbench.errors import ConfigError
 from ragbench.evaluation.stats import PairedResult, paired_comparison
 
+COMPARE_FIGURE = "figures/delta_forest.png"
+
 
 @dataclass
 class Comparison:
@@ -34,14 +36,38 @@ class Comparison:
         return [r.as_dict() for r in self.results]
 
     def flat_metrics(self) -> dict[str, float]:
-        out: dict[str, float] = {
-            "shared_questions": self.shared_questions,
-            "only_a": self.only_a,
-            "only_b": self.only_b,
-        }
+        """The comparison's MLflow metrics: per metric ``<group>/<metric>/delta``, ``/low``, ``/high``,
+        ``/p_value``, ``/n``, ``/mean_a``, ``/mean_b`` (names from :func:`ragbench.tracking.metric_names.mlflow_key`),
+        then ``counts/shared_questions``, ``counts/only_a``, ``counts/only_b``."""
+        from ragbench.tracking.metric_names import mlflow_key
+
+        out: dict[str, float] = {}
         for r in self.results:
-            out.update({f"{r.metric}.{k}": v for k, v in r.as_dict().items() if k != "metric" and v == v})
+            values = r.as_dict()
+            for k in ("delta", "low", "high", "p_value", "n", "mean_a", "mean_b"):
+                if values[k] == values[k]:
+                    out[f"{mlflow_key(r.metric)}/{k}"] = values[k]
+        out.update(
+            {
+                "counts/shared_questions": self.shared_questions,
+                "counts/only_a": self.only_a,
+                "counts/only_b": self.only_b,
+            }
+        )
         return out
+
+    def figure(self):
+        """Forest plot of each metric's delta (B - A) with its 95% paired CI; ``None`` without results."""
+        from ragbench.plotting import ci_forest
+
+        if not self.results:
+            return None
+        values = {}
+        for r in self.results:
+            values.update({r.metric: r.delta, f"{r.metric}.ci_low": r.low, f"{r.metric}.ci_high": r.high})
+        names = [r.metric for r in self.results]
+        title = f"B - A: {self.run_b[:8]} vs {self.run_a[:8]} ({self.shared_questions} shared questions)"
+        return ci_forest(values, names, title=title, xlabel="delta (B - A) with 95% paired CI", reference=0.0)
 
 
 def _metric_columns(frame) -> list[str]:
@@ -102,6 +128,9 @@ def compare_runs(
         tags = {"ragbench.compare.run_a": run_a, "ragbench.compare.run_b": run_b, "ragbench.kind": "comparison"}
         with tracker.start_run(run_name=f"compare-{run_a[:8]}-vs-{run_b[:8]}", tags=tags):
             tracker.log_metrics(comparison.flat_metrics())
+            figure = comparison.figure()
+            if figure is not None:
+                tracker.log_figure(figure, COMPARE_FIGURE)
             tracker.log_table(comparison.rows(), "comparison")
     return comparison
 

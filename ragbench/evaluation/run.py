@@ -131,10 +131,14 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
     Every part is built first (:meth:`Components.check`), so a bad setting fails before anything is
     ingested or logged. GPU telemetry and per-stage throughput (:mod:`ragbench.telemetry`) go to the
     tracker and to ``telemetry.json`` in the run folder; a line on stderr says whether GPU metrics are on.
+    Run inside a notebook pipeline's stage, the run is nested under the stage's run
+    (:mod:`ragbench.tracking.parent`).
     """
     from ragbench.telemetry import RunTelemetry
+    from ragbench.tracking.parent import inherited_parent
 
     parts.check()
+    parent_run_id = parent_run_id or inherited_parent(parts.tracker)  # e.g. a notebook stage of a pipeline
     with RunTelemetry(parts.settings.system_metrics, embedder=parts.embedder) as telemetry:
         print(telemetry.status_line(), file=sys.stderr)
         return _run(parts, parent_run_id, telemetry)
@@ -252,12 +256,14 @@ def _log(
     *,
     first: bool,
 ) -> None:
+    from ragbench.evaluation.tracked import log_evaluation
     from ragbench.telemetry import JsonSink
 
     tracker = parts.tracker
+    extra = {**_index_metrics(stats), "resumed_questions": float(resumed)}
+    log_evaluation(tracker, report, dataset=parts.dataset.name, extra=extra)  # headline metrics first
     telemetry.record_answers(report.results)
     telemetry.finish()
     for sink in (tracker, JsonSink(checkpoint.folder / "telemetry.json")):
         telemetry.log_to(sink, params=first or sink is not tracker)
-    tracker.log_metrics({**report.flat_metrics(), **_index_metrics(stats), "resumed_questions": resumed})
     tracker.log_table(report.rows(), "per_question")

@@ -18,6 +18,7 @@ from ragbench._table import TextTable
 from ragbench.errors import ConfigError, RagbenchError
 
 LATENCY_KEY = "latency.total_ms.p95"
+SWEEP_FIGURE = "figures/quality_vs_latency.png"
 STRATEGIES = ("grid", "greedy", "tpe")
 
 
@@ -207,7 +208,9 @@ def run_sweep(
     if announce is not None:
         run_one = _labelled(run_one, overrides, announce, total=trials if strategy == "tpe" else None)
     tags = {"ragbench.kind": "sweep", "ragbench.sweep": " ".join(overrides), "ragbench.strategy": strategy}
-    with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags) as parent:
+    from ragbench.tracking.parent import inherited_parent
+
+    with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags, parent_run_id=inherited_parent(tracker)) as parent:
         if strategy == "greedy":
             done = _greedy(overrides, run_one, parent, metric, higher_is_better, latency_budget_ms)
         elif strategy == "tpe":
@@ -248,9 +251,34 @@ def _log_parent(tracker, result: SweepResult) -> None:
     ]
     tracker.log_table(rows, "sweep")
     tracker.log_metrics({"trials": len(result.trials), "failed_trials": sum(1 for t in result.trials if t.error)})
+    figure = sweep_figure(result)
+    if figure is not None:
+        tracker.log_figure(figure, SWEEP_FIGURE)
     if result.best is not None and getattr(tracker, "client", None) is not None and tracker.run_id:
         tracker.client.set_tag(tracker.run_id, "ragbench.best_run_id", result.best.run_id or "")
         tracker.client.set_tag(tracker.run_id, "ragbench.best_overrides", " ".join(result.best.overrides))
+
+
+def sweep_figure(result: SweepResult):
+    """Quality vs p95 latency of the finished trials, with 95% CI bars and the Pareto front; ``None`` when no
+    trial has both. Quality is the search metric, else the first metric with a CI."""
+    import pandas as pd
+
+    from ragbench.evaluation.naming import swept_keys, trial_label
+    from ragbench.plotting import quality_vs_latency
+
+    done = [t for t in result.trials if not t.error and LATENCY_KEY in t.metrics]
+    metric = result.metric or next(
+        (k for t in done for k in t.metrics if f"{k}.ci_low" in t.metrics and not k.startswith("latency.")), None
+    )
+    done = [t for t in done if metric is not None and t.metrics.get(metric) is not None]
+    if not done:
+        return None
+    swept = swept_keys([t.overrides for t in done])
+    table = pd.DataFrame([{**t.metrics, "trial": trial_label(t.overrides, swept)} for t in done])
+    return quality_vs_latency(
+        table, quality=metric, latency=LATENCY_KEY, label="trial", title=f"Sweep: {metric} vs p95 latency"
+    )
 
 
 def sweep_table(result: SweepResult, metrics: Sequence[str]) -> TextTable:

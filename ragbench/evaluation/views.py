@@ -135,7 +135,7 @@ def same_question(parts: Components, questions: Sequence[str] | None = None, *, 
     return pd.DataFrame(rows)
 
 
-# MLflow metric keys (see ragbench.tracking.mlflow.metric_key) shown by default, by table column.
+# Metrics shown by default, by their ragbench names (read from MLflow under ragbench.tracking.metric_names.mlflow_key).
 DEFAULT_METRICS = ("recall@10", "mrr@10", "ndcg@10", "em", "f1", "latency.total_ms.p50", "latency.total_ms.p95")
 
 
@@ -149,7 +149,7 @@ def runs_table(
     """
     import pandas as pd
 
-    from ragbench.tracking.mlflow import metric_key
+    from ragbench.tracking.metric_names import mlflow_key
 
     if not hasattr(tracker, "client"):
         raise ConfigError(f"Pulling runs needs an MLflow tracker (tracking=mlflow), got {tracker!r}.")
@@ -169,7 +169,7 @@ def runs_table(
             "dataset": run.data.tags.get("dataset", ""),
             "start_time": pd.Timestamp(run.info.start_time, unit="ms"),
         }
-        row.update({m: run.data.metrics.get(metric_key(m)) for m in metrics})
+        row.update({m: run.data.metrics.get(mlflow_key(m)) for m in metrics})
         rows.append(row)
     return pd.DataFrame(rows, columns=["run_id", "run_name", "label", "dataset", "start_time", *metrics])
 

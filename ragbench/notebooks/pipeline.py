@@ -4,7 +4,8 @@ Each run gets a folder ``<runs_dir>/<pipeline>/<timestamp>/`` holding the execut
 notebooks (``01_<stage>.ipynb``, ...), one output folder per stage (passed to the
 notebook as ``output_dir``) and ``pipeline.json``, the state that ``resume`` reads.
 In MLflow a parent run ``pipeline:<name>`` holds one child run per stage; every
-executed notebook is an artifact of both.
+executed notebook is an artifact of both, as ``.ipynb`` and as ``.html``. Runs a notebook
+starts (evaluations, sweeps, DSPy) are nested under its stage's run (:mod:`ragbench.tracking.parent`).
 
 Hydra overrides given to the pipeline (``max_queries=5 retriever=bm25``) are appended
 to each stage's ``overrides`` parameter, and also pick the tracker (``home=...``,
@@ -24,6 +25,7 @@ from typing import Any
 from ragbench.errors import ConfigError, RagbenchError
 from ragbench.notebooks.spec import PipelineSpec, Stage, load_pipeline
 from ragbench.protocols import Tracker
+from ragbench.tracking.parent import nested_under
 
 STATE_FILE = "pipeline.json"
 
@@ -237,7 +239,8 @@ class NotebookPipeline:
         with tracker.start_run(run_name=stage.name, parent_run_id=run.parent_run_id,
                     tags={"ragbench.pipeline": run.pipeline, "ragbench.notebook": str(stage.notebook)}) as child:
             entry["mlflow_run_id"] = child
-            error = self._papermill(stage, output, params, out_dir)
+            with nested_under(child, getattr(tracker, "tracking_uri", None)):  # the notebook's runs nest here
+                error = self._papermill(stage, output, params, out_dir)
             entry["seconds"] = round(time.perf_counter() - start, 3)
             self._log_stage(tracker, child, stage, output, out_dir, params, entry["seconds"], failed=error is not None)
             if error is not None:
@@ -290,12 +293,33 @@ class NotebookPipeline:
         tracker.log_config({"notebook": str(stage.notebook), "parameters": params})
         tracker.log_metrics({"seconds": seconds, "failed": float(failed)})
         if output.is_file():
-            tracker.log_artifact(output, "notebooks")
+            files = [output, *([html] if (html := notebook_html(output)) else [])]
             parent = tracker.client.get_run(child).data.tags.get("mlflow.parentRunId")
-            if parent:  # the parent run holds every executed notebook too
-                tracker.client.log_artifact(parent, str(output), "notebooks")
+            for path in files:
+                tracker.log_artifact(path, "notebooks")
+                if parent:  # the parent run holds every executed notebook too
+                    tracker.client.log_artifact(parent, str(path), "notebooks")
         if any(out_dir.iterdir()):
             tracker.client.log_artifacts(child, str(out_dir), "outputs")
+
+
+def notebook_html(notebook: Path) -> Path | None:
+    """Write the executed ``notebook`` as HTML beside it (nbconvert's ``HTMLExporter``, outputs and figures
+    included, readable without Jupyter); ``None`` with a warning on stderr when the export fails."""
+    import sys
+
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    target = notebook.with_suffix(".html")
+    try:
+        body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(notebook), as_version=4))
+        target.write_text(body, encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001 - the .ipynb is still logged; the HTML copy is a convenience
+        print(f"warning: could not export {notebook.name} as HTML ({type(exc).__name__}: {exc}); "
+              "the executed .ipynb is logged", file=sys.stderr)
+        return None
+    return target
 
 
 def _short(path: Path) -> str:

@@ -240,7 +240,10 @@ def _log(parts, result: OptimizeResult, **settings) -> str | None:
             "demos": len(result.demos),
         }
     )
-    with parts.tracker.start_run(run_name=f"dspy-bootstrap-{result.metric}", tags=tags) as run_id:
+    from ragbench.tracking.parent import inherited_parent
+
+    parent = inherited_parent(parts.tracker)  # a notebook stage of a pipeline
+    with parts.tracker.start_run(run_name=f"dspy-bootstrap-{result.metric}", tags=tags, parent_run_id=parent) as run_id:
         parts.tracker.log_config(
             {
                 "metric": result.metric,

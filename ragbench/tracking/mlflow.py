@@ -72,6 +72,11 @@ class NullTracker:
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None: ...
 
+    def log_input(self, frame, *, name: str, context: str = "evaluation") -> str | None:
+        return None
+
+    def log_figure(self, figure, artifact_file: str) -> None: ...
+
     def mark_killed(self, run_id: str, *, reason: str = "") -> bool:
         return False
 
@@ -275,6 +280,26 @@ class MLflowTracker:
 
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self._active(), str(path), artifact_path)
+
+    def log_input(self, frame, *, name: str, context: str = "evaluation") -> str:
+        """Log a pandas DataFrame as the run's input dataset (``mlflow.data.from_pandas``); returns its digest.
+
+        Example:
+            >>> tracker.log_input(questions_frame, name="demo")  # doctest: +SKIP
+            'a1b2c3d4'
+        """
+        import mlflow.data
+        from mlflow.entities import DatasetInput, InputTag
+        from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+        dataset = mlflow.data.from_pandas(frame, name=name)
+        tags = [InputTag(key=MLFLOW_DATASET_CONTEXT, value=context)]
+        self.client.log_inputs(self._active(), datasets=[DatasetInput(dataset._to_mlflow_entity(), tags=tags)])
+        return dataset.digest
+
+    def log_figure(self, figure, artifact_file: str) -> None:
+        """Save a matplotlib figure as an artifact of the active run (e.g. ``figures/ci_forest.png``)."""
+        self.client.log_figure(self._active(), figure, artifact_file)
 
     def resolve_run(self, ref: str) -> str:
         """The run id that ``ref`` names: a full id, a unique id prefix, or a run name (its newest run).

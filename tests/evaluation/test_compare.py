@@ -44,10 +44,13 @@ def test_compare_scifact_bm25_vs_dense(scifact_runs, capsys):
     exp = client.get_experiment_by_name("ragbench")
     [run] = client.search_runs([exp.experiment_id], "tags.`ragbench.kind` = 'comparison'")
     assert run.data.tags["ragbench.compare.run_a"] == a.run_id and run.data.tags["ragbench.compare.run_b"] == b.run_id
-    assert run.data.metrics["ndcg_at_10.delta"] == pytest.approx(
+    assert run.data.metrics["retrieval/ndcg_at_10/delta"] == pytest.approx(
         b.report.overall["ndcg@10"] - a.report.overall["ndcg@10"]
     )
-    assert 0 < run.data.metrics["ndcg_at_10.p_value"] <= 1
+    assert 0 < run.data.metrics["retrieval/ndcg_at_10/p_value"] <= 1
+    assert run.data.metrics["counts/shared_questions"] == 210
+    [figure] = client.list_artifacts(run.info.run_id, "figures")  # each metric's delta with its paired CI
+    assert figure.path == "figures/delta_forest.png" and figure.file_size > 1000
 
 
 def test_compare_run_with_itself_and_bad_ids(scifact_runs, capsys):

@@ -91,8 +91,8 @@ def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path):
     runs = client.search_runs([exp.experiment_id])
     assert [r.info.run_id for r in runs] == [run_dir.name]
     assert runs[0].info.status == "FINISHED"
-    assert runs[0].data.metrics["resumed_questions"] >= done_before - 1  # a torn last line is re-asked
-    assert runs[0].data.metrics["ndcg_at_10"] == pytest.approx(reference.report.overall["ndcg@10"])
+    assert runs[0].data.metrics["counts/resumed_questions"] >= done_before - 1  # a torn last line is re-asked
+    assert runs[0].data.metrics["retrieval/ndcg_at_10"] == pytest.approx(reference.report.overall["ndcg@10"])
 
 
 def test_resume_refuses_another_config_and_unknown_ids(tmp_path, compose_cfg):

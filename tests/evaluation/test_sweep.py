@@ -115,6 +115,8 @@ def test_cli_sweep_makes_child_runs_under_one_parent(tmp_path, capsys):
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 2 and len(runs) == 3
     by_k = {r.data.params["k"]: r for r in children}
-    assert by_k["3"].data.metrics["recall_at_3"] > by_k["1"].data.metrics["recall_at_3"]
+    assert by_k["3"].data.metrics["retrieval/recall_at_3"] > by_k["1"].data.metrics["retrieval/recall_at_3"]
     assert parent.data.tags["ragbench.best_run_id"] == by_k["3"].info.run_id
     assert parent.data.metrics["trials"] == 2
+    [figure] = client.list_artifacts(parent.info.run_id, "figures")  # recall@3 vs p95 latency, CIs, Pareto front
+    assert figure.path == "figures/quality_vs_latency.png" and figure.file_size > 1000

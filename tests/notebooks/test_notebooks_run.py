@@ -63,7 +63,8 @@ def test_every_stage_ran_and_is_in_mlflow(smoke):
     parent = client.get_run(run.parent_run_id)
     assert parent.info.status == "FINISHED"
     artifacts = sorted(a.path for a in client.list_artifacts(run.parent_run_id, "notebooks"))
-    assert artifacts == [f"notebooks/{s['output']}" for s in run.stages]
+    executed = [s["output"].removesuffix(".ipynb") for s in run.stages]  # each as .ipynb and as .html
+    assert artifacts == sorted(f"notebooks/{name}.{ext}" for name in executed for ext in ("ipynb", "html"))
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run.parent_run_id}'")
     assert sorted(c.info.run_name for c in children) == sorted(s["name"] for s in run.stages)
     assert all(c.info.status == "FINISHED" and c.data.metrics["seconds"] > 0 for c in children)

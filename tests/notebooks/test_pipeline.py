@@ -93,7 +93,10 @@ def test_failing_stage_names_notebook_and_cell_then_resume_continues(project):
     parent = client.get_run(state.parent_run_id)
     assert parent.info.status == "FINISHED" and parent.info.run_name == "pipeline:demo-pipe"
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "notebooks")}
-    assert artifacts == {"notebooks/01_first.ipynb", "notebooks/02_second.ipynb", "notebooks/03_third.ipynb"}
+    names = ["01_first", "02_second", "03_third"]
+    assert artifacts == {f"notebooks/{n}.{ext}" for n in names for ext in ("ipynb", "html")}
+    html = (err.run_dir / "03_third.html").read_text(encoding="utf-8")  # the executed notebook, outputs included
+    assert html.lstrip().lower().startswith("<!doctype html") and "overrides: ['k=3', 'max_queries=2']" in html
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     statuses = sorted((c.info.run_name, c.info.status) for c in children)
     assert statuses == [("first", "FINISHED"), ("second", "FAILED"), ("second", "FINISHED"), ("third", "FINISHED")]
@@ -170,7 +173,13 @@ def test_cli_quickstart_on_a_fresh_folder(tmp_path):
     parent_id = proc.stdout.split("MLflow parent run id: ")[1].split()[0]
     client = _mlflow(tmp_path)
     assert client.get_run(parent_id).info.status == "FINISHED"
-    assert [a.path for a in client.list_artifacts(parent_id, "notebooks")] == ["notebooks/01_quickstart.ipynb"]
+    notebooks = {a.path for a in client.list_artifacts(parent_id, "notebooks")}
+    assert notebooks == {"notebooks/01_quickstart.ipynb", "notebooks/01_quickstart.html"}
+    [evaluation] = client.search_runs(  # the notebook's own evaluation run, nested under the stage's run
+        [client.get_run(parent_id).info.experiment_id], "tags.dataset = 'demo'"
+    )
+    stage = client.get_run(evaluation.data.tags["mlflow.parentRunId"])
+    assert stage.info.run_name == "quickstart" and stage.data.tags["mlflow.parentRunId"] == parent_id
     assert len(json.loads((run_dir / "quickstart" / "summary.json").read_text())) > 3
 
 

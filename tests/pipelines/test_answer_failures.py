@@ -92,4 +92,4 @@ def test_run_against_an_always_500_server_opens_the_breaker_and_fails_loudly(tmp
     client = MlflowClient(tracking_uri=f"sqlite:///{home / 'mlflow.db'}")
     [run] = client.search_runs([client.get_experiment_by_name("ragbench").experiment_id])
     assert run.info.status == "FAILED"
-    assert run.data.metrics["answers.failed"] == N and run.data.metrics["questions"] == N
+    assert run.data.metrics["counts/failed"] == N and run.data.metrics["counts/questions"] == N

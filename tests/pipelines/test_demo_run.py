@@ -125,9 +125,9 @@ def test_mlflow_run_has_params_metrics_and_per_question_table(demo_run):
     assert run.info.status == "FINISHED"
     assert run.data.params["retriever._target_"] == "ragbench.retrievers.HybridRetriever"
     assert run.data.params["k"] == "10"
-    assert run.data.metrics["ndcg_at_10"] == pytest.approx(result.report.overall["ndcg@10"])
-    assert "tenant.acme-robotics.recall_at_10" in run.data.metrics and "language.hr.f1" in run.data.metrics
-    assert "latency.total_ms.p95" in run.data.metrics
+    assert run.data.metrics["retrieval/ndcg_at_10"] == pytest.approx(result.report.overall["ndcg@10"])
+    assert "tenant/acme-robotics/recall_at_10" in run.data.metrics and "language/hr/f1" in run.data.metrics
+    assert "latency/p95_ms" in run.data.metrics
     artifacts = {a.path for a in client.list_artifacts(result.run_id)}
     assert {"config.yaml", "config.json", "per_question.json"} <= artifacts
     table = parts.tracker.load_table(result.run_id, "per_question")

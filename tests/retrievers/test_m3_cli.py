@@ -35,11 +35,11 @@ def test_cli_run_on_hotpotqa_logs_index_build_time_and_ann_recall(tiny_bge_m3, t
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{home}/mlflow.db")
     run_id = out.strip().rsplit("MLflow run id: ", 1)[1].split()[0]
     metrics = client.get_run(run_id).data.metrics
-    assert metrics["index.hotpotqa.vector_index_build_s"] > 0
-    assert metrics["index.hotpotqa.vector_indexed"] == 1.0
-    assert 0.5 <= metrics["index.hotpotqa.ann_recall_at_10"] <= 1.0
-    assert metrics["index.hotpotqa.ann_recall_queries"] == 20
-    assert metrics["questions"] == 4 and "ndcg_at_10" in metrics
+    assert metrics["index/hotpotqa/vector_index_build_s"] > 0
+    assert metrics["index/hotpotqa/vector_indexed"] == 1.0
+    assert 0.5 <= metrics["index/hotpotqa/ann_recall_at_10"] <= 1.0
+    assert metrics["index/hotpotqa/ann_recall_queries"] == 20
+    assert metrics["counts/questions"] == 4 and "retrieval/ndcg_at_10" in metrics
 
     # A second experiment over the same corpus and model (a new store, the same embedding cache)
     # stores every chunk again but encodes none of them.

@@ -188,12 +188,12 @@ def test_ragbench_run_with_openai_server_logs_tokens_per_s_and_ttft_to_mlflow(vl
     run = mlflow.search_runs(experiment_names=["ragbench"]).iloc[0]
     with capsys.disabled():
         print(
-            f"\nopenai run: tokens/s {run['metrics.generate.tokens_per_s']:.1f}, "
-            f"TTFT p50 {run['metrics.latency.ttft_ms.p50']:.1f} ms, p95 {run['metrics.latency.ttft_ms.p95']:.1f} ms"
+            f"\nopenai run: tokens/s {run['metrics.generate/tokens_per_s']:.1f}, "
+            f"TTFT p50 {run['metrics.latency/ttft/p50_ms']:.1f} ms, p95 {run['metrics.latency/ttft/p95_ms']:.1f} ms"
         )
-    assert run["metrics.questions"] == 4 and run["metrics.answers.failed"] == 0
-    assert run["metrics.generate.tokens_per_s"] > 0
-    assert 0 < run["metrics.latency.ttft_ms.p50"] <= run["metrics.latency.ttft_ms.p95"]
+    assert run["metrics.counts/questions"] == 4 and run["metrics.counts/failed"] == 0
+    assert run["metrics.generate/tokens_per_s"] > 0
+    assert 0 < run["metrics.latency/ttft/p50_ms"] <= run["metrics.latency/ttft/p95_ms"]
 
 
 def test_zz_server_killed_mid_run_is_restarted_and_the_run_completes(vllm_server):
