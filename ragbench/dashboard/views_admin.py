@@ -10,6 +10,8 @@ from ragbench.dashboard.jobs import MAX_UPLOAD_BYTES, check_upload_size
 from ragbench.dashboard.service import DashboardService
 
 DOC_COLUMNS = ["key", "status", "chunks", "language", "error"]
+#: Columns of the tenant's document list (a Tabulator: sort, filter, pick rows to delete).
+LIST_COLUMNS = ["key", "title", "status", "chunks", "language", "size", "content_type"]
 POLL_MS = 400
 
 
@@ -39,6 +41,22 @@ class DocumentsView:
         self.progress = pn.indicators.Progress(value=0, max=100, width=300, bar_color="success")
         self.status = pn.pane.HTML('<span class="rb-job-status">No job yet.</span>', sizing_mode="stretch_width")
         self.docs = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.listing = pn.widgets.Tabulator(
+            _frame([], LIST_COLUMNS),
+            selectable="checkbox",
+            disabled=True,
+            show_index=False,
+            header_filters=True,
+            pagination="local",
+            page_size=15,
+            sizing_mode="stretch_width",
+            css_classes=["rb-doc-list"],
+        )
+        self.delete = pn.widgets.Button(name="Delete selected documents", button_type="danger")
+        self.list_status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.delete.on_click(self._delete)
+        self.tenant.param.watch(lambda e: self._list(), "value")
+        self._list()
         self.upload.on_click(self._upload)
         self.files.param.watch(self._check_size, "value")
         self.ingest_folder.on_click(self._folder)
@@ -55,8 +73,39 @@ class DocumentsView:
             *folder,
             pn.Row(self.progress, self.status),
             self.docs,
+            pn.pane.Markdown(
+                "### Documents of this tenant\nUploading a file again replaces the document of that file name."
+            ),
+            self.listing,
+            pn.Row(self.delete, self.list_status),
             sizing_mode="stretch_width",
         )
+
+    def _list(self) -> None:
+        """Show the selected tenant's documents (only tenants the user may access)."""
+        tenant = self.tenant.value
+        try:
+            rows = self.svc.jobs.documents(require_access(self.user, tenant)) if tenant else []
+        except AccessDeniedError as exc:
+            rows, self.list_status.object = [], f'<span class="rb-error">{_html.esc(exc)}</span>'
+        self.listing.value = _frame(rows, LIST_COLUMNS)
+        self.listing.selection = []
+
+    async def _delete(self, event=None) -> None:
+        from ragbench.errors import RagbenchError
+
+        keys = [str(k) for k in self.listing.value.iloc[self.listing.selection]["key"]]
+        try:
+            tenant = require_access(self.user, self.tenant.value or "")
+            done = await self.svc.run_blocking(self.svc.jobs.delete_documents, tenant, keys)
+        except (AccessDeniedError, RagbenchError) as exc:
+            self.list_status.object = f'<span class="rb-delete-status rb-error">{_html.esc(exc)}</span>'
+            return
+        self.list_status.object = (
+            f'<span class="rb-delete-status">Deleted {done["documents"]} document(s) and their '
+            f"{done['chunks']} chunk(s): {_html.esc(', '.join(keys))}</span>"
+        )
+        self._list()
 
     def _error(self, message: object) -> None:
         self.status.object = f'<span class="rb-job-status rb-error">{_html.esc(message)}</span>'
@@ -118,6 +167,11 @@ class DocumentsView:
             self._render(job, done=sub.state in ("finished", "error"))
         if sub.state in ("finished", "error") and (job is None or job.finished):
             self._poller.stop()
+            self._list()
+            if sub.replaced:
+                self.list_status.object = (
+                    f'<span class="rb-replaced">Replaced by the upload: {_html.esc(", ".join(sub.replaced))}</span>'
+                )
 
     def _render(self, job, *, done: bool) -> None:
         self.progress.value = int(round(job.progress * 100))
@@ -246,6 +300,12 @@ class ExperimentsView:
             return
         self.result.object = _html.table(rows, self.CMP_COLUMNS, css="rb-compare", empty="No shared metrics.")
         self.ci_plot.object = _ci_plot(rows) if rows else None
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]):
+    import pandas as pd
+
+    return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
 
 
 def _run_options(rows: list[dict[str, Any]]) -> dict[str, str]:
