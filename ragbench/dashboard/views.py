@@ -225,7 +225,8 @@ def create_app() -> Any:
             pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.HTML(f'<p class="rb-refused">{_html.esc(refusal)}</p>')
         )
     sign_out_on_revoke(svc)
-    from ragbench.dashboard.views_admin import DocumentsView, ExperimentsView, MonitorView
+    from ragbench.dashboard.views_admin import DocumentsView, MonitorView
+    from ragbench.dashboard.views_experiments import ExperimentsView
 
     who = f"Signed in as **{user.name}** ({user.role})" + ("" if svc.open_mode else " · [Log out](/logout)")
     tabs = pn.Tabs(

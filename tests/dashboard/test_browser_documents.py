@@ -27,7 +27,7 @@ def _upload(page, path) -> str:
     """Upload one file and wait until its job (a new ticket) has finished; returns the job status line."""
     old = page.locator(".rb-job-status").get_attribute("data-ticket")
     page.locator("input[type=file]").set_input_files([str(path)])
-    page.wait_for_timeout(500)  # the FileInput sends the file to the server
+    page.wait_for_timeout(2000)  # the FileInput sends the file to the server
     page.get_by_role("button", name="Ingest uploaded files").click()
     page.wait_for_selector(f'.rb-job-finished:not([data-ticket="{old}"])' if old else ".rb-job-finished")
     return page.inner_text(".rb-job-status")
@@ -44,10 +44,12 @@ def test_document_list_reupload_replaces_and_delete_removes(
     assert keys and all(k.startswith("doc:acme-") for k in keys), keys  # her tenant's documents only
     before = _chunks(dashboard_home, "acme-robotics")
     lockers.write_text("# Lockers\n\nEvery Brennholt employee gets a green locker on floor two.\n")
-    assert "completed" in _upload(page, lockers)
+    assert "1 completed" in _upload(page, lockers)
     assert _chunks(dashboard_home, "acme-robotics") == before + 1
+    (tmp_path / "v2").mkdir()
+    lockers = tmp_path / "v2" / "lockers.md"  # the same file name, new content
     lockers.write_text("# Lockers\n\nLockers moved: each employee now has a blue locker in the basement.\n")
-    assert "completed" in _upload(page, lockers)
+    assert "1 completed, 0 skipped" in _upload(page, lockers)  # new content ingested (not the first file again)
     assert _chunks(dashboard_home, "acme-robotics") == before + 1  # replaced, not duplicated
     key_filter = page.locator(".rb-doc-list .tabulator-col[tabulator-field=key] input")
     key_filter.press_sequentially("lockers")  # Tabulator filters on key strokes

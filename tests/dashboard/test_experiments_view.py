@@ -57,7 +57,7 @@ def home(tmp_path):
 
 def test_compare_offers_only_finished_evaluation_runs_and_default_picks_compare(home):
     from ragbench.dashboard.auth import LOCAL_ADMIN
-    from ragbench.dashboard.views_admin import ExperimentsView
+    from ragbench.dashboard.views_experiments import ExperimentsView
 
     svc, ids = home
     view = ExperimentsView(svc, LOCAL_ADMIN)
