@@ -120,6 +120,17 @@ class QueryResponse(BaseModel):
     timings: StageTimings
     detected_language: str | None = None
     error: str | None = Field(default=None, description="Set when answering failed; `answer` is then empty.")
+    relevance: float | None = Field(
+        default=None,
+        description="Highest cosine similarity between the question and a source (the dashboard's embedder).",
+    )
+    low_confidence: str | None = Field(
+        default=None,
+        description=(
+            "Set, with the reason, when no source was retrieved or `relevance` is below the dashboard's "
+            "min_relevance: the documents may not cover the question (docs/dashboard.md)."
+        ),
+    )
     trace: dict[str, Any] | None = Field(
         default=None,
         description=(

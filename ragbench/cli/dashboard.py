@@ -18,8 +18,12 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
         password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else getpass.getpass("Password: ")
         print(hash_password(password))
         return 0
+    from ragbench.dashboard.relevance import ENV_MIN_RELEVANCE, check_min_relevance
     from ragbench.dashboard.server import serve
     from ragbench.dashboard.service import parse_presets
+
+    if args.min_relevance is not None:  # read by the service (in this process) on first use
+        os.environ[ENV_MIN_RELEVANCE] = str(check_min_relevance(args.min_relevance))
 
     serve(
         address=args.address,
@@ -82,6 +86,13 @@ def register(subparsers) -> None:
         default="30/15 minutes",
         metavar="COUNT/PERIOD",
         help="Failed sign-ins allowed per client address (default '30/15 minutes'); then HTTP 429.",
+    )
+    p.add_argument(
+        "--min-relevance",
+        type=float,
+        default=None,
+        metavar="COSINE",
+        help="Mark answers whose best source is less similar to the question than this (0-1; default 0.35).",
     )
     p.add_argument("--no-warm", action="store_true", help="Do not load models before the first visitor.")
     p.add_argument(

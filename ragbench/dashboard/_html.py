@@ -49,6 +49,19 @@ def sources(items: Sequence[Any]) -> str:
     return "".join(out)
 
 
+def low_confidence(reason: str | None, relevance: float | None, *, short: bool = False) -> str:
+    """The visible low-confidence marker of an answer ('' when ``reason`` is empty)."""
+    if not reason:
+        return ""
+    if short:
+        return f'<span class="rb-low-confidence" title="{esc(reason)}">⚠ low confidence</span>'
+    score = f" (relevance {relevance:.2f})" if relevance is not None else ""
+    return (
+        f'<div class="rb-low-confidence" role="alert">⚠ <b>Low confidence</b>{score}: {esc(reason)}. '
+        "Check the sources before relying on this answer.</div>"
+    )
+
+
 CSS = """
 table.rb-table, table.rb-runs, table.rb-compare, table.rb-health, table.rb-tenants, table.rb-docs, table.rb-jobs
   { border-collapse: collapse; font-size: 13px; }
@@ -58,4 +71,6 @@ table td, table th { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align
 .rb-chunk { color: #444; margin-top: 2px; }
 .rb-turn { border-bottom: 1px dashed #ccc; padding: 4px 0; font-size: 13px; }
 .rb-error { color: #b00; }
+.rb-low-confidence { background: #fff3cd; border: 1px solid #e0a800; color: #6b4e00; border-radius: 4px;
+  padding: 4px 8px; margin: 4px 0; font-size: 13px; display: inline-block; }
 """

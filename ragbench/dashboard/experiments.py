@@ -5,6 +5,11 @@ Confidence intervals come from the runs' per-question tables (``per_question.jso
 through :mod:`ragbench.evaluation.stats`: a bootstrap interval of each run's mean, and
 a paired bootstrap interval and permutation p-value of the difference over the
 questions both runs answered.
+
+Only *finished evaluation runs* can be compared: status FINISHED, a ``dataset`` tag, no
+``ragbench.kind`` tag (sweep parents, comparisons, DSPy runs) and a ``per_question.json``
+artifact. Pipeline-stage runs, sweep parents and failed or killed runs are listed but never
+offered, and run B is always of run A's dataset (different questions cannot be paired).
 """
 
 from __future__ import annotations
@@ -44,8 +49,80 @@ def recent_runs(tracker: Any, *, limit: int = 50) -> list[dict[str, Any]]:
         row.update({name: m.get(_key(name)) for name in QUALITY})
         row["p50_ms"] = m.get(_key(LATENCY))
         row["p95_ms"] = m.get(_key("latency.total_ms.p95"))
+        row["kind"] = run_kind(run)
+        row["comparable"] = row["kind"] == "evaluation" and run.info.status == "FINISHED" and _has_table(client, run)
         rows.append(row)
     return rows
+
+
+def run_kind(run: Any) -> str:
+    """``evaluation`` (a run with a ``dataset`` tag), the ``ragbench.kind`` tag (``sweep``, ``comparison``, ...),
+    ``pipeline stage``, ``pipeline`` or ``other``."""
+    tags = run.data.tags
+    if "ragbench.kind" in tags:
+        return tags["ragbench.kind"]
+    if "dataset" in tags:
+        return "evaluation"
+    if "ragbench.notebook" in tags:
+        return "pipeline stage"
+    return "pipeline" if "ragbench.pipeline" in tags else "other"
+
+
+def _has_table(client: Any, run: Any, name: str = "per_question.json") -> bool:
+    try:
+        return any(f.path == name for f in client.list_artifacts(run.info.run_id))
+    except Exception:  # an unreadable artifact store: the run cannot be compared
+        return False
+
+
+def comparable_runs(rows: Sequence[dict[str, Any]], *, dataset: str | None = None) -> list[dict[str, Any]]:
+    """The rows of :func:`recent_runs` that :func:`compare_runs` can use (of ``dataset`` when given)."""
+    return [r for r in rows if r.get("comparable") and (dataset is None or r["dataset"] == dataset)]
+
+
+def default_pair(rows: Sequence[dict[str, Any]]) -> tuple[str, str] | None:
+    """Run ids ``(A, B)`` to compare by default: the newest comparable run (B) and the newest earlier
+    comparable run of the same dataset (A); ``None`` when no dataset has two.
+
+    Example:
+        >>> rows = [{"run_id": "r3", "dataset": "x", "comparable": True}, {"run_id": "r2", "dataset": "y", "comparable": True},
+        ...         {"run_id": "r1", "dataset": "x", "comparable": True}]
+        >>> default_pair(rows)
+        ('r1', 'r3')
+    """
+    done = comparable_runs(rows)
+    for i, newer in enumerate(done):
+        older = next((r for r in done[i + 1 :] if r["dataset"] == newer["dataset"]), None)
+        if older is not None:
+            return older["run_id"], newer["run_id"]
+    return None
+
+
+def check_comparable(tracker: Any, run_a: str, run_b: str) -> None:
+    """Raise :class:`ConfigError` unless both runs are finished evaluation runs of the same dataset."""
+    client = tracker.client
+    runs = {}
+    for ref in (run_a, run_b):
+        run = client.get_run(ref)
+        why = None
+        if run_kind(run) != "evaluation":
+            why = f"it is a {run_kind(run)} run, not an evaluation run"
+        elif run.info.status != "FINISHED":
+            why = f"its status is {run.info.status}"
+        elif not _has_table(client, run):
+            why = "it has no per_question.json (per-question scores)"
+        if why:
+            raise ConfigError(
+                f"Run {run.info.run_name or ref!r} ({ref[:8]}) cannot be compared: {why}. "
+                "Pick two finished evaluation runs (`ragbench run`) of the same dataset."
+            )
+        runs[ref] = run
+    da, db = (runs[r].data.tags["dataset"] for r in (run_a, run_b))
+    if da != db:
+        raise ConfigError(
+            f"Run A is on dataset {da!r} and run B on {db!r}: per-question scores pair only within one dataset. "
+            "Pick two runs of the same dataset."
+        )
 
 
 def _when(ms: int | None) -> str:
@@ -72,6 +149,7 @@ def compare_runs(
 
     if run_a == run_b:
         raise ConfigError(f"Pick two different runs to compare (both are {run_a!r}).")
+    check_comparable(tracker, run_a, run_b)
     ta, tb = tracker.load_table(run_a), tracker.load_table(run_b)
     rows = []
     for name in metrics:

@@ -46,6 +46,13 @@ class Submission:
     job_id: str | None = None
     error: str | None = None
     created: float = field(default_factory=time.time)
+    #: Keys of earlier documents that this upload replaced by file name (see :meth:`JobManager.submit_files`).
+    replaced: list[str] = field(default_factory=list)
+
+
+def _file_name(source: str) -> str:
+    """The file name of a document's source: ``upload:a.md`` and ``/srv/docs/a.md`` both give ``a.md``."""
+    return Path(source.removeprefix("upload:")).name
 
 
 def _read_error(key: str, exc: BaseException, read: int) -> str:
@@ -170,7 +177,59 @@ class JobManager:
         check_upload_size(files)
         sub = Submission(uuid.uuid4().hex[:12], tenant, user, "upload", [n for n, _ in files])
         files = list(files)  # parsed on the job's thread, not the caller's (the UI's event loop)
-        return self._submit(sub, lambda opts: self._run_items(upload_items(files), tenant, opts))
+
+        def run(opts: dict):
+            job = self._run_items(upload_items(files), tenant, opts)
+            sub.replaced = self._replace_by_name(tenant, [n for n, _ in files], job)
+            return job
+
+        return self._submit(sub, run)
+
+    def _replace_by_name(self, tenant: str, names: Sequence[str], job) -> list[str]:
+        """After an upload: delete the tenant's other documents from a file of the same name, for each
+        file whose documents all ingested (none failed). Returns the deleted keys.
+
+        The upload's own key (``upload:<name>``) was replaced in place by the job; what is left are the
+        records of an earlier upload of the same JSONL file that the new file no longer has, and a
+        document ingested from a server folder (key: its path) under the same file name -- but only
+        when exactly one path has that name (two folders' ``README.md`` stay, as either may be meant).
+        """
+        from ragbench.ingestion.jobs import get_job
+        from ragbench.ingestion.tenants import delete_documents, list_documents
+
+        new = get_job(self.parts.store, tenant, job.job_id).documents
+        existing = list_documents(self.parts.store, tenant)
+        stale: list[str] = []
+        for name in {Path(n).name for n in names}:
+            mine = [d for d in new if d.source == f"upload:{name}"]
+            if not mine or any(d.status == "failed" for d in mine):
+                continue  # a failed re-upload keeps the earlier version
+            keys = {d.key for d in mine}
+            same = [d for d in existing if _file_name(d["source"]) == name and d["key"] not in keys]
+            paths = {d["source"] for d in same if not d["source"].startswith("upload:")}
+            stale += [d["key"] for d in same if d["source"].startswith("upload:") or len(paths) == 1]
+        if stale:
+            delete_documents(self.parts.store, tenant, stale)
+        return sorted(stale)
+
+    def delete_documents(self, tenant: str, keys: Sequence[str]) -> dict[str, int]:
+        """Delete ``tenant``'s documents by key (the caller checks access), queued behind running jobs:
+        one writer per store. Returns ``{"documents": n, "chunks": m}``."""
+        from ragbench.ingestion.tenants import delete_documents
+
+        validate_tenant_id(tenant)
+        if not keys:
+            raise DatasetError("No documents to delete: pick one or more rows of the document list first.")
+        return self._executor.submit(delete_documents, self.parts.store, tenant, list(keys)).result()
+
+    def documents(self, tenant: str) -> list[dict[str, Any]]:
+        """The tenant's documents (key, title, status, chunks, language, size, source), by key; [] for a new tenant."""
+        from ragbench.ingestion.tenants import list_documents
+
+        validate_tenant_id(tenant)
+        if not self.parts.store.has_tenant(tenant):
+            return []
+        return list_documents(self.parts.store, tenant)
 
     def submit_folder(self, tenant: str, folder: str | Path, *, user: str) -> Submission:
         """Queue every file under a server ``folder`` for ``tenant`` (admins only; the caller checks)."""

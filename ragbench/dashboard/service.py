@@ -20,6 +20,7 @@ from typing import Any
 
 from ragbench.dashboard.auth import LOCAL_ADMIN, User, UserDirectory, require_access
 from ragbench.dashboard.history import ConversationStore, Turn
+from ragbench.dashboard.relevance import DEFAULT_MIN_RELEVANCE, assess, check_min_relevance, min_relevance_from_env
 from ragbench.errors import ConfigError, suggest
 from ragbench.language import detect_language
 from ragbench.pipelines.conversation import chat_pairs
@@ -81,6 +82,8 @@ class DashboardService:
         presets: Pipeline presets: name -> Hydra overrides on top of the base config.
         base_overrides: The overrides ``parts`` was built from (presets add to them).
         workers: Threads answering questions and running probes.
+        min_relevance: Answers whose best source is less similar to the question than this (cosine, with
+            ``parts.embedder``) carry the low-confidence marker (:mod:`ragbench.dashboard.relevance`).
 
     Example:
         >>> svc = DashboardService.from_overrides(["home=/tmp/rb"])  # doctest: +SKIP
@@ -96,6 +99,7 @@ class DashboardService:
         presets: Mapping[str, Sequence[str]],
         base_overrides: Sequence[str] = (),
         workers: int = 4,
+        min_relevance: float = DEFAULT_MIN_RELEVANCE,
     ) -> None:
         if not presets:
             raise ConfigError("At least one pipeline preset is needed, e.g. {'hybrid': ['retriever=hybrid']}.")
@@ -104,6 +108,7 @@ class DashboardService:
         self.history = history
         self.presets = {name: list(ov) for name, ov in presets.items()}
         self.base_overrides = list(base_overrides)
+        self.min_relevance = check_min_relevance(min_relevance)
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rb-dashboard")
         self._pipelines: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -133,6 +138,7 @@ class DashboardService:
             history=ConversationStore(home / "dashboard" / "history.db"),
             presets=presets or default_presets(),
             base_overrides=overrides,
+            min_relevance=min_relevance_from_env(),
         )
 
     async def run_blocking(self, fn, *args):
@@ -217,6 +223,9 @@ class DashboardService:
         steps = _ask_standard if isinstance(pipe.method, Standard) else _ask_method
         hits, answer, timings, trace = yield from steps(pipe, query, request.k)
         response = QueryResponse.build(request, hits, answer, timings, detected_language=detected, trace=trace)
+        searched = trace.notes.get("standalone", request.question)  # a follow-up's standalone question
+        rel = assess(self.parts.embedder, searched, hits, min_relevance=self.min_relevance)
+        response = response.model_copy(update={"relevance": rel.score, "low_confidence": rel.reason or None})
         if remember:
             self.history.append(
                 Turn(
@@ -229,6 +238,7 @@ class DashboardService:
                         "retrieval_query": trace.notes.get("standalone", request.question),
                         "condensed": trace.notes.get("condensed", "none"),
                         "error": response.error,
+                        "low_confidence": response.low_confidence,
                         "timings": timings.model_dump(),
                         "sources": [s.model_dump() for s in response.sources],
                     },

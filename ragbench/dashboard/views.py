@@ -134,6 +134,7 @@ class AskView:
             "".join(
                 f'<div class="rb-turn"><b>Q:</b> {_html.esc(t.question)}<br><b>A:</b> '
                 f'<span class="rb-turn-answer">{_html.esc(t.answer) or "<i>(no answer)</i>"}</span> '
+                f"{_html.low_confidence(t.payload.get('low_confidence'), None, short=True)}"
                 f"<small>({_html.esc(t.payload.get('preset'))}, {t.payload.get('timings', {}).get('total_ms', 0):.0f} ms)</small></div>"
                 for t in reversed(turns)
             )
@@ -170,7 +171,9 @@ class AskView:
                 f'<span class="rb-stage rb-done">Done: retrieve {t.retrieve_ms:.1f} ms · '
                 f"generate {t.generate_ms:.1f} ms · total {t.total_ms:.1f} ms</span>{searched}{error}"
             )
-            self.answer.object = f'<div class="rb-answer">{_html.esc(r.answer) or "<i>(no answer)</i>"}</div>'
+            self.answer.object = _html.low_confidence(r.low_confidence, r.relevance) + (
+                f'<div class="rb-answer">{_html.esc(r.answer) or "<i>(no answer)</i>"}</div>'
+            )
             self.sources.object = _html.sources(r.sources)
 
     async def _ask(self, event=None) -> None:
@@ -207,6 +210,7 @@ def create_app() -> Any:
     from ragbench.dashboard.jobs import MAX_UPLOAD_BYTES
 
     pn.extension(
+        "tabulator",
         raw_css=[_html.CSS],
         notifications=True,
         disconnect_notification=(
@@ -221,7 +225,8 @@ def create_app() -> Any:
             pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.HTML(f'<p class="rb-refused">{_html.esc(refusal)}</p>')
         )
     sign_out_on_revoke(svc)
-    from ragbench.dashboard.views_admin import DocumentsView, ExperimentsView, MonitorView
+    from ragbench.dashboard.views_admin import DocumentsView, MonitorView
+    from ragbench.dashboard.views_experiments import ExperimentsView
 
     who = f"Signed in as **{user.name}** ({user.role})" + ("" if svc.open_mode else " · [Log out](/logout)")
     tabs = pn.Tabs(

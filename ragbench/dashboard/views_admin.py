@@ -1,4 +1,6 @@
-"""Documents, Experiments and Monitor tabs of the dashboard (layout only; logic in the service)."""
+"""Documents and Monitor tabs of the dashboard (layout only; logic in the service).
+
+The Experiments tab is :mod:`ragbench.dashboard.views_experiments`."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from ragbench.dashboard.jobs import MAX_UPLOAD_BYTES, check_upload_size
 from ragbench.dashboard.service import DashboardService
 
 DOC_COLUMNS = ["key", "status", "chunks", "language", "error"]
+#: Columns of the tenant's document list (a Tabulator: sort, filter, pick rows to delete).
+LIST_COLUMNS = ["key", "title", "status", "chunks", "language", "size", "content_type"]
 POLL_MS = 400
 
 
@@ -39,6 +43,22 @@ class DocumentsView:
         self.progress = pn.indicators.Progress(value=0, max=100, width=300, bar_color="success")
         self.status = pn.pane.HTML('<span class="rb-job-status">No job yet.</span>', sizing_mode="stretch_width")
         self.docs = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.listing = pn.widgets.Tabulator(
+            _frame([], LIST_COLUMNS),
+            selectable="checkbox",
+            disabled=True,
+            show_index=False,
+            header_filters=True,
+            pagination="local",
+            page_size=15,
+            sizing_mode="stretch_width",
+            css_classes=["rb-doc-list"],
+        )
+        self.delete = pn.widgets.Button(name="Delete selected documents", button_type="danger")
+        self.list_status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.delete.on_click(self._delete)
+        self.tenant.param.watch(lambda e: self._list(), "value")
+        self._list()
         self.upload.on_click(self._upload)
         self.files.param.watch(self._check_size, "value")
         self.ingest_folder.on_click(self._folder)
@@ -55,8 +75,39 @@ class DocumentsView:
             *folder,
             pn.Row(self.progress, self.status),
             self.docs,
+            pn.pane.Markdown(
+                "### Documents of this tenant\nUploading a file again replaces the document of that file name."
+            ),
+            self.listing,
+            pn.Row(self.delete, self.list_status),
             sizing_mode="stretch_width",
         )
+
+    def _list(self) -> None:
+        """Show the selected tenant's documents (only tenants the user may access)."""
+        tenant = self.tenant.value
+        try:
+            rows = self.svc.jobs.documents(require_access(self.user, tenant)) if tenant else []
+        except AccessDeniedError as exc:
+            rows, self.list_status.object = [], f'<span class="rb-error">{_html.esc(exc)}</span>'
+        self.listing.value = _frame(rows, LIST_COLUMNS)
+        self.listing.selection = []
+
+    async def _delete(self, event=None) -> None:
+        from ragbench.errors import RagbenchError
+
+        keys = [str(k) for k in self.listing.value.iloc[self.listing.selection]["key"]]
+        try:
+            tenant = require_access(self.user, self.tenant.value or "")
+            done = await self.svc.run_blocking(self.svc.jobs.delete_documents, tenant, keys)
+        except (AccessDeniedError, RagbenchError) as exc:
+            self.list_status.object = f'<span class="rb-delete-status rb-error">{_html.esc(exc)}</span>'
+            return
+        self.list_status.object = (
+            f'<span class="rb-delete-status">Deleted {done["documents"]} document(s) and their '
+            f"{done['chunks']} chunk(s): {_html.esc(', '.join(keys))}</span>"
+        )
+        self._list()
 
     def _error(self, message: object) -> None:
         self.status.object = f'<span class="rb-job-status rb-error">{_html.esc(message)}</span>'
@@ -118,6 +169,11 @@ class DocumentsView:
             self._render(job, done=sub.state in ("finished", "error"))
         if sub.state in ("finished", "error") and (job is None or job.finished):
             self._poller.stop()
+            self._list()
+            if sub.replaced:
+                self.list_status.object = (
+                    f'<span class="rb-replaced">Replaced by the upload: {_html.esc(", ".join(sub.replaced))}</span>'
+                )
 
     def _render(self, job, *, done: bool) -> None:
         self.progress.value = int(round(job.progress * 100))
@@ -133,124 +189,10 @@ class DocumentsView:
         self.docs.object = _html.table(rows, DOC_COLUMNS, css="rb-docs", empty="No documents yet.")
 
 
-class ExperimentsView:
-    """Recent MLflow runs, a two-run comparison with confidence intervals, quality vs latency."""
+def _frame(rows: list[dict[str, Any]], columns: list[str]):
+    import pandas as pd
 
-    RUN_COLUMNS = [
-        "name",
-        "status",
-        "started",
-        "dataset",
-        "ndcg@10",
-        "recall@10",
-        "mrr@10",
-        "f1",
-        "p50_ms",
-        "p95_ms",
-        "run_id",
-    ]
-    CMP_COLUMNS = [
-        "metric",
-        "a",
-        "a_lo",
-        "a_hi",
-        "b",
-        "b_lo",
-        "b_hi",
-        "diff",
-        "diff_lo",
-        "diff_hi",
-        "p_value",
-        "n_paired",
-        "significant",
-    ]
-
-    def __init__(self, svc: DashboardService, user: User) -> None:
-        import panel as pn
-
-        self.svc, self.user = svc, user
-        self.refresh = pn.widgets.Button(name="Refresh runs")
-        self.runs = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.run_a = pn.widgets.Select(name="Run A", options={}, width=300, css_classes=["rb-run-a"])
-        self.run_b = pn.widgets.Select(name="Run B", options={}, width=300, css_classes=["rb-run-b"])
-        self.compare = pn.widgets.Button(name="Compare", button_type="primary", align="end")
-        self.result = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.plot = pn.pane.Bokeh(None, height=320, sizing_mode="stretch_width")
-        self.refresh.on_click(self._refresh)
-        self.compare.on_click(self._compare)
-        self._refresh()
-
-    def panel(self):
-        import panel as pn
-
-        return pn.Column(
-            self.refresh,
-            self.runs,
-            pn.pane.Markdown("### Compare two runs (95% bootstrap intervals)"),
-            pn.Row(self.run_a, self.run_b, self.compare),
-            self.result,
-            pn.pane.Markdown("### Quality (nDCG@10) vs latency (p50)"),
-            self.plot,
-            sizing_mode="stretch_width",
-        )
-
-    def _refresh(self, event=None) -> None:
-        from ragbench.dashboard.experiments import recent_runs
-
-        try:
-            rows = recent_runs(self.svc.parts.tracker)
-        except Exception as exc:
-            self.runs.object = f'<p class="rb-error">Could not read MLflow runs: {_html.esc(exc)}</p>'
-            return
-        self.runs.object = _html.table(
-            rows, self.RUN_COLUMNS, css="rb-runs", empty="No MLflow runs yet: run `ragbench run`."
-        )
-        options = {f"{r['name']} ({r['run_id'][:8]})": r["run_id"] for r in rows}
-        self.run_a.options, self.run_b.options = options, options
-        if len(options) >= 2:
-            ids = list(options.values())
-            self.run_a.value, self.run_b.value = ids[1], ids[0]
-        self.plot.object = _scatter(rows)
-
-    async def _compare(self, event=None) -> None:
-        from ragbench.dashboard.experiments import compare_runs
-
-        if not self.run_a.value or not self.run_b.value:
-            self.result.object = '<p class="rb-error">Pick two runs.</p>'
-            return
-        self.result.object = "<p>Comparing…</p>"
-        try:
-            rows = await self.svc.run_blocking(compare_runs, self.svc.parts.tracker, self.run_a.value, self.run_b.value)
-        except Exception as exc:
-            self.result.object = f'<p class="rb-error">{_html.esc(exc)}</p>'
-            return
-        self.result.object = _html.table(rows, self.CMP_COLUMNS, css="rb-compare", empty="No shared metrics.")
-
-
-def _scatter(rows: list[dict[str, Any]]):
-    from bokeh.models import ColumnDataSource, LabelSet
-    from bokeh.plotting import figure
-
-    from ragbench.dashboard.experiments import quality_latency_points
-
-    points = quality_latency_points(rows)
-    fig = figure(
-        height=300,
-        sizing_mode="stretch_width",
-        x_axis_label="latency p50 (ms)",
-        y_axis_label="nDCG@10",
-        tools="pan,wheel_zoom,reset,hover",
-        tooltips=[("run", "@name"), ("nDCG@10", "@quality"), ("p50 ms", "@latency_ms")],
-    )
-    if points:
-        src = ColumnDataSource({k: [p[k] for p in points] for k in points[0]})
-        fig.scatter("latency_ms", "quality", source=src, size=10)
-        fig.add_layout(
-            LabelSet(
-                x="latency_ms", y="quality", text="name", source=src, x_offset=6, y_offset=4, text_font_size="10px"
-            )
-        )
-    return fig
+    return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
 
 
 class MonitorView:

@@ -117,6 +117,17 @@ def append(db, name: str, rows: Sequence[dict[str, Any]]) -> None:
     retrying(lambda: open_table(db, name).add(data))
 
 
+def delete(db, name: str, column: str, values: Sequence[str]) -> None:
+    """Delete the rows of ``name`` whose ``column`` is in ``values``, in one commit."""
+    table = open_table(db, name, create=False)
+    if table is None or not values:
+        return
+    from lancedb.expr import col
+
+    expr = col(column).isin(list(values))
+    retrying(lambda: table.delete(expr))
+
+
 def select(db, name: str, column: str | None = None, values: Sequence[str] | None = None) -> list[dict]:
     """Rows of ``name`` whose ``column`` is in ``values`` (all rows when ``column`` is None)."""
     table = open_table(db, name, create=False)

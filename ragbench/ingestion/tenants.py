@@ -23,10 +23,11 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ragbench.errors import ConfigError, TenantError, TenantNotFoundError, suggest
+from ragbench.errors import ConfigError, DatasetError, TenantError, TenantNotFoundError, suggest
 from ragbench.ingestion import _tables
 from ragbench.protocols import IngestStore
 from ragbench.stores.text_analysis import check_languages
@@ -157,6 +158,40 @@ def list_documents(store: IngestStore, tenant: str) -> list[dict[str, Any]]:
     """The tenant's documents as ingestion recorded them (key, doc_id, title, status, chunks, ...), by key."""
     _require(store, tenant)
     return sorted(_tables.select(store.tenant_db(tenant), "documents"), key=lambda d: d["key"])
+
+
+def delete_documents(store: IngestStore, tenant: str, keys: Sequence[str]) -> dict[str, int]:
+    """Delete documents of ``tenant`` by their keys (as :func:`list_documents` shows them): their chunks in
+    every embedding space (including ids left by an interrupted replacement), then their records.
+
+    Chunks go first, so a crash in between leaves a record without chunks, which a second call removes.
+    Only the tenant's own folder is opened.
+
+    Returns:
+        ``{"documents": records removed, "chunks": chunks removed}``.
+
+    Raises:
+        DatasetError: a key that the tenant does not hold (nothing is deleted then).
+
+    Example:
+        >>> delete_documents(store, "acme", ["upload:policy.md"])  # doctest: +SKIP
+        {'documents': 1, 'chunks': 3}
+    """
+    _require(store, tenant)
+    db = store.tenant_db(tenant)
+    rows = _tables.select(db, "documents", "key", list(keys))
+    missing = sorted(set(keys) - {r["key"] for r in rows})
+    if missing:
+        raise DatasetError(
+            f"Tenant {tenant!r} has no document with key(s) {', '.join(map(repr, missing[:10]))}; nothing was "
+            "deleted. Use the keys that `list_documents` (the dashboard's Documents tab) shows."
+        )
+    doc_ids = {r["doc_id"] for r in rows if r["doc_id"]}
+    for r in rows:
+        doc_ids |= set(json.loads(r.get("prev_doc_ids") or "[]"))
+    chunks = store.delete_documents(tenant, sorted(doc_ids))
+    _tables.delete(db, "documents", "key", [r["key"] for r in rows])
+    return {"documents": len(rows), "chunks": chunks}
 
 
 def delete_tenant(store: IngestStore, tenant: str) -> None:

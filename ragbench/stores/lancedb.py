@@ -33,6 +33,7 @@ from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, sugges
 from ragbench.stores._columns import add_extra_columns, hits_from_rows, space_slug
 from ragbench.stores._connections import TenantConnections
 from ragbench.stores._filters import build_filter
+from ragbench.stores._retry import retrying
 from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
 from ragbench.types import Chunk, Embeddings, Hit, content_hash
@@ -215,6 +216,20 @@ class LanceDBStore:
             expr = build_filter({"chunk_id": list(chunk_ids)})
             self._table(tenant).delete(expr)
             self._fts_ready.pop(tenant, None)
+
+    def delete_documents(self, tenant: str, doc_ids: Sequence[str]) -> int:
+        """Delete every chunk of ``doc_ids`` from the tenant's tables in every embedding space; returns
+        how many chunks were removed (0 for ids without chunks). Other tenants' folders are never opened."""
+        validate_tenant_id(tenant)
+        if not doc_ids:
+            return 0
+        expr, removed = build_filter({"doc_id": list(doc_ids)}), 0
+        for table in self._chunk_tables(tenant):
+            before = table.count_rows()
+            retrying(lambda table=table: table.delete(expr))
+            removed += before - table.count_rows()
+        self._fts_ready.pop(tenant, None)
+        return removed
 
     def replace_documents(
         self,

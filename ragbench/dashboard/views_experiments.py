@@ -1,0 +1,183 @@
+"""Experiments tab of the dashboard: recent MLflow runs, Compare (finished evaluation runs of one
+dataset, with 95% bootstrap intervals drawn as whiskers) and quality vs latency (layout only; the
+logic is :mod:`ragbench.dashboard.experiments`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragbench.dashboard import _html
+from ragbench.dashboard.auth import User
+from ragbench.dashboard.service import DashboardService
+
+
+class ExperimentsView:
+    """Recent MLflow runs, a two-run comparison with confidence intervals, quality vs latency."""
+
+    RUN_COLUMNS = [
+        "name",
+        "status",
+        "started",
+        "dataset",
+        "ndcg@10",
+        "recall@10",
+        "mrr@10",
+        "f1",
+        "p50_ms",
+        "p95_ms",
+        "kind",
+        "run_id",
+    ]
+    CMP_COLUMNS = [
+        "metric",
+        "a",
+        "a_lo",
+        "a_hi",
+        "b",
+        "b_lo",
+        "b_hi",
+        "diff",
+        "diff_lo",
+        "diff_hi",
+        "p_value",
+        "n_paired",
+        "significant",
+    ]
+
+    def __init__(self, svc: DashboardService, user: User) -> None:
+        import panel as pn
+
+        self.svc, self.user = svc, user
+        self.refresh = pn.widgets.Button(name="Refresh runs")
+        self.runs = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.run_a = pn.widgets.Select(name="Run A", options={}, width=300, css_classes=["rb-run-a"])
+        self.run_b = pn.widgets.Select(name="Run B", options={}, width=300, css_classes=["rb-run-b"])
+        self.compare = pn.widgets.Button(name="Compare", button_type="primary", align="end")
+        self.result = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.ci_plot = pn.pane.Bokeh(None, height=300, sizing_mode="stretch_width", css_classes=["rb-ci-plot"])
+        self.plot = pn.pane.Bokeh(None, height=320, sizing_mode="stretch_width")
+        self._rows: list[dict[str, Any]] = []
+        self.refresh.on_click(self._refresh)
+        self.compare.on_click(self._compare)
+        self.run_a.param.watch(lambda e: self._offer_b(), "value")
+        self._refresh()
+
+    def panel(self):
+        import panel as pn
+
+        return pn.Column(
+            self.refresh,
+            self.runs,
+            pn.pane.Markdown(
+                "### Compare two runs (95% bootstrap intervals)\n"
+                "Only finished evaluation runs are offered, and run B only of run A's dataset."
+            ),
+            pn.Row(self.run_a, self.run_b, self.compare),
+            self.result,
+            self.ci_plot,
+            pn.pane.Markdown("### Quality (nDCG@10) vs latency (p50)"),
+            self.plot,
+            sizing_mode="stretch_width",
+        )
+
+    def _refresh(self, event=None) -> None:
+        from ragbench.dashboard.experiments import comparable_runs, default_pair, recent_runs
+
+        try:
+            rows = recent_runs(self.svc.parts.tracker)
+        except Exception as exc:
+            self.runs.object = f'<p class="rb-error">Could not read MLflow runs: {_html.esc(exc)}</p>'
+            return
+        self.runs.object = _html.table(
+            rows, self.RUN_COLUMNS, css="rb-runs", empty="No MLflow runs yet: run `ragbench run`."
+        )
+        self._rows = rows
+        self.run_a.options = _run_options(comparable_runs(rows))
+        pair = default_pair(rows)
+        if pair is not None:
+            self.run_a.value = pair[0]
+            self._offer_b()
+            self.run_b.value = pair[1]
+        else:
+            self._offer_b()
+        self.plot.object = _scatter(rows)
+
+    def _offer_b(self) -> None:
+        """Run B's choices: the finished evaluation runs of run A's dataset, other than A."""
+        from ragbench.dashboard.experiments import comparable_runs
+
+        a = next((r for r in self._rows if r["run_id"] == self.run_a.value), None)
+        same = comparable_runs(self._rows, dataset=a["dataset"]) if a else []
+        self.run_b.options = _run_options([r for r in same if r["run_id"] != self.run_a.value])
+
+    async def _compare(self, event=None) -> None:
+        from ragbench.dashboard.experiments import compare_runs
+
+        if not self.run_a.value or not self.run_b.value:
+            self.result.object = '<p class="rb-error">Pick two runs.</p>'
+            return
+        self.result.object, self.ci_plot.object = "<p>Comparing…</p>", None
+        try:
+            rows = await self.svc.run_blocking(compare_runs, self.svc.parts.tracker, self.run_a.value, self.run_b.value)
+        except Exception as exc:
+            self.result.object = f'<p class="rb-error">{_html.esc(exc)}</p>'
+            return
+        self.result.object = _html.table(rows, self.CMP_COLUMNS, css="rb-compare", empty="No shared metrics.")
+        self.ci_plot.object = _ci_plot(rows) if rows else None
+
+
+def _run_options(rows: list[dict[str, Any]]) -> dict[str, str]:
+    return {f"{r['name']} · {r['dataset']} ({r['run_id'][:8]})": r["run_id"] for r in rows}
+
+
+def _ci_plot(rows: list[dict[str, Any]]):
+    """Each metric's mean for run A and run B with its 95% bootstrap interval as a whisker."""
+    from bokeh.models import ColumnDataSource, FactorRange, Whisker
+    from bokeh.plotting import figure
+
+    factors = [(r["metric"], run) for r in rows for run in ("A", "B")]
+    data = {
+        "x": factors,
+        "mean": [r[k] for r in rows for k in ("a", "b")],
+        "lo": [r[f"{k}_lo"] for r in rows for k in ("a", "b")],
+        "hi": [r[f"{k}_hi"] for r in rows for k in ("a", "b")],
+        "color": ["#4878a8", "#d9822b"] * len(rows),
+    }
+    src = ColumnDataSource(data)
+    fig = figure(
+        x_range=FactorRange(*factors),
+        height=280,
+        sizing_mode="stretch_width",
+        y_axis_label="mean (95% CI)",
+        tools="hover,reset",
+        tooltips=[("", "@x"), ("mean", "@mean{0.000}"), ("95% CI", "@lo{0.000} – @hi{0.000}")],
+    )
+    fig.scatter("x", "mean", source=src, size=9, color="color")
+    fig.add_layout(Whisker(base="x", lower="lo", upper="hi", source=src, line_color="color"))
+    return fig
+
+
+def _scatter(rows: list[dict[str, Any]]):
+    from bokeh.models import ColumnDataSource, LabelSet
+    from bokeh.plotting import figure
+
+    from ragbench.dashboard.experiments import quality_latency_points
+
+    points = quality_latency_points(rows)
+    fig = figure(
+        height=300,
+        sizing_mode="stretch_width",
+        x_axis_label="latency p50 (ms)",
+        y_axis_label="nDCG@10",
+        tools="pan,wheel_zoom,reset,hover",
+        tooltips=[("run", "@name"), ("nDCG@10", "@quality"), ("p50 ms", "@latency_ms")],
+    )
+    if points:
+        src = ColumnDataSource({k: [p[k] for p in points] for k in points[0]})
+        fig.scatter("latency_ms", "quality", source=src, size=10)
+        fig.add_layout(
+            LabelSet(
+                x="latency_ms", y="quality", text="name", source=src, x_offset=6, y_offset=4, text_font_size="10px"
+            )
+        )
+    return fig

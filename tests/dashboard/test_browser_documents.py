@@ -1,0 +1,75 @@
+"""A tenant's document list in headless Chromium: a Tabulator (filter, pick rows), re-upload replacing
+by file name, delete, and each user seeing only their tenant's documents.
+Screenshots go to test-artifacts/screenshots/ for review."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dashboard.test_browser import _sign_in, _tab
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def _keys(page) -> list[str]:
+    return page.locator(".rb-doc-list .tabulator-row .tabulator-cell[tabulator-field=key]").all_inner_texts()
+
+
+def _chunks(home, tenant: str) -> int:
+    """The tenant's chunks in every embedding space, read from its LanceDB folder."""
+    import lancedb
+
+    db = lancedb.connect(home / "lancedb" / "tenants" / tenant)
+    return sum(db.open_table(t).count_rows() for t in db.list_tables().tables if t.startswith("chunks__"))
+
+
+def _upload(page, path) -> str:
+    """Upload one file and wait until its job (a new ticket) has finished; returns the job status line."""
+    old = page.locator(".rb-job-status").get_attribute("data-ticket")
+    page.locator("input[type=file]").set_input_files([str(path)])
+    page.wait_for_timeout(2000)  # the FileInput sends the file to the server
+    page.get_by_role("button", name="Ingest uploaded files").click()
+    page.wait_for_selector(f'.rb-job-finished:not([data-ticket="{old}"])' if old else ".rb-job-finished")
+    return page.inner_text(".rb-job-status")
+
+
+def test_document_list_reupload_replaces_and_delete_removes(
+    browser, dashboard_url, dashboard_home, artifacts, tmp_path
+):
+    lockers = tmp_path / "lockers.md"
+    ctx, page = _sign_in(browser, dashboard_url, "alice", "alice-pw")
+    _tab(page, "Documents")
+    page.wait_for_selector(".rb-doc-list .tabulator-row")
+    keys = _keys(page)
+    assert keys and all(k.startswith("doc:acme-") for k in keys), keys  # her tenant's documents only
+    before = _chunks(dashboard_home, "acme-robotics")
+    lockers.write_text("# Lockers\n\nEvery Brennholt employee gets a green locker on floor two.\n")
+    assert "1 completed" in _upload(page, lockers)
+    assert _chunks(dashboard_home, "acme-robotics") == before + 1
+    (tmp_path / "v2").mkdir()
+    lockers = tmp_path / "v2" / "lockers.md"  # the same file name, new content
+    lockers.write_text("# Lockers\n\nLockers moved: each employee now has a blue locker in the basement.\n")
+    assert "1 completed, 0 skipped" in _upload(page, lockers)  # new content ingested (not the first file again)
+    assert _chunks(dashboard_home, "acme-robotics") == before + 1  # replaced, not duplicated
+    key_filter = page.locator(".rb-doc-list .tabulator-col[tabulator-field=key] input")
+    key_filter.press_sequentially("lockers")  # Tabulator filters on key strokes
+    page.wait_for_timeout(1000)
+    assert _keys(page) == ["upload:lockers.md"]
+    page.screenshot(path=artifacts / "documents_list.png", full_page=True)
+    page.locator(".rb-doc-list .tabulator-row", has_text="upload:lockers.md").locator("input[type=checkbox]").check()
+    page.get_by_role("button", name="Delete selected documents").click()
+    page.wait_for_selector(".rb-delete-status")
+    assert "Deleted 1 document(s) and their 1 chunk(s): upload:lockers.md" in page.inner_text(".rb-delete-status")
+    assert _chunks(dashboard_home, "acme-robotics") == before
+    key_filter.fill("")
+    key_filter.press("Backspace")
+    page.wait_for_timeout(1000)
+    assert "upload:lockers.md" not in _keys(page) and _keys(page)
+    page.screenshot(path=artifacts / "documents_deleted.png", full_page=True)
+    ctx.close()
+    # another tenant's user sees only that tenant's documents
+    hank, page = _sign_in(browser, dashboard_url, "hank", "hank-pw")
+    _tab(page, "Documents")
+    page.wait_for_selector(".rb-doc-list .tabulator-row")
+    assert all(k.startswith("doc:harbor-") for k in _keys(page))
+    hank.close()
