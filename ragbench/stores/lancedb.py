@@ -34,6 +34,7 @@ from ragbench.stores._columns import add_extra_columns, hits_from_rows, space_sl
 from ragbench.stores._connections import TenantConnections
 from ragbench.stores._filters import build_filter
 from ragbench.stores._retry import retrying
+from ragbench.stores._writes import atomic_replace
 from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
 from ragbench.types import Chunk, Embeddings, Hit, content_hash
@@ -246,27 +247,11 @@ class LanceDBStore:
         """
         validate_tenant_id(tenant)
         rows = self._rows(tenant, chunks, vectors) if chunks else []
-        db = self._db(tenant)
-        if self._existing_table(tenant) is None:  # also a folder left by a create that failed (e.g. disk full)
-            if not rows:
-                return 0
-            try:
-                db.create_table(self.table_name, data=rows)
-                self._fts_ready.pop(tenant, None)
-                return len(rows)
-            except (ValueError, OSError, RuntimeError):  # created meanwhile by another writer?
-                if self._existing_table(tenant) is None:  # no: a real failure (disk full, ...)
-                    raise
-        table = db.open_table(self.table_name)
-        builder = table.merge_insert("chunk_id").when_matched_update_all().when_not_matched_insert_all()
-        if drop_doc_ids:
-            builder = builder.when_not_matched_by_source_delete(build_filter({"doc_id": list(drop_doc_ids)}))
-        if rows:
-            builder.execute(rows)
-        elif drop_doc_ids:
-            table.delete(build_filter({"doc_id": list(drop_doc_ids)}))
+        written = atomic_replace(
+            self._db(tenant), self.table_name, lambda: self._existing_table(tenant), rows, drop_doc_ids
+        )
         self._fts_ready.pop(tenant, None)
-        return len(rows)
+        return written
 
     def _existing_table(self, tenant: str):
         """The tenant's chunk table, or ``None`` if it does not exist yet -- including while another
