@@ -6,10 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from ragbench.errors import ConfigError
+
+
+def _run_async(coro) -> None:
+    """Run the view's coroutine on a loop of its own thread: the session's Playwright browser (tests/conftest.py)
+    keeps an event loop running in the main thread once a browser test has run, and asyncio.run refuses that."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()
 
 
 def _eval_run(tracker, name: str, dataset: str, scores: list[float], *, fail: bool = False) -> str:
@@ -62,7 +70,7 @@ def test_compare_offers_only_finished_evaluation_runs_and_default_picks_compare(
     svc, ids = home
     view = ExperimentsView(svc, LOCAL_ADMIN)
     # the default picks compare (before the fix: "Failed to download artifacts from path 'per_question.json'")
-    asyncio.run(view._compare())
+    _run_async(view._compare())
     html = view.result.object
     assert "rb-error" not in html and html.count('class="rb-compare-row"') == 2, html
     assert "<td>ndcg@10</td><td>0.3500</td>" in html and "<td>0.6500</td>" in html  # means of A and B
