@@ -170,4 +170,4 @@ def test_store_cache_sizes_are_validated(tmp_path):
         LanceDBStore(tmp_path, index_cache_mib=-1)
     store = LanceDBStore(tmp_path, index_cache_mib=8, metadata_cache_mib=4)
     store.tenant_db("acme")
-    assert store._session is not None and store.cache_mib == {"index": 8, "metadata": 4}
+    assert store._dbs._session is not None and store.cache_mib == {"index": 8, "metadata": 4}
