@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ragbench.errors import ConfigError
 from ragbench.generators.prompts import PromptTemplate
-from ragbench.methods.base import Batch, MethodResult, check_prompt_support, generate_step
+from ragbench.methods.base import Batch, MethodResult, check_prompt_support, generate_step, is_llm
 from ragbench.methods.standard import answer_from_retrieval
 from ragbench.protocols import Generator, Retriever
 from ragbench.types import Query
@@ -55,6 +55,12 @@ class Adaptive:
         self.threshold, self.draft_prompt = float(threshold), draft_prompt
 
     def run(self, queries: Sequence[Query], k: int) -> list[MethodResult]:
+        if not is_llm(self.generator):
+            raise ConfigError(
+                f"method=adaptive decides from the draft answer's confidence, but {self.generator!r} is not an LLM: "
+                "without sources it writes no draft, so every question would retrieve. Use an LLM generator "
+                "(generator=vllm, transformers or openai), or method=standard."
+            )
         batch = Batch(self.name, list(queries))
         items = batch.active()
         drafts = generate_step(

@@ -280,3 +280,70 @@ def test_conversational_concat_searches_with_both_questions_but_answers_the_foll
     assert [h.doc_id for h in context] == [h.doc_id for h in r.hits]  # from what the concatenation found
     assert r.answer.text == ExtractiveGenerator().generate([follow_up], [context])[0].text
     assert "vacation" not in r.answer.text.lower()
+
+
+class _ConfidentDrafts(_Recording):
+    """The extractive generator, whose closed-book drafts (no sources) carry a scripted confidence per question.
+
+    Adaptive's rule reads only the draft's confidence; a real model's confidence cannot be chosen per question,
+    so the rule's edges (below, exactly at, above the threshold; a failed draft) are scripted here and the real
+    model's own confidences are checked in test_real_model.py."""
+
+    def __init__(self, confidence: dict[str, float | None]) -> None:
+        super().__init__()
+        self.confidence = confidence
+
+    def complete(self, prompts, **kw):  # an LLM generator's second interface; adaptive must not use it
+        raise AssertionError("adaptive drafts through generate(), not complete()")
+
+    def generate(self, queries, contexts, **kw):
+        answers = super().generate(queries, contexts, **kw)
+        out = []
+        for query, context, answer in zip(queries, contexts, answers, strict=True):
+            if context:  # an answer from retrieved sources: the plain extractive one
+                out.append(answer)
+            elif self.confidence[query.text] is None:
+                out.append(replace(answer, text="", error="draft engine error"))
+            else:
+                out.append(replace(answer, text=f"draft: {query.text}", confidence=self.confidence[query.text]))
+        return out
+
+
+def test_adaptive_retrieves_on_exactly_the_questions_below_its_threshold(demo_bm25):
+    from ragbench.methods import Adaptive
+
+    confidence = {
+        FOUNDED: 0.2,  # unsure: retrieve
+        "How quickly must a lost laptop be reported to IT?": 0.5,  # exactly the threshold: keep the draft
+        "How many paid vacation days does a full-time employee get?": 0.9,  # sure: keep the draft
+        "Where is the head office?": 0.49999,  # just below: retrieve
+        "Which draft fails?": None,  # a failed draft fails alone
+    }
+    gen = _ConfidentDrafts(confidence)
+    out = Adaptive(demo_bm25.retriever, gen, threshold=0.5).run([q(t) for t in confidence], k=3)
+    by_text = dict(zip(confidence, out, strict=True))
+    retrieved = [t for t, r in by_text.items() if r.trace.values.get("retrieved") == 1.0]
+    kept = [t for t, r in by_text.items() if r.trace.values.get("retrieved") == 0.0]
+    assert retrieved == [FOUNDED, "Where is the head office?"]
+    assert kept == ["How quickly must a lost laptop be reported to IT?", "How many paid vacation days does a full-time employee get?"]
+    for text in kept:  # the draft is the answer, nothing was searched
+        r = by_text[text]
+        assert r.answer.text == f"draft: {text}" and r.hits == [] and r.trace.retrieval_rounds == 0
+        assert r.trace.values["draft_confidence"] == confidence[text]
+    for text in retrieved:  # standard RAG answered from what it found
+        r = by_text[text]
+        assert len(r.hits) == 3 and r.trace.retrieval_rounds == 1 and not r.answer.text.startswith("draft:")
+        assert r.answer.text == ExtractiveGenerator().generate([q(text)], [r.hits])[0].text
+    failed = by_text["Which draft fails?"]
+    assert failed.answer.error == "draft step failed: draft engine error" and failed.hits == []
+    assert "retrieved" not in failed.trace.values
+    # every question was drafted once without sources; only the two unsure ones were asked again with sources
+    assert [(a.text, len(c)) for a, c in gen.asked] == [(t, 0) for t in confidence] + [(t, 3) for t in retrieved]
+
+
+def test_adaptive_refuses_a_generator_without_confidence(demo_bm25):
+    from ragbench.errors import ConfigError
+    from ragbench.methods import Adaptive
+
+    with pytest.raises(ConfigError, match="decides from the draft answer's confidence"):
+        Adaptive(demo_bm25.retriever, ExtractiveGenerator(), threshold=0.5).run([q(FOUNDED)], k=3)
