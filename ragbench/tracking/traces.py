@@ -237,9 +237,13 @@ class TracedGenerator:
     def __init__(self, generator: Any, trace: QueryTrace) -> None:
         self.inner, self.trace = generator, trace
 
-    def generate(self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]]) -> list[Answer]:
+    def generate(
+        self, queries: Sequence[Query], contexts: Sequence[Sequence[Hit]], *, prompt: Any = None
+    ) -> list[Answer]:
+        """The inner ``generate`` in a span; ``prompt`` (a method's own template, e.g. closed-book) is passed on."""
+        kwargs = {"prompt": prompt} if prompt is not None else {}
         with self.trace.span("generate", "LLM", inputs={"questions": [q.text for q in queries]}) as span:
-            answers = self.inner.generate(queries, contexts)
+            answers = self.inner.generate(queries, contexts, **kwargs)
             span.set_attributes(generation_attributes(self.inner, answers))
             span.set_outputs([a.text if a.ok else f"FAILED: {a.error}" for a in answers])
         return answers

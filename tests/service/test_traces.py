@@ -19,11 +19,11 @@ def _client(home):
     return client, client.get_experiment_by_name("ragbench").experiment_id
 
 
-def _wait_for(search, n: int, timeout: float = 60):
+def _wait_for(search, n: int, timeout: float = 60, spans: int = 3):
     deadline = time.time() + timeout
     while time.time() < deadline:  # traces are exported asynchronously
         found = search()
-        if len(found) >= n and all(len(t.data.spans) >= 3 for t in found):
+        if len(found) >= n and all(len(t.data.spans) >= spans for t in found):
             return found
         time.sleep(1)
     raise AssertionError(f"expected {n} traces, found {len(search())}")
@@ -113,3 +113,33 @@ def test_a_reranking_retriever_gets_a_retrieve_and_a_rerank_span(tmp_path, tiny_
     assert set(spans) == {"query", "retrieve", "rerank"} and spans["rerank"].span_type == "RERANKER"
     assert spans["retrieve"].inputs["k"] == 6 and spans["retrieve"].outputs == {"candidates": [6]}
     assert [d["id"] for d in spans["rerank"].outputs] == [h.chunk_id for h in hits] and len(hits) == 3
+
+
+def test_a_traced_evaluation_passes_a_methods_own_prompt_to_the_generator(tmp_path):
+    """method=closed_book (and adaptive's draft) answer with their own prompt; the traced generator dropped the
+    ``prompt=`` argument and the whole run died with a TypeError once trace_sample picked a question."""
+    from ragbench.config import build, compose
+    from ragbench.evaluation.run import run_experiment
+    from ragbench.generators import ExtractiveGenerator
+
+    asked: list = []
+
+    class Recording(ExtractiveGenerator):
+        def generate(self, queries, contexts, *, prompt=None):
+            asked.append(prompt)
+            return super().generate(queries, contexts, prompt=prompt)
+
+    home = tmp_path / "home"
+    overrides = [f"home={home}", "progress=false", "generator=extractive", "retriever=bm25", "max_queries=3"]
+    parts = build(compose([*overrides, "method=closed_book", "trace_sample=1.0"]))
+    parts.method.generator = Recording()
+    result = run_experiment(parts)
+    assert len(asked) == 3 and all(p is not None and "Short answer:" in p.user_template for p in asked)  # the closed-book template, each time
+    assert result.report.overall["questions"] == 3 and result.report.overall.get("answers.failed", 0) == 0
+    client, exp = _client(home)
+    traces = _wait_for(
+        lambda: client.search_traces(locations=[exp], filter_string=f"metadata.`mlflow.sourceRun` = '{result.run_id}'"),
+        3,
+        spans=2,
+    )
+    assert all({s.name for s in t.data.spans} == {"query", "generate"} for t in traces)  # closed book: no retrieve
