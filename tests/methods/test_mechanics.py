@@ -325,7 +325,10 @@ def test_adaptive_retrieves_on_exactly_the_questions_below_its_threshold(demo_bm
     retrieved = [t for t, r in by_text.items() if r.trace.values.get("retrieved") == 1.0]
     kept = [t for t, r in by_text.items() if r.trace.values.get("retrieved") == 0.0]
     assert retrieved == [FOUNDED, "Where is the head office?"]
-    assert kept == ["How quickly must a lost laptop be reported to IT?", "How many paid vacation days does a full-time employee get?"]
+    assert kept == [
+        "How quickly must a lost laptop be reported to IT?",
+        "How many paid vacation days does a full-time employee get?",
+    ]
     for text in kept:  # the draft is the answer, nothing was searched
         r = by_text[text]
         assert r.answer.text == f"draft: {text}" and r.hits == [] and r.trace.retrieval_rounds == 0

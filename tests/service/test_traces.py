@@ -134,7 +134,9 @@ def test_a_traced_evaluation_passes_a_methods_own_prompt_to_the_generator(tmp_pa
     parts = build(compose([*overrides, "method=closed_book", "trace_sample=1.0"]))
     parts.method.generator = Recording()
     result = run_experiment(parts)
-    assert len(asked) == 3 and all(p is not None and "Short answer:" in p.user_template for p in asked)  # the closed-book template, each time
+    assert len(asked) == 3 and all(
+        p is not None and "Short answer:" in p.user_template for p in asked
+    )  # the closed-book template, each time
     assert result.report.overall["questions"] == 3 and result.report.overall.get("answers.failed", 0) == 0
     client, exp = _client(home)
     traces = _wait_for(
