@@ -117,6 +117,7 @@ def vllm_server(tiny_qwen2):
         max_restarts=3,
         backoff_s=0.5,
         extra_args=["--enable-prompt-tokens-details"],
+        die_with_parent=True,  # not left running when the test run itself is killed
     )
     with server:
         yield server
@@ -136,7 +137,12 @@ def real_llm_server(real_llm):
     from ragbench.serving import VLLMServer
 
     server = VLLMServer(
-        real_llm, served_model_name="smollm2-135m-instruct", max_model_len=2048, max_restarts=2, backoff_s=0.5
+        real_llm,
+        served_model_name="smollm2-135m-instruct",
+        max_model_len=2048,
+        max_restarts=2,
+        backoff_s=0.5,
+        die_with_parent=True,
     )
     with server:
         yield server

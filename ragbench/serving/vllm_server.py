@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ragbench._process import die_with_parent as _pdeathsig
 from ragbench.errors import ConfigError, ModelError
 from ragbench.models.prepare import ensure_model
 
@@ -55,6 +56,8 @@ class VLLMServer:
         backoff_max_s: Longest restart delay.
         watch: Supervise (restart on death) from a background thread.
         log_path: File for the server's output (default: a temporary file).
+        die_with_parent: The server gets SIGTERM when this process dies, even by SIGKILL (Linux; see
+            :func:`ragbench._process.die_with_parent`: start it from a long-lived thread). Off by default.
 
     Example:
         >>> with VLLMServer("/models/tiny-qwen2", served_model_name="tiny") as server:  # doctest: +SKIP
@@ -79,6 +82,7 @@ class VLLMServer:
         backoff_max_s: float = 30.0,
         watch: bool = True,
         log_path: str | os.PathLike | None = None,
+        die_with_parent: bool = False,
     ) -> None:
         if max_restarts < 0 or backoff_s < 0 or startup_timeout <= 0:
             raise ConfigError(
@@ -100,6 +104,7 @@ class VLLMServer:
         self.backoff_max_s = backoff_max_s
         self.watch = watch
         self.log_path = Path(log_path) if log_path else None
+        self.die_with_parent = die_with_parent
         self.restarts = 0
         self.state = "stopped"  # stopped | starting | ready | restarting | failed
         self.events: list[tuple[float, str]] = []
@@ -178,6 +183,7 @@ class VLLMServer:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_pdeathsig() if self.die_with_parent else None,
             )
         self._event(f"{state}: pid {self._proc.pid} on port {self.port}")
         try:

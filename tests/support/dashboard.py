@@ -22,6 +22,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from ragbench._process import die_with_parent
+
 #: A fresh random secret per test process (weak secrets are refused); tests that craft cookies read it.
 COOKIE_SECRET = secrets.token_hex(32)
 
@@ -109,6 +111,7 @@ def start_dashboard(
         env=env,
         cwd=root,
         start_new_session=True,
+        preexec_fn=die_with_parent(),  # no orphan server when pytest itself is killed
     )
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from ragbench._process import die_with_parent
 from tests.support.dashboard import free_port
 
 
@@ -44,6 +45,7 @@ def start_api(
         stderr=subprocess.STDOUT,
         cwd=root,
         start_new_session=True,
+        preexec_fn=die_with_parent(),  # no orphan server when pytest itself is killed
         env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
     )
     deadline = time.time() + timeout
