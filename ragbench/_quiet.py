@@ -81,7 +81,7 @@ def _route_warnings() -> None:
     """Other libraries' Python warnings go to the ``py.warnings`` logger (the log file); ragbench's stay on stderr."""
     show = getattr(warnings.showwarning, "_ragbench_original", warnings.showwarning)
 
-    def showwarning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+    def showwarning(message, category, filename, lineno, file=None, line=None):
         if category.__module__.startswith("ragbench"):
             return show(message, category, filename, lineno, file, line)
         text = warnings.formatwarning(message, category, filename, lineno, line).rstrip()
