@@ -8,9 +8,9 @@ must run before they are (the CLI calls it right after parsing its arguments):
   logging, and so the log file;
 - ``TRANSFORMERS_VERBOSITY=error`` and ``HF_HUB_DISABLE_PROGRESS_BARS=1``: the "Loading weights" bars;
 - ``VLLM_CONFIGURE_LOGGING=0``: vLLM adds no console handler, so its ``(MainProcess pid=...) INFO``
-  lines reach Python logging, and so the log file; :func:`engine_settings` also turns off the
-  in-process engine's "Loading safetensors checkpoint shards" bar and its ``Engine 000: Avg prompt
-  throughput`` lines;
+  lines (``Loading weights took``, ``cpu_worker.py`` warnings, the ``Engine 000: Avg prompt
+  throughput`` stats lines) reach Python logging, and so the log file; :func:`engine_settings` also
+  turns off the in-process engine's "Loading safetensors checkpoint shards" bar;
 - ``TORCH_CPP_LOG_LEVEL=ERROR``: libtorch's ``[W... utils.cpp] Warning: NUMA binding`` lines.
 
 Python logging at INFO and above goes to ``<home>/logs/ragbench.log``, and so do other libraries'
@@ -95,12 +95,11 @@ def _route_warnings() -> None:
 def engine_settings() -> dict[str, Any]:
     """``vllm.LLM`` arguments that keep an in-process engine as quiet as the rest of the run.
 
-    Quiet (the CLI's default): no weight-loading bar, no periodic stats lines, and torch's own
-    loggers (``Triton not available`` ...) write to the log file instead of stderr. Verbose
-    (``ragbench -v``): vLLM's stats lines are back. Outside the CLI (notebooks): vLLM's defaults.
+    Quiet (the CLI's default): no weight-loading bar, and torch's own loggers (``Triton not
+    available`` ...) write to the log file instead of stderr. Verbose (``ragbench -v``) and outside
+    the CLI (notebooks): nothing changes. The engine's stats stay on either way (the generator sets
+    ``disable_log_stats=False``: TTFT comes from them); their periodic lines follow vLLM's logger.
     """
-    if _mode == "verbose":
-        return {"disable_log_stats": False}
     if _mode != "quiet":
         return {}
     torch_log = logging.getLogger("torch")  # torch gives it its own stderr handler at import
@@ -108,4 +107,4 @@ def engine_settings() -> dict[str, Any]:
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
             torch_log.removeHandler(handler)
     torch_log.propagate = True
-    return {"disable_log_stats": True, "use_tqdm_on_load": False}
+    return {"use_tqdm_on_load": False}

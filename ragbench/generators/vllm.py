@@ -116,7 +116,8 @@ class VLLMGenerator:
 
                 vllm = require("vllm", extra="cpu-llm")
                 with _tolerant_kernel_scan():
-                    _ENGINES[key] = vllm.LLM(**{**engine_settings(), **settings})
+                    # stats on: the per-request first-token times (TTFT) come from them
+                    _ENGINES[key] = vllm.LLM(disable_log_stats=False, **{**engine_settings(), **settings})
             return _ENGINES[key]
 
     @cached_property
