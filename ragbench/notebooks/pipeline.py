@@ -24,8 +24,8 @@ from typing import Any
 
 from ragbench.errors import ConfigError, RagbenchError
 from ragbench.notebooks.spec import PipelineSpec, Stage, load_pipeline
-from ragbench.tracking.metric_names import mlflow_key
 from ragbench.protocols import Tracker
+from ragbench.tracking.metric_names import mlflow_key
 from ragbench.tracking.parent import nested_under
 
 STATE_FILE = "pipeline.json"
