@@ -90,3 +90,27 @@ def test_verbose_restores_the_libraries_output(tmp_path):
     proc = ragbench("run", "-v", "retriever=bm25", "max_queries=2", home=tmp_path)
     assert "INFO mlflow.store.db.utils: Creating initial MLflow database tables" in proc.stderr  # a new MLflow db
     assert not (tmp_path / "logs" / "ragbench.log").exists()
+
+
+VLLM_NOISE = (
+    "(MainProcess pid=",  # every vLLM log line: "... INFO ... [default_loader.py:501] Loading weights took"
+    "Loading weights took",
+    "cpu_worker.py",  # "CPU backend doesn't allow to use `torch.set_num_threads` ..."
+    "Engine 000: Avg prompt throughput",
+    "Loading safetensors checkpoint shards",
+    "FutureWarning",
+    "Triton not available",
+    "Warning: NUMA binding",
+)
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_run_with_the_in_process_vllm_engine_is_quiet(tmp_path, real_llm):
+    """The default generator (SmolLM2 in-process vLLM) on 2 demo questions: vLLM's chatter goes to the log file."""
+    proc = ragbench("run", "generator=vllm", "retriever=bm25", "max_queries=2", home=tmp_path)
+    for noise in VLLM_NOISE:
+        assert noise not in proc.stdout + proc.stderr, noise
+    assert "ALL " in proc.stdout and "run 'demo" in proc.stdout  # the report itself is still there
+    log = (tmp_path / "logs" / "ragbench.log").read_text()
+    assert "vllm" in log and "Loading weights took" in log  # routed, not lost

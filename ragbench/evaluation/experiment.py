@@ -52,6 +52,16 @@ class Experiment:
 
         return format_report(self.report)
 
+    def style(self):
+        """The report as a styled pandas DataFrame: means with 95% CIs, failures highlighted."""
+        from ragbench.evaluation.report import report_style
+
+        return report_style(self.report)
+
+    def _repr_html_(self) -> str:
+        """A notebook shows an experiment as its styled report (the terminal's ``ragbench run`` uses rich)."""
+        return self.style().to_html()
+
     def per_question(self):
         """The per-question table (one row per question) as a pandas DataFrame."""
         import pandas as pd

@@ -258,12 +258,13 @@ def _log(
 ) -> None:
     from ragbench.evaluation.tracked import log_evaluation
     from ragbench.telemetry import JsonSink
+    from ragbench.tracking.metric_names import GroupedSink
 
     tracker = parts.tracker
     extra = {**_index_metrics(stats), "resumed_questions": float(resumed)}
     log_evaluation(tracker, report, dataset=parts.dataset.name, extra=extra)  # headline metrics first
     telemetry.record_answers(report.results)
     telemetry.finish()
-    for sink in (tracker, JsonSink(checkpoint.folder / "telemetry.json")):
-        telemetry.log_to(sink, params=first or sink is not tracker)
+    telemetry.log_to(GroupedSink(tracker), params=first)  # throughput/..., gpu/... (metric_names.mlflow_key)
+    telemetry.log_to(JsonSink(checkpoint.folder / "telemetry.json"))  # the telemetry's own dotted names
     tracker.log_table(report.rows(), "per_question")

@@ -250,7 +250,10 @@ def _log_parent(tracker, result: SweepResult) -> None:
         {"overrides": " ".join(t.overrides), "run_id": t.run_id, "error": t.error, **t.metrics} for t in result.trials
     ]
     tracker.log_table(rows, "sweep")
-    tracker.log_metrics({"trials": len(result.trials), "failed_trials": sum(1 for t in result.trials if t.error)})
+    from ragbench.tracking.metric_names import mlflow_key
+
+    counts = {"sweep.trials": len(result.trials), "sweep.failed_trials": sum(1 for t in result.trials if t.error)}
+    tracker.log_metrics({mlflow_key(k): v for k, v in counts.items()})  # sweep/trials, sweep/failed_trials
     figure = sweep_figure(result)
     if figure is not None:
         tracker.log_figure(figure, SWEEP_FIGURE)

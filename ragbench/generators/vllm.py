@@ -111,11 +111,13 @@ class VLLMGenerator:
             if key not in _ENGINES:
                 for name, value in {**CPU_ENV, "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}.items():
                     os.environ.setdefault(name, value)
+                from ragbench._quiet import engine_settings
                 from ragbench.errors import require
 
                 vllm = require("vllm", extra="cpu-llm")
                 with _tolerant_kernel_scan():
-                    _ENGINES[key] = vllm.LLM(disable_log_stats=False, **settings)
+                    # stats on: the per-request first-token times (TTFT) come from them
+                    _ENGINES[key] = vllm.LLM(disable_log_stats=False, **{**engine_settings(), **settings})
             return _ENGINES[key]
 
     @cached_property

@@ -25,6 +25,7 @@ from typing import Any
 from ragbench.errors import ConfigError, RagbenchError
 from ragbench.notebooks.spec import PipelineSpec, Stage, load_pipeline
 from ragbench.protocols import Tracker
+from ragbench.tracking.metric_names import mlflow_key
 from ragbench.tracking.parent import nested_under
 
 STATE_FILE = "pipeline.json"
@@ -223,7 +224,7 @@ class NotebookPipeline:
                     continue
                 self._stage(stage, entry, run, tracker, position=f"[{i}/{total}]")
             if parent:
-                tracker.log_metrics({"stages.done": float(total)})
+                tracker.log_metrics({mlflow_key("pipeline.stages_done"): float(total)})
         self.echo(f"pipeline {spec.name!r} finished: {run.run_dir}")
         return run
 
@@ -291,7 +292,7 @@ class NotebookPipeline:
         if not child:
             return
         tracker.log_config({"notebook": str(stage.notebook), "parameters": params})
-        tracker.log_metrics({"seconds": seconds, "failed": float(failed)})
+        tracker.log_metrics({mlflow_key("stage.seconds"): seconds, mlflow_key("stage.failed"): float(failed)})
         if output.is_file():
             files = [output, *([html] if (html := notebook_html(output)) else [])]
             parent = tracker.client.get_run(child).data.tags.get("mlflow.parentRunId")

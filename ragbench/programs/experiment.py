@@ -254,6 +254,8 @@ def _log(parts, result: OptimizeResult, **settings) -> str | None:
                 **{k: v for k, v in settings.items() if k not in ("tenant", "served")},
             }
         )
-        parts.tracker.log_metrics({k: v for k, v in numbers.items() if v == v})
+        from ragbench.tracking.metric_names import mlflow_key
+
+        parts.tracker.log_metrics({mlflow_key(f"dspy.{k}"): v for k, v in numbers.items() if v == v})  # dspy/before/f1
         parts.tracker.log_table(result.rows, "dspy_before_after")
     return run_id

@@ -3,6 +3,10 @@
 A report says ``ndcg@10``, ``f1.ci_low``, ``latency.total_ms.p50``, ``questions`` and
 ``tenant.<t>.f1``; MLflow shows ``retrieval/ndcg_at_10``, ``quality/f1/ci_low``,
 ``latency/p50_ms``, ``counts/questions`` and ``tenant/<t>/f1``, so its UI folds them into groups.
+The other figures a run logs follow the same rule through their first segment: telemetry
+(``throughput.generate.output_tokens_per_s`` -> ``throughput/generate/output_tokens_per_s``,
+``gpu.0.utilization_pct.mean`` -> ``gpu/0/utilization_pct/mean``; :class:`GroupedSink`), a sweep
+parent's ``sweep.trials``, DSPy's ``dspy.before.f1`` and a pipeline stage's ``stage.seconds``.
 :func:`mlflow_key` is the one mapping; everything that reads a run's metrics back from MLflow
 (the runs table, the dashboard) goes through it with the ragbench name it wants.
 """
@@ -10,6 +14,7 @@ A report says ``ndcg@10``, ``f1.ci_low``, ``latency.total_ms.p50``, ``questions`
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from ragbench.tracking.mlflow import metric_key
 
@@ -24,7 +29,10 @@ _COUNTS = {
 # Suffixes a metric's summary adds (``f1.ci_low``, ``ndcg@10.n``, ...).
 _METRIC_SUFFIXES = frozenset({"ci_low", "ci_high", "n", "failed", "failure_rate", "judge_std"})
 # First segments that already name a group: ``generate.tokens_per_s`` becomes ``generate/tokens_per_s``.
-_GROUPS = frozenset({"isolation", "generate", "method", "index", "throughput", "gpu", "system", "answers"})
+_GROUPS = frozenset(
+    {"isolation", "generate", "method", "index", "throughput", "gpu", "system", "answers"}
+    | {"sweep", "dspy", "stage", "pipeline"}  # a sweep parent's, DSPy's and notebook pipelines' own figures
+)
 # Groups a scoped key (per tenant, per language) drops: ``tenant/acme/f1``, not ``tenant/acme/quality/f1``.
 _DROPPED_IN_SCOPE = ("quality/", "retrieval/", "counts/")
 
@@ -98,3 +106,27 @@ def mlflow_metrics(
     ordered += [(k, None, v) for k, v in overall.items() if k not in heads]
     ordered += [(k, scope, v) for scope, values in scoped for k, v in values.items()]
     return {mlflow_key(k, scope=scope): float(v) for k, scope, v in ordered if v is not None and v == v}
+
+
+class GroupedSink:
+    """Wraps a tracker so telemetry (``throughput.*``, ``gpu.*`` metrics and series) is logged under
+    :func:`mlflow_key` names; params and tags pass through unchanged.
+
+    Example:
+        >>> telemetry.log_to(GroupedSink(tracker))  # doctest: +SKIP
+    """
+
+    def __init__(self, sink: Any) -> None:
+        self.sink = sink
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        self.sink.log_params(params)
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self.sink.set_tags(tags)
+
+    def log_metrics(self, metrics: Mapping[str, float]) -> None:
+        self.sink.log_metrics({mlflow_key(k): v for k, v in metrics.items()})
+
+    def log_series(self, series: Mapping[str, Sequence[tuple[int, float, float]]]) -> None:
+        self.sink.log_series({mlflow_key(k): v for k, v in series.items()})

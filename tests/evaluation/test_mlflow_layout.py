@@ -25,6 +25,33 @@ def test_report_fields_map_to_grouped_names():
     assert mlflow_key("latency.total_ms.p95", scope="tenant/a") == "tenant/a/latency/p95_ms"
 
 
+def test_a_runs_other_figures_are_grouped_too():
+    """Telemetry, a sweep parent's counts, DSPy's scores and a notebook stage's time (issue 17)."""
+    assert mlflow_key("throughput.generate.output_tokens_per_s") == "throughput/generate/output_tokens_per_s"
+    assert mlflow_key("gpu.0.utilization_pct.mean") == "gpu/0/utilization_pct/mean"
+    assert mlflow_key("sweep.trials") == "sweep/trials" and mlflow_key("stage.seconds") == "stage/seconds"
+    assert mlflow_key("dspy.before.f1") == "dspy/before/f1" and mlflow_key("dspy.paired_n") == "dspy/paired_n"
+
+
+def test_grouped_sink_logs_telemetry_under_grouped_names():
+    from ragbench.telemetry import JsonSink
+    from ragbench.tracking.metric_names import GroupedSink
+
+    class Recorder(JsonSink):
+        def write(self) -> None:  # keep it in memory
+            pass
+
+    sink = Recorder("unused.json")
+    grouped = GroupedSink(sink)
+    grouped.log_metrics({"throughput.evaluate.questions_per_s": 2.5, "gpu.samples": 4.0})
+    grouped.log_series({"gpu.0.utilization_pct": [(0, 1.0, 37.0)]})
+    grouped.set_tags({"gpu.metrics": "on"})
+    grouped.log_params({"gpu.count": "1"})
+    assert sink.data["metrics"] == {"throughput/evaluate/questions_per_s": 2.5, "gpu/samples": 4.0}
+    assert sink.data["series"] == {"gpu/0/utilization_pct": [[0, 1.0, 37.0]]}
+    assert sink.data["tags"] == {"gpu.metrics": "on"} and sink.data["params"] == {"gpu.count": "1"}  # unchanged
+
+
 def test_headline_metrics_come_first_and_nan_is_left_out():
     overall = {"questions": 4.0, "f1.n": 4.0, "latency.total_ms.p50": 3.0, "f1.ci_low": float("nan"), "f1": 0.5}
     out = mlflow_metrics(overall, metric_names=["f1"], scoped=[("tenant/a", {"f1": 0.25})])

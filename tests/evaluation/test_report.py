@@ -1,6 +1,8 @@
 """Aggregates: means with CIs over valid items only, failures counted, p50/p95/p99 latency,
 per-tenant and per-language breakdowns, and MLflow system metrics in a real run."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -49,6 +51,24 @@ def test_breakdowns_failures_and_percentiles():
     assert flat["language.hr.f1"] == report.per_language["hr"]["f1"] and "tenant.globex.f1.ci_high" in flat
     assert report.failure_rates() == {"f1": pytest.approx(3 / 53)}
     assert "(3 failed)" in format_report(report)
+
+
+def test_notebook_report_is_a_styled_frame_with_cis_and_failures_highlighted():
+    from ragbench.evaluation.report import report_style
+
+    results = [_result(i, "acme" if i % 2 else "globex", "en", f1=i / 10) for i in range(8)]
+    results += [_result(8, "acme", "en", error="judge timeout")]
+    report = build_report(results, ["f1"])
+    styler = report_style(report)
+    frame = styler.data
+    assert list(frame.index) == ["acme", "globex", "ALL"] and frame.index.name == "tenant / language"
+    o = report.overall
+    assert frame.loc["ALL", "f1"] == f"{o['f1']:.4f} [{o['f1.ci_low']:.3f},{o['f1.ci_high']:.3f}] (1 failed)"
+    html = styler.to_html()
+    assert 'class="rb-report"' in html and "<caption>Evaluation: means with 95% CIs</caption>" in html
+    [selectors] = re.findall(r"}?\s*([^{}]*)\{\s*background-color: #fde2e1", html)  # one CSS rule for all
+    cells = sorted(re.findall(r"_row(\d+)_col(\d+)", selectors))
+    assert cells == [("0", "2"), ("2", "2")]  # acme's and ALL's f1 (column 2), which carry the failed item
 
 
 def test_detected_language_fills_the_breakdown_when_the_dataset_has_none():

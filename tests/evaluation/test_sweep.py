@@ -117,6 +117,7 @@ def test_cli_sweep_makes_child_runs_under_one_parent(tmp_path, capsys):
     by_k = {r.data.params["k"]: r for r in children}
     assert by_k["3"].data.metrics["retrieval/recall_at_3"] > by_k["1"].data.metrics["retrieval/recall_at_3"]
     assert parent.data.tags["ragbench.best_run_id"] == by_k["3"].info.run_id
-    assert parent.data.metrics["trials"] == 2
+    assert parent.data.metrics["sweep/trials"] == 2 and parent.data.metrics["sweep/failed_trials"] == 0
+    assert "trials" not in parent.data.metrics
     [figure] = client.list_artifacts(parent.info.run_id, "figures")  # recall@3 vs p95 latency, CIs, Pareto front
     assert figure.path == "figures/quality_vs_latency.png" and figure.file_size > 1000

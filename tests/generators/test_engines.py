@@ -119,11 +119,11 @@ def test_ragbench_run_with_vllm_logs_tokens_per_s_and_ttft_to_mlflow(tiny_qwen2,
     assert run["metrics.generate/tokens_per_s"] > 0
     # telemetry (docs/performance.md): prompt and output tokens/s from the engine's own token counts
     assert (
-        run["metrics.throughput.generate.prompt_tokens_per_s"]
-        > run["metrics.throughput.generate.output_tokens_per_s"]
+        run["metrics.throughput/generate/prompt_tokens_per_s"]
+        > run["metrics.throughput/generate/output_tokens_per_s"]
         > 0
     )
-    assert run["metrics.throughput.generate.output_tokens_per_s"] == pytest.approx(run["metrics.generate/tokens_per_s"])
+    assert run["metrics.throughput/generate/output_tokens_per_s"] == pytest.approx(run["metrics.generate/tokens_per_s"])
     assert "GPU metrics: off (" in proc.stderr and run["tags.gpu.metrics"].startswith("off: ")
     assert (
         0

@@ -67,7 +67,7 @@ def test_every_stage_ran_and_is_in_mlflow(smoke):
     assert artifacts == sorted(f"notebooks/{name}.{ext}" for name in executed for ext in ("ipynb", "html"))
     children = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run.parent_run_id}'")
     assert sorted(c.info.run_name for c in children) == sorted(s["name"] for s in run.stages)
-    assert all(c.info.status == "FINISHED" and c.data.metrics["seconds"] > 0 for c in children)
+    assert all(c.info.status == "FINISHED" and c.data.metrics["stage/seconds"] > 0 for c in children)
 
 
 def test_quickstart_outputs(smoke):
@@ -135,7 +135,8 @@ def test_dspy_optimize_outputs(smoke):
     [run] = client.search_runs(
         [client.get_experiment_by_name("ragbench").experiment_id], "tags.`ragbench.kind` = 'dspy-optimize'"
     )
-    assert run.data.metrics["before.n"] + run.data.metrics["before.failed"] == 6 and "paired_n" in run.data.metrics
+    metrics = run.data.metrics
+    assert metrics["dspy/before/n"] + metrics["dspy/before/failed"] == 6 and "dspy/paired_n" in metrics
     assert [a.path for a in client.list_artifacts(run.info.run_id)] == [
         "config.json",
         "config.yaml",

@@ -53,6 +53,9 @@ def test_notebook_evaluation_run_is_nested_under_the_stage(tmp_path, monkeypatch
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'home' / 'mlflow.db'}")
     stage_id = run.stages[0]["mlflow_run_id"]
     assert client.get_run(stage_id).data.tags["mlflow.parentRunId"] == run.parent_run_id
+    stage_metrics = client.get_run(stage_id).data.metrics  # grouped like every other figure (issue 17)
+    assert stage_metrics["stage/seconds"] > 0 and stage_metrics["stage/failed"] == 0 and "seconds" not in stage_metrics
+    assert client.get_run(run.parent_run_id).data.metrics == {"pipeline/stages_done": 1.0}
     executed = nbformat.read(str(run.run_dir / "01_evaluate.ipynb"), as_version=4)
     printed = "".join(o.get("text", "") for o in executed.cells[-1].outputs if o.get("name") == "stdout")
     [eval_id] = re.findall(r"^run ([0-9a-f]{32})$", printed, flags=re.M)

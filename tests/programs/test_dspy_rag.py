@@ -120,4 +120,5 @@ def test_optimize_on_a_training_split_scored_on_held_out_questions_with_the_real
     )
     run = mlflow.tracking.MlflowClient(demo.tracker.tracking_uri).get_run(result.run_id)
     assert run.data.params["train"] == "6" and run.data.params["heldout"] == "10"
-    assert "before.n" in run.data.metrics and "after.n" in run.data.metrics and "paired_n" in run.data.metrics
+    assert {"dspy/before/n", "dspy/after/n", "dspy/paired_n", "dspy/delta/ci_low"} <= set(run.data.metrics)
+    assert not any(k.startswith(("before.", "after.")) for k in run.data.metrics)
