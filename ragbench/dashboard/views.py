@@ -88,7 +88,10 @@ class AskView:
             sizing_mode="stretch_width",
         )
         self.preset = pn.widgets.Select(
-            name="Pipeline preset", options=list(svc.presets), css_classes=["rb-ask-preset"], sizing_mode="stretch_width"
+            name="Pipeline preset",
+            options=list(svc.presets),
+            css_classes=["rb-ask-preset"],
+            sizing_mode="stretch_width",
         )
         self._docs: dict[str, dict[str, Any]] = {}  # the tenant's document records by id (source titles)
         self.question = pn.widgets.TextInput(

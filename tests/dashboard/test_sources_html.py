@@ -14,7 +14,12 @@ def _source(doc_id: str, text: str, *, title: str = "", rank: int = 0, cited: bo
 def test_card_titles_prefer_titles_then_file_names_never_the_hash_id():
     docs = {
         "3f9a0c77e1d2": {"key": "upload:notes.jsonl#bikes", "title": "", "language": "en", "source": "notes.jsonl"},
-        "acme-001": {"key": "doc:acme-001", "title": "Annual Vacation Policy", "language": "en", "source": "/d/c.jsonl"},
+        "acme-001": {
+            "key": "doc:acme-001",
+            "title": "Annual Vacation Policy",
+            "language": "en",
+            "source": "/d/c.jsonl",
+        },
         "b7e4": {"key": "folder:/srv/docs/guide.md", "title": "", "language": "hr", "source": "/srv/docs/guide.md"},
     }
     html = _html.sources(
