@@ -17,6 +17,11 @@ from ragbench.dashboard.service import DashboardService, get_service
 __all__ = ["AskView", "create_app", "current_user", "is_local_host_header"]
 
 PAGE_TITLE = "ragbench"
+#: The signed-out note is a new root outside the template's areas: shown on top, where one looks.
+SIGNED_OUT_STYLE = (
+    "position: fixed; top: 90px; left: 50%; transform: translateX(-50%); z-index: 1000; font-size: 16px; "
+    "background: #fff3cd; border: 1px solid #e0a800; border-radius: 6px; padding: 12px 20px"
+)
 
 
 def current_user(svc: DashboardService) -> tuple[User | None, str | None]:
@@ -66,7 +71,11 @@ def sign_out_on_revoke(svc: DashboardService) -> None:
         from bokeh.models import Div
 
         doc.clear()
-        doc.add_root(Div(text='<p class="rb-signed-out">You were signed out: <a href="/login">sign in again</a>.</p>'))
+        doc.add_root(
+            Div(
+                text=f'<p class="rb-signed-out" style="{SIGNED_OUT_STYLE}">You were signed out: <a href="/login">sign in again</a>.</p>'
+            )
+        )
 
     forget = svc.gate.sessions.on_revoke(request.cookies.get(COOKIE), lambda: doc.add_next_tick_callback(signed_out))
     pn.state.on_session_destroyed(lambda ctx: forget())

@@ -213,7 +213,8 @@ def _ci_plot(rows: list[dict[str, Any]]):
 def _frame(rows: list[dict[str, Any]], columns: list[str]):
     import pandas as pd
 
-    return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
+    frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
+    return frame.round(4)  # metrics to 4 digits, as in the Compare table
 
 
 def _scatter(rows: list[dict[str, Any]], dataset: str):

@@ -169,6 +169,8 @@ def test_experiments_and_monitor(browser, dashboard_url, artifacts):
     assert "ndcg@10" in metrics and "recall@10" in metrics
     assert page.locator("canvas").count() >= 1  # the quality vs latency plot
     page.screenshot(path=artifacts / "experiments.png", full_page=True)
+    page.locator(".rb-plot-dataset").scroll_into_view_if_needed()  # the one-dataset scatter below Compare
+    page.screenshot(path=artifacts / "experiments_scatter.png")
     _tab(page, "Monitor")
     page.wait_for_selector(".rb-health-row")
     health = {r.split("\t")[0]: r for r in page.locator(".rb-health-row").all_inner_texts()}
