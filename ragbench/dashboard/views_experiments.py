@@ -252,6 +252,8 @@ def _scatter(rows: list[dict[str, Any]], dataset: str):
     if with_ci:
         ci = ColumnDataSource({k: [p[k] for p in with_ci] for k in ("latency_ms", "lo", "hi")})
         fig.add_layout(Whisker(base="latency_ms", lower="lo", upper="hi", source=ci, line_color="#4878a8"))
+        for end in ("lo", "hi"):  # invisible ends, so the axis range takes in the whiskers
+            fig.scatter("latency_ms", end, source=ci, alpha=0)
     fig.add_tools(
         HoverTool(
             renderers=[dots],
