@@ -48,6 +48,7 @@ def recent_runs(tracker: Any, *, limit: int = 50) -> list[dict[str, Any]]:
         }
         row.update({name: m.get(_key(name)) for name in QUALITY})
         row["p50_ms"] = m.get(_key(LATENCY))
+        row["ndcg@10_lo"], row["ndcg@10_hi"] = m.get(_key("ndcg@10.ci_low")), m.get(_key("ndcg@10.ci_high"))
         row["p95_ms"] = m.get(_key("latency.total_ms.p95"))
         row["kind"] = run_kind(run)
         row["comparable"] = row["kind"] == "evaluation" and run.info.status == "FINISHED" and _has_table(client, run)
@@ -185,10 +186,46 @@ def compare_runs(
     return rows
 
 
-def quality_latency_points(rows: Sequence[dict[str, Any]], *, quality: str = "ndcg@10") -> list[dict[str, Any]]:
-    """``{name, run_id, quality, latency_ms}`` for runs that have both numbers (for the scatter plot)."""
-    return [
-        {"name": r["name"], "run_id": r["run_id"], "quality": r[quality], "latency_ms": r["p50_ms"]}
+def quality_latency_points(
+    rows: Sequence[dict[str, Any]], *, dataset: str | None = None, quality: str = "ndcg@10"
+) -> list[dict[str, Any]]:
+    """``{name, run_id, dataset, quality, latency_ms, lo, hi, pareto}`` for the finished runs that have both
+    numbers, of one ``dataset`` when given (quality on different datasets is not comparable). ``lo``/``hi``
+    are the quality's 95% interval when the run logged one (else None); ``pareto`` marks the runs that no
+    other run beats on both quality and latency.
+
+    Example:
+        >>> rows = [{"name": "a", "run_id": "1", "dataset": "d", "status": "FINISHED", "ndcg@10": 0.5, "p50_ms": 10.0},
+        ...         {"name": "b", "run_id": "2", "dataset": "d", "status": "FINISHED", "ndcg@10": 0.4, "p50_ms": 20.0}]
+        >>> [(p["name"], p["pareto"]) for p in quality_latency_points(rows, dataset="d")]
+        [('a', True), ('b', False)]
+    """
+    points = [
+        {
+            "name": r["name"],
+            "run_id": r["run_id"],
+            "dataset": r.get("dataset", ""),
+            "quality": r[quality],
+            "latency_ms": r["p50_ms"],
+            "lo": r.get(f"{quality}_lo"),
+            "hi": r.get(f"{quality}_hi"),
+        }
         for r in rows
-        if r.get(quality) is not None and r.get("p50_ms") is not None
+        if r.get(quality) is not None
+        and r.get("p50_ms") is not None
+        and r.get("status", "FINISHED") == "FINISHED"
+        and (dataset is None or r.get("dataset", "") == dataset)
     ]
+    for p in points:
+        p["pareto"] = not any(
+            o["quality"] >= p["quality"]
+            and o["latency_ms"] <= p["latency_ms"]
+            and (o["quality"] > p["quality"] or o["latency_ms"] < p["latency_ms"])
+            for o in points
+        )
+    return points
+
+
+def plot_datasets(rows: Sequence[dict[str, Any]], *, quality: str = "ndcg@10") -> list[str]:
+    """The datasets that have runs to plot, the newest run's first."""
+    return list(dict.fromkeys(p["dataset"] for p in quality_latency_points(rows, quality=quality)))

@@ -10,13 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from ragbench.dashboard import _html
-from ragbench.dashboard.auth import AccessDeniedError, User
+from ragbench.dashboard.auth import AccessDeniedError, User, require_access
 from ragbench.dashboard.gate import is_local_host_header
 from ragbench.dashboard.service import DashboardService, get_service
 
 __all__ = ["AskView", "create_app", "current_user", "is_local_host_header"]
 
 PAGE_TITLE = "ragbench"
+#: The signed-out note is a new root outside the template's areas: shown on top, where one looks.
+SIGNED_OUT_STYLE = (
+    "position: fixed; top: 90px; left: 50%; transform: translateX(-50%); z-index: 1000; font-size: 16px; "
+    "background: #fff3cd; border: 1px solid #e0a800; border-radius: 6px; padding: 12px 20px"
+)
 
 
 def current_user(svc: DashboardService) -> tuple[User | None, str | None]:
@@ -66,7 +71,11 @@ def sign_out_on_revoke(svc: DashboardService) -> None:
         from bokeh.models import Div
 
         doc.clear()
-        doc.add_root(Div(text='<p class="rb-signed-out">You were signed out: <a href="/login">sign in again</a>.</p>'))
+        doc.add_root(
+            Div(
+                text=f'<p class="rb-signed-out" style="{SIGNED_OUT_STYLE}">You were signed out: <a href="/login">sign in again</a>.</p>'
+            )
+        )
 
     forget = svc.gate.sessions.on_revoke(request.cookies.get(COOKIE), lambda: doc.add_next_tick_callback(signed_out))
     pn.state.on_session_destroyed(lambda ctx: forget())
@@ -85,11 +94,15 @@ class AskView:
             options=tenants,
             value=tenants[0] if tenants else None,
             css_classes=["rb-ask-tenant"],
-            width=220,
+            sizing_mode="stretch_width",
         )
         self.preset = pn.widgets.Select(
-            name="Pipeline preset", options=list(svc.presets), css_classes=["rb-ask-preset"], width=180
+            name="Pipeline preset",
+            options=list(svc.presets),
+            css_classes=["rb-ask-preset"],
+            sizing_mode="stretch_width",
         )
+        self._docs: dict[str, dict[str, Any]] = {}  # the tenant's document records by id (source titles)
         self.question = pn.widgets.TextInput(
             name="Question",
             placeholder="Ask a question about this tenant's documents",
@@ -109,13 +122,17 @@ class AskView:
         self.tenant.param.watch(lambda e: self._render_history(), "value")
         self._render_history()
 
+    def sidebar(self) -> list[Any]:
+        """The tenant and preset pickers (the page's sidebar)."""
+        return [self.tenant, self.preset] if self.tenant.options else []
+
     def panel(self):
         import panel as pn
 
         if not self.tenant.options:
             return pn.pane.Markdown(f"No tenants visible to **{self.user.name}**: ingest documents or ask an admin.")
         return pn.Column(
-            pn.Row(self.tenant, self.preset, self.question, self.button),
+            pn.Row(self.question, self.button),
             pn.Row(self.progress, self.stage),
             pn.pane.Markdown("### Answer"),
             self.answer,
@@ -153,7 +170,7 @@ class AskView:
             self.stage.object = (
                 f'<span class="rb-stage">Retrieved {len(event.hits)} chunks in {event.ms:.1f} ms · generating…</span>'
             )
-            self.sources.object = _html.sources([Source.from_hit(h) for h in event.hits])
+            self.sources.object = _html.sources([Source.from_hit(h) for h in event.hits], self._docs)
         elif event.stage == "token":
             self.answer.object = f'<div class="rb-answer">{_html.esc(event.text)}</div>'
         elif event.stage == "answered":
@@ -174,7 +191,11 @@ class AskView:
             self.answer.object = _html.low_confidence(r.low_confidence, r.relevance) + (
                 f'<div class="rb-answer">{_html.esc(r.answer) or "<i>(no answer)</i>"}</div>'
             )
-            self.sources.object = _html.sources(r.sources)
+            self.sources.object = _html.sources(r.sources, self._docs)
+
+    def _doc_records(self, tenant: str) -> dict[str, dict[str, Any]]:
+        """The tenant's ingestion records by document id (checked: only a tenant the user may access)."""
+        return {d["doc_id"]: d for d in self.svc.jobs.documents(require_access(self.user, tenant))}
 
     async def _ask(self, event=None) -> None:
         from pydantic import ValidationError
@@ -191,6 +212,7 @@ class AskView:
         self.answer.object, self.sources.object = "", ""
         try:
             request = QueryRequest(question=question, tenant=self.tenant.value, k=5)
+            self._docs = await self.svc.run_blocking(self._doc_records, request.tenant)
             steps = self.svc.ask_steps(self.user, request, preset=self.preset.value)
             while (step := await self.svc.run_blocking(next, steps, None)) is not None:
                 self._show(step)
@@ -229,8 +251,9 @@ def create_app() -> Any:
     from ragbench.dashboard.views_experiments import ExperimentsView
 
     who = f"Signed in as **{user.name}** ({user.role})" + ("" if svc.open_mode else " · [Log out](/logout)")
+    ask = AskView(svc, user)
     tabs = pn.Tabs(
-        ("Ask", AskView(svc, user).panel()),
+        ("Ask", ask.panel()),
         ("Documents", DocumentsView(svc, user).panel()),
         (
             "Experiments",
@@ -244,8 +267,15 @@ def create_app() -> Any:
         dynamic=False,
         sizing_mode="stretch_width",
     )
-    return pn.Column(
-        pn.Row(pn.pane.Markdown(f"# {PAGE_TITLE}"), pn.pane.Markdown(who, css_classes=["rb-who"])),
-        tabs,
-        sizing_mode="stretch_width",
+    # BootstrapTemplate: every resource is bundled with Panel (the Fast templates fetch Google's fonts)
+    return pn.template.BootstrapTemplate(
+        title=PAGE_TITLE,
+        sidebar=[
+            pn.pane.Markdown(who, css_classes=["rb-who"]),
+            pn.pane.Markdown("#### Ask"),
+            *ask.sidebar(),
+        ],
+        main=[tabs],
+        sidebar_width=260,
+        header_background="#2f6f9f",
     )

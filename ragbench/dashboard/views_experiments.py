@@ -49,7 +49,20 @@ class ExperimentsView:
 
         self.svc, self.user = svc, user
         self.refresh = pn.widgets.Button(name="Refresh runs")
-        self.runs = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.runs_status = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.runs = pn.widgets.Tabulator(
+            _frame([], self.RUN_COLUMNS),
+            selectable="checkbox",
+            disabled=True,
+            show_index=False,
+            header_filters=True,
+            pagination="local",
+            page_size=15,
+            sizing_mode="stretch_width",
+            css_classes=["rb-runs"],
+        )
+        self.pick_note = pn.pane.HTML("", sizing_mode="stretch_width")
+        self.dataset = pn.widgets.Select(name="Dataset", options=[], width=220, css_classes=["rb-plot-dataset"])
         self.run_a = pn.widgets.Select(name="Run A", options={}, width=300, css_classes=["rb-run-a"])
         self.run_b = pn.widgets.Select(name="Run B", options={}, width=300, css_classes=["rb-run-b"])
         self.compare = pn.widgets.Button(name="Compare", button_type="primary", align="end")
@@ -60,6 +73,8 @@ class ExperimentsView:
         self.refresh.on_click(self._refresh)
         self.compare.on_click(self._compare)
         self.run_a.param.watch(lambda e: self._offer_b(), "value")
+        self.runs.param.watch(lambda e: self._pick(), "selection")
+        self.dataset.param.watch(lambda e: self._plot(), "value")
         self._refresh()
 
     def panel(self):
@@ -67,15 +82,22 @@ class ExperimentsView:
 
         return pn.Column(
             self.refresh,
+            self.runs_status,
             self.runs,
             pn.pane.Markdown(
                 "### Compare two runs (95% bootstrap intervals)\n"
-                "Only finished evaluation runs are offered, and run B only of run A's dataset."
+                "Only finished evaluation runs are offered, and run B only of run A's dataset. "
+                "Tick two of them in the table to pick them."
             ),
+            self.pick_note,
             pn.Row(self.run_a, self.run_b, self.compare),
             self.result,
             self.ci_plot,
-            pn.pane.Markdown("### Quality (nDCG@10) vs latency (p50)"),
+            pn.pane.Markdown(
+                "### Quality (nDCG@10) vs latency (p50)\n"
+                "One dataset at a time; the line joins the runs no other run beats on both (the Pareto front)."
+            ),
+            self.dataset,
             self.plot,
             sizing_mode="stretch_width",
         )
@@ -86,12 +108,12 @@ class ExperimentsView:
         try:
             rows = recent_runs(self.svc.parts.tracker)
         except Exception as exc:
-            self.runs.object = f'<p class="rb-error">Could not read MLflow runs: {_html.esc(exc)}</p>'
+            self.runs_status.object = f'<p class="rb-error">Could not read MLflow runs: {_html.esc(exc)}</p>'
             return
-        self.runs.object = _html.table(
-            rows, self.RUN_COLUMNS, css="rb-runs", empty="No MLflow runs yet: run `ragbench run`."
-        )
+        self.runs_status.object = "" if rows else '<p class="rb-runs-empty">No MLflow runs yet: run `ragbench run`.</p>'
         self._rows = rows
+        self.runs.value = _frame(rows, self.RUN_COLUMNS)
+        self.runs.selection = []
         self.run_a.options = _run_options(comparable_runs(rows))
         pair = default_pair(rows)
         if pair is not None:
@@ -100,7 +122,38 @@ class ExperimentsView:
             self.run_b.value = pair[1]
         else:
             self._offer_b()
-        self.plot.object = _scatter(rows)
+        from ragbench.dashboard.experiments import plot_datasets
+
+        datasets = plot_datasets(rows)
+        self.dataset.options = datasets
+        if self.dataset.value not in datasets:
+            self.dataset.value = datasets[0] if datasets else None
+        self._plot()
+
+    def _plot(self) -> None:
+        self.plot.object = _scatter(self._rows, self.dataset.value) if self.dataset.value is not None else None
+
+    def _pick(self) -> None:
+        """Two runs ticked in the table become run A (the older) and run B, when they can be compared."""
+        picked = [self._rows[i] for i in sorted(self.runs.selection) if i < len(self._rows)]
+        if len(picked) != 2:
+            self.pick_note.object = ""
+            return
+        newer, older = picked  # rows are newest first
+        bad = [r["name"] for r in picked if not r.get("comparable")]
+        if bad:
+            note = f"{', '.join(bad)}: not a finished evaluation run with per-question scores."
+        elif older["dataset"] != newer["dataset"]:
+            note = f"Runs of different datasets ({older['dataset']}, {newer['dataset']}) do not pair."
+        else:
+            self.run_a.value = older["run_id"]
+            self._offer_b()
+            self.run_b.value = newer["run_id"]
+            self.pick_note.object = (
+                f'<p class="rb-pick-note">Run A: {_html.esc(older["name"])} · run B: {_html.esc(newer["name"])}</p>'
+            )
+            return
+        self.pick_note.object = f'<p class="rb-pick-note rb-error">{_html.esc(note)}</p>'
 
     def _offer_b(self) -> None:
         """Run B's choices: the finished evaluation runs of run A's dataset, other than A."""
@@ -157,27 +210,60 @@ def _ci_plot(rows: list[dict[str, Any]]):
     return fig
 
 
-def _scatter(rows: list[dict[str, Any]]):
-    from bokeh.models import ColumnDataSource, LabelSet
+def _frame(rows: list[dict[str, Any]], columns: list[str]):
+    import pandas as pd
+
+    frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
+    return frame.round(4)  # metrics to 4 digits, as in the Compare table
+
+
+def _scatter(rows: list[dict[str, Any]], dataset: str):
+    """nDCG@10 vs p50 latency of one dataset's runs: hover for the run, 95% intervals as whiskers where
+    the runs logged them, and the Pareto front as a step line."""
+    from bokeh.models import ColumnDataSource, HoverTool, Whisker
     from bokeh.plotting import figure
 
     from ragbench.dashboard.experiments import quality_latency_points
 
-    points = quality_latency_points(rows)
+    points = quality_latency_points(rows, dataset=dataset)
     fig = figure(
-        height=300,
+        height=320,
         sizing_mode="stretch_width",
+        title=f"dataset: {dataset}",
         x_axis_label="latency p50 (ms)",
         y_axis_label="nDCG@10",
-        tools="pan,wheel_zoom,reset,hover",
-        tooltips=[("run", "@name"), ("nDCG@10", "@quality"), ("p50 ms", "@latency_ms")],
+        tools="pan,wheel_zoom,reset",
     )
-    if points:
-        src = ColumnDataSource({k: [p[k] for p in points] for k in points[0]})
-        fig.scatter("latency_ms", "quality", source=src, size=10)
-        fig.add_layout(
-            LabelSet(
-                x="latency_ms", y="quality", text="name", source=src, x_offset=6, y_offset=4, text_font_size="10px"
-            )
+    if not points:
+        return fig
+    src = ColumnDataSource({k: [p[k] for p in points] for k in points[0]})
+    front = sorted((p for p in points if p["pareto"]), key=lambda p: p["latency_ms"])
+    fig.step(
+        [p["latency_ms"] for p in front],
+        [p["quality"] for p in front],
+        mode="after",
+        line_dash="dashed",
+        color="#d9822b",
+        legend_label="Pareto front",
+        name="pareto",
+    )
+    dots = fig.scatter("latency_ms", "quality", source=src, size=11, color="#4878a8", name="runs")
+    with_ci = [p for p in points if p["lo"] is not None and p["hi"] is not None]
+    if with_ci:
+        ci = ColumnDataSource({k: [p[k] for p in with_ci] for k in ("latency_ms", "lo", "hi")})
+        fig.add_layout(Whisker(base="latency_ms", lower="lo", upper="hi", source=ci, line_color="#4878a8"))
+        for end in ("lo", "hi"):  # invisible ends, so the axis range takes in the whiskers
+            fig.scatter("latency_ms", end, source=ci, alpha=0)
+    fig.add_tools(
+        HoverTool(
+            renderers=[dots],
+            tooltips=[
+                ("run", "@name"),
+                ("nDCG@10", "@quality{0.000} (95% CI @lo{0.000} – @hi{0.000})"),
+                ("p50", "@latency_ms{0.0} ms"),
+                ("Pareto", "@pareto"),
+            ],
         )
+    )
+    fig.legend.location = "bottom_right"
     return fig

@@ -75,7 +75,7 @@ def test_user_cannot_reach_another_tenant(browser, dashboard_url, artifacts):
     _tab(page, "Documents")
     assert page.locator(".rb-docs-tenant select option").all_inner_texts() == ["acme-robotics"]
     _tab(page, "Experiments")  # runs hold every tenant's questions: admins only
-    assert "admins only" in page.inner_text(".rb-admin-only") and page.locator(".rb-runs-row").count() == 0
+    assert "admins only" in page.inner_text(".rb-admin-only") and page.locator(".rb-runs .tabulator-row").count() == 0
     _tab(page, "Ask")
     # 2. a crafted widget change over the websocket: Panel rejects the value, the answer stays in acme
     page.evaluate("""() => {
@@ -155,14 +155,22 @@ def test_upload_shows_live_job_progress_and_per_document_status(browser, dashboa
 def test_experiments_and_monitor(browser, dashboard_url, artifacts):
     ctx, page = _sign_in(browser, dashboard_url, "root", "root-pw")
     _tab(page, "Experiments")
-    runs = page.locator(".rb-runs-row").all_inner_texts()
-    assert [r.split("\t")[0] for r in runs[:2]] == ["demo-bm25", "demo-hybrid"]
+    page.wait_for_selector(".rb-runs .tabulator-row")
+    runs = page.locator(".rb-runs .tabulator-row .tabulator-cell[tabulator-field=name]").all_inner_texts()
+    assert runs[:2] == ["demo-bm25", "demo-hybrid"]  # the runs table (a Tabulator), newest first
+    for name in ("demo-bm25", "demo-hybrid"):  # tick two runs to pick them for Compare
+        page.locator(".rb-runs .tabulator-row", has_text=name).locator("input[type=checkbox]").check()
+    page.wait_for_selector(".rb-pick-note")
+    assert page.inner_text(".rb-pick-note") == "Run A: demo-hybrid · run B: demo-bm25"
+    assert page.locator(".rb-plot-dataset select option").all_inner_texts() == ["demo"]  # one dataset at a time
     page.get_by_role("button", name="Compare").click()
     page.wait_for_selector(".rb-compare-row")
     metrics = [r.split("\t")[0] for r in page.locator(".rb-compare-row").all_inner_texts()]
     assert "ndcg@10" in metrics and "recall@10" in metrics
     assert page.locator("canvas").count() >= 1  # the quality vs latency plot
     page.screenshot(path=artifacts / "experiments.png", full_page=True)
+    page.locator(".rb-plot-dataset").scroll_into_view_if_needed()  # the one-dataset scatter below Compare
+    page.screenshot(path=artifacts / "experiments_scatter.png")
     _tab(page, "Monitor")
     page.wait_for_selector(".rb-health-row")
     health = {r.split("\t")[0]: r for r in page.locator(".rb-health-row").all_inner_texts()}

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ragbench.errors import ConfigError
+from ragbench.tracking.metric_names import mlflow_key
 
 
 def _run_async(coro) -> None:
@@ -20,17 +21,32 @@ def _run_async(coro) -> None:
         pool.submit(asyncio.run, coro).result()
 
 
-def _eval_run(tracker, name: str, dataset: str, scores: list[float], *, fail: bool = False) -> str:
+def _eval_run(
+    tracker,
+    name: str,
+    dataset: str,
+    scores: list[float],
+    *,
+    fail: bool = False,
+    p50: float = 0.0,
+    ci: bool = False,
+    table: bool = True,
+) -> str:
     rows = [
         {"question_id": f"q{i}", "metric.ndcg@10": s, "metric.recall@10": min(1.0, s + 0.1)}
         for i, s in enumerate(scores)
     ]
     try:
         with tracker.start_run(run_name=name, tags={"dataset": dataset, "method": "standard"}) as run_id:
-            tracker.log_metrics({"ndcg@10": sum(scores) / len(scores)})
+            mean = sum(scores) / len(scores)
+            summary = {"ndcg@10": mean, "latency.total_ms.p50": p50 or 10.0 * len(name)}
+            if ci:
+                summary.update({"ndcg@10.ci_low": mean - 0.1, "ndcg@10.ci_high": mean + 0.1})
+            tracker.log_metrics({mlflow_key(k): v for k, v in summary.items()})  # the names a real run logs
             if fail:
                 raise RuntimeError("the generator server went away")
-            tracker.log_table(rows, "per_question")
+            if table:
+                tracker.log_table(rows, "per_question")
     except RuntimeError:
         pass
     time.sleep(0.02)  # distinct start times: the views order runs by them
@@ -40,7 +56,8 @@ def _eval_run(tracker, name: str, dataset: str, scores: list[float], *, fail: bo
 @pytest.fixture
 def home(tmp_path):
     """A service on a fresh home whose MLflow experiment holds, oldest first: demo-a, other-ds, demo-b
-    (finished evaluation runs), demo-failed, a sweep parent and a pipeline stage (newest)."""
+    (finished evaluation runs), demo-c (finished, without per-question scores), demo-failed, a sweep
+    parent and a pipeline stage (newest)."""
     from ragbench.config import build, compose
     from ragbench.dashboard.history import ConversationStore
     from ragbench.dashboard.service import DashboardService
@@ -48,9 +65,10 @@ def home(tmp_path):
     parts = build(compose([f"home={tmp_path / 'home'}", "progress=false", "generator=extractive", "retriever=bm25"]))
     t = parts.tracker
     ids = {
-        "demo-a": _eval_run(t, "demo-a", "demo", [0.2, 0.4, 0.5, 0.3, 0.6, 0.1]),
-        "other-ds": _eval_run(t, "other-ds", "scifact", [0.9, 0.8, 0.7]),
-        "demo-b": _eval_run(t, "demo-b", "demo", [0.6, 0.7, 0.8, 0.5, 0.9, 0.4]),
+        "demo-a": _eval_run(t, "demo-a", "demo", [0.2, 0.4, 0.5, 0.3, 0.6, 0.1], p50=30.0),
+        "other-ds": _eval_run(t, "other-ds", "scifact", [0.9, 0.8, 0.7], p50=5.0),
+        "demo-b": _eval_run(t, "demo-b", "demo", [0.6, 0.7, 0.8, 0.5, 0.9, 0.4], p50=50.0, ci=True),
+        "demo-c": _eval_run(t, "demo-c", "demo", [0.3, 0.3, 0.3, 0.3, 0.3, 0.3], p50=80.0, table=False),
         "demo-failed": _eval_run(t, "demo-failed", "demo", [0.1, 0.1], fail=True),
     }
     with t.start_run(run_name="sweep-grid", tags={"ragbench.kind": "sweep"}) as ids["sweep"]:
@@ -102,3 +120,49 @@ def test_compare_refuses_runs_that_cannot_be_paired_with_the_reason(home):
     [ndcg, recall] = compare_runs(tracker, ids["demo-a"], ids["demo-b"], n_resamples=500)
     assert ndcg["metric"] == "ndcg@10" and ndcg["n_paired"] == 6 and ndcg["diff"] == pytest.approx(0.3)
     assert ndcg["significant"] and ndcg["diff_lo"] > 0
+
+
+def test_runs_table_picks_and_one_dataset_scatter_with_pareto_front_and_intervals(home):
+    from bokeh.models import GlyphRenderer, LabelSet, Whisker
+
+    from ragbench.dashboard.auth import LOCAL_ADMIN
+    from ragbench.dashboard.views_experiments import ExperimentsView
+
+    svc, ids = home
+    view = ExperimentsView(svc, LOCAL_ADMIN)
+    frame = view.runs.value  # the Tabulator's rows, newest first
+    assert list(frame["name"][:4]) == ["evaluate", "sweep-grid", "demo-failed", "demo-c"]
+    assert view.runs.header_filters and view.runs.selectable == "checkbox"
+    # ticking two comparable runs of one dataset picks them (the older as A)
+    names = list(frame["name"])
+    view.runs.selection = [names.index("demo-b"), names.index("demo-a")]
+    assert (view.run_a.value, view.run_b.value) == (ids["demo-a"], ids["demo-b"])
+    view.runs.selection = [names.index("demo-b"), names.index("other-ds")]
+    assert "different datasets" in view.pick_note.object
+    view.runs.selection = [names.index("demo-b"), names.index("demo-c")]
+    assert "demo-c: not a finished evaluation run" in view.pick_note.object
+    assert (view.run_a.value, view.run_b.value) == (ids["demo-a"], ids["demo-b"])  # a refused pick changes nothing
+    # the scatter: one dataset at a time, newest run's first
+    assert view.dataset.options == ["demo", "scifact"] and view.dataset.value == "demo"
+    fig = view.plot.object
+    assert not fig.select(type=LabelSet)  # no text labels: hover tooltips instead
+    [dots] = fig.select(name="runs", type=GlyphRenderer)
+    data = dots.data_source.data
+    by_name = dict(
+        zip(data["name"], zip(data["latency_ms"], data["quality"], data["pareto"], strict=True), strict=True)
+    )
+    assert by_name == {  # demo-failed (FAILED) and other-ds (scifact) are not drawn
+        "demo-a": (30.0, pytest.approx(0.35), True),
+        "demo-b": (50.0, pytest.approx(0.65), True),
+        "demo-c": (80.0, pytest.approx(0.3), False),  # slower and worse than demo-b
+    }
+    [front] = fig.select(name="pareto", type=GlyphRenderer)
+    assert list(front.data_source.data["x"]) == [30.0, 50.0]
+    [whisker] = [w for w in fig.center if isinstance(w, Whisker)]  # only demo-b logged its interval
+    assert list(whisker.source.data["lo"]) == [pytest.approx(0.55)] and list(whisker.source.data["hi"]) == [
+        pytest.approx(0.75)
+    ]
+    view.dataset.value = "scifact"
+    [dots] = view.plot.object.select(name="runs", type=GlyphRenderer)
+    assert list(dots.data_source.data["name"]) == ["other-ds"]
+    assert not [w for w in view.plot.object.center if isinstance(w, Whisker)]
