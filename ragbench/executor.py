@@ -98,7 +98,6 @@ class ExecutorSettings:
                 )
 
 
-
 def map_actors(dataset, actor: type, *, constructor: dict[str, Any], executor: ExecutorSettings):
     """``dataset.map_batches`` on a pool of ``executor.actors`` actors of class ``actor``.
 

@@ -94,7 +94,6 @@ class Preparer:
 
             self._attempts(w, embed, first=2)
 
-
     # -------------------------------------------------------------- items
     def prepare(self, pairs: list[tuple[int, Item]]) -> list[Work]:
         """Load, detect the language of (all at once, on every core) and chunk some items."""
@@ -170,6 +169,7 @@ class Preparer:
             for batch in (texts[i : i + self.embed_batch] for i in range(0, len(texts), self.embed_batch))
         ]
         return parts[0] if len(parts) == 1 else Embeddings.concat(parts)
+
 
 class Runner(Preparer):
     """Processes batches of one job; holds the parts, never the whole config."""
