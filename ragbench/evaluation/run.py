@@ -176,7 +176,10 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
     mark_killed_runs(runs_dir, tracker=parts.tracker, keep=folder)  # dead runs must not stay RUNNING
     stats = ingest_dataset(parts)
     with telemetry.throughput.paused():  # a warm-up embedding is not the run's throughput
-        parts.warm_up()  # load the query embedder and the generator's weights before any question is timed
+        if _ray_answer(parts) is None:
+            parts.warm_up()  # load the query embedder and the generator's weights before any question is timed
+        else:
+            parts.check()  # executor=ray: the actors load the models (EvalActor); here only validate
     tags = {
         "dataset": parts.dataset.name,
         "method": method_name(parts),
