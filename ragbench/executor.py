@@ -145,6 +145,8 @@ def ensure_ray(settings: ExecutorSettings):
 
 
 def _init(ray, settings: ExecutorSettings) -> None:
+    # a busy machine can take longer than Ray's default to register the raylet (seen at load 10 on 2 cores)
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
     if settings.address == "local":
         options["num_cpus"] = settings.num_cpus
