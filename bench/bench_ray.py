@@ -147,8 +147,9 @@ def main() -> None:
     args = parser.parse_args()
     import ray
 
-    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")  # a loaded machine registers the raylet late
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
+    from ragbench.executor import start_ray
+
+    start_ray(ray, num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     address = ray.get_runtime_context().gcs_address
     print(f"Ray {ray.__version__}, num_cpus=2; {load()}", flush=True)
     try:

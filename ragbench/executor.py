@@ -144,9 +144,24 @@ def ensure_ray(settings: ExecutorSettings):
     return ray
 
 
-def _init(ray, settings: ExecutorSettings) -> None:
-    # a busy machine can take longer than Ray's default to register the raylet (seen at load 10 on 2 cores)
+def start_ray(ray, attempts: int = 3, **options: Any) -> None:
+    """``ray.init(**options)``, tried again when a busy machine makes the node time out while starting.
+
+    At load 10 on 2 cores Ray 2.60's raylet sometimes gives up after 30 s waiting for its metrics
+    agent to come up ("The current node timed out during startup"); a second start usually works.
+    """
     os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
+    for attempt in range(1, attempts + 1):
+        try:
+            ray.init(**options)
+            return
+        except Exception as exc:
+            if "timed out during startup" not in str(exc) or attempt == attempts:
+                raise
+            ray.shutdown()
+
+
+def _init(ray, settings: ExecutorSettings) -> None:
     options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
     if settings.address == "local":
         options["num_cpus"] = settings.num_cpus
@@ -155,7 +170,7 @@ def _init(ray, settings: ExecutorSettings) -> None:
     else:
         options = {"address": settings.address, "log_to_driver": False}
     try:
-        ray.init(**options)
+        start_ray(ray, **options)
     except ConnectionError as exc:
         raise ConfigError(
             f"executor.address={settings.address!r}: no Ray cluster answered ({exc}). Start one with "

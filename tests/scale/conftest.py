@@ -12,8 +12,10 @@ def ray_cluster():
     """``ray.init(num_cpus=2)`` on 127.0.0.1, shut down at the end; yields the head's GCS address."""
     import ray
 
-    os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")  # CI under load: the raylet registers late
-    ray.init(
+    from ragbench.executor import start_ray
+
+    start_ray(  # tried again if a loaded machine makes the node time out while starting
+        ray,
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
