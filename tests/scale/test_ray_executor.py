@@ -69,12 +69,24 @@ def test_executor_config_is_checked():
     assert ExecutorSettings.from_config({"kind": "ray", "address": "10.0.0.5:6379"}).address == "10.0.0.5:6379"
 
 
-def test_demo_on_ray_matches_local_despite_killed_workers(ray_cluster, local_demo, tmp_path):
-    """Two actors per model; a worker SIGKILLed in its first ingestion batch and one in its first evaluation
-    batch are restarted and their batches redone: the chunks, per-question rows, metrics (to 1e-9) and the
-    MLflow run are exactly the local run's."""
+def test_demo_on_ray_matches_local(ray_cluster, local_demo, tmp_path):
+    """Two actors per model: ingestion and evaluation sharded, the same chunks, rows, metrics and MLflow run."""
     ray_on = ["executor=ray", f"executor.address={ray_cluster}", "executor.actors=2", "executor.batch_size=16"]
-    cfg = compose([*DEMO, f"home={tmp_path}", *ray_on])
+    parts = build(compose([*DEMO, f"home={tmp_path}", *ray_on]))
+    result = run_experiment(parts)
+    _assert_same(result, parts, local_demo)
+    import mlflow
+
+    mlflow.set_tracking_uri(parts.tracker.tracking_uri)
+    run = mlflow.get_run(result.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["ndcg_at_10"] == pytest.approx(local_demo[0].report.overall["ndcg@10"], abs=1e-9)
+
+
+def test_killed_workers_change_nothing(ray_cluster, local_demo, tmp_path):
+    """A worker SIGKILLed in its first ingestion batch and one in its first evaluation batch are restarted
+    and their batches redone: the chunks, per-question rows and metrics (to 1e-9) are exactly the local run's."""
+    cfg = compose([*DEMO, f"home={tmp_path}", "executor=ray", f"executor.address={ray_cluster}"])
     ingest_marker, eval_marker = tmp_path / "ingest-killed", tmp_path / "eval-killed"
     with open_dict(cfg):
         for group, wrapper, marker in (
@@ -93,12 +105,6 @@ def test_demo_on_ray_matches_local_despite_killed_workers(ray_cluster, local_dem
         assert marker.exists() and int(marker.read_text()) != os.getpid()
     _assert_same(result, parts, local_demo)
     assert sum(s.failed for s in result.index_stats) == 0
-    import mlflow
-
-    mlflow.set_tracking_uri(parts.tracker.tracking_uri)
-    run = mlflow.get_run(result.run_id)
-    assert run.info.status == "FINISHED"
-    assert run.data.metrics["ndcg_at_10"] == pytest.approx(local_demo[0].report.overall["ndcg@10"], abs=1e-9)
 
 
 def _write_corpus(folder: Path, n: int) -> None:
