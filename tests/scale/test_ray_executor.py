@@ -80,7 +80,7 @@ def test_demo_on_ray_matches_local(ray_cluster, local_demo, tmp_path):
     mlflow.set_tracking_uri(parts.tracker.tracking_uri)
     run = mlflow.get_run(result.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.metrics["ndcg_at_10"] == pytest.approx(local_demo[0].report.overall["ndcg@10"], abs=1e-9)
+    assert run.data.metrics["retrieval/ndcg_at_10"] == pytest.approx(local_demo[0].report.overall["ndcg@10"], abs=1e-9)
 
 
 def test_killed_workers_change_nothing(ray_cluster, local_demo, tmp_path):
