@@ -42,7 +42,7 @@ def test_help_lists_commands_and_imports_nothing_heavy():
     code = (
         "import sys, ragbench.cli; ragbench.cli.build_parser(); "
         "heavy = {'torch', 'lancedb', 'mlflow', 'sentence_transformers', 'FlagEmbedding', 'vllm', 'ragas', "
-        "'hydra', 'panel', 'papermill', 'dspy', 'pandas'}; print(sorted(heavy & set(sys.modules)))"
+        "'hydra', 'panel', 'papermill', 'dspy', 'pandas', 'ray'}; print(sorted(heavy & set(sys.modules)))"
     )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]", f"ragbench.cli imports heavy modules at start-up: {loaded}"

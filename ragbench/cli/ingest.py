@@ -113,6 +113,7 @@ def _allow_intermixed(parser: argparse.ArgumentParser) -> None:
 def ingest_path_command(args: argparse.Namespace) -> int:
     """``ragbench ingest --tenant T --path P``: one durable job; prints its summary and failures."""
     from ragbench.config import build, compose
+    from ragbench.executor import ExecutorSettings
     from ragbench.ingestion.ingest import ingest_path
     from ragbench.ingestion.jobs import get_job
     from ragbench.tenancy import validate_tenant_id
@@ -128,6 +129,7 @@ def ingest_path_command(args: argparse.Namespace) -> int:
         batch_size=int(parts.cfg.index_batch_size),
         commit_seconds=float(parts.cfg.index_commit_seconds),
         progress=bool(parts.cfg.progress),
+        executor=ExecutorSettings.from_config(parts.cfg.get("executor")),
     )
     print(
         f"job {job.job_id} {job.status}: {job.done}/{job.total} documents, {job.completed} ingested, "

@@ -142,13 +142,15 @@ def evaluate(
     batch_size: int = 1,
     progress: bool = False,
     checkpoint=None,
+    answer: Callable[[Sequence[Sample], Callable[[QuestionResult], None]], None] | None = None,
 ) -> EvaluationReport:
     """Answer every sample, score it, and aggregate overall, per tenant and per language (no tracking).
 
     ``metrics`` is a metric suite (``MetricSuite``, or any callable with ``names``) or catalogue names
     such as ``["ndcg@10", "f1", "match"]``. With ``batch_size=1`` (the default) stage timings are true
     per-question latencies. With a ``checkpoint``, questions already in it are not asked again and
-    each new result is written to it as soon as it is scored.
+    each new result is written to it as soon as it is scored. ``answer(samples, sink)`` replaces
+    the per-question loop (``executor=ray``: :func:`ragbench.evaluation._ray.ray_answerer`).
 
     Example:
         >>> report = evaluate(ds, pipeline, ["f1", "match"])  # doctest: +SKIP
@@ -180,7 +182,10 @@ def evaluate(
             bar.update(1)
 
     try:
-        _answer_batches(pipeline, todo, batch_size, metrics, sink)
+        if answer is not None:
+            answer(todo, sink)
+        else:
+            _answer_batches(pipeline, todo, batch_size, metrics, sink)
     finally:
         if bar is not None:
             bar.close()

@@ -38,7 +38,10 @@ class RunResult:
 
 def ingest_dataset(parts: Components) -> list[IndexStats]:
     """Index every tenant's documents of the run's dataset (skipping unchanged chunks)."""
+    from ragbench.executor import ExecutorSettings
+
     ds = parts.dataset
+    executor = ExecutorSettings.from_config(parts.cfg.get("executor"))
     return [
         index_documents(
             ds.documents_of(tenant),
@@ -49,6 +52,7 @@ def ingest_dataset(parts: Components) -> list[IndexStats]:
             batch_size=parts.settings.index_batch_size,
             commit_seconds=float(parts.settings.index_commit_seconds),
             progress=parts.settings.progress,
+            executor=executor,
         )
         for tenant in ds.tenants
     ]
@@ -172,7 +176,10 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
     mark_killed_runs(runs_dir, tracker=parts.tracker, keep=folder)  # dead runs must not stay RUNNING
     stats = ingest_dataset(parts)
     with telemetry.throughput.paused():  # a warm-up embedding is not the run's throughput
-        parts.warm_up()  # load the query embedder and the generator's weights before any question is timed
+        if _ray_answer(parts) is None:
+            parts.warm_up()  # load the query embedder and the generator's weights before any question is timed
+        else:
+            parts.check()  # executor=ray: the actors load the models (EvalActor); here only validate
     tags = {
         "dataset": parts.dataset.name,
         "method": method_name(parts),
@@ -224,7 +231,9 @@ def _evaluate(
 
     settings = parts.settings
     resumed = len(checkpoint.load())
-    pipeline = traced(parts.pipeline, parts.tracker, settings.trace_sample, run_id=run_id)
+    answer = _ray_answer(parts)
+    trace_sample = 0.0 if answer is not None else settings.trace_sample  # traces are recorded in-process only
+    pipeline = traced(parts.pipeline, parts.tracker, trace_sample, run_id=run_id)
     try:
         with (
             system_metrics(parts.tracker, run_id, settings.system_metrics, gpu_sampled=telemetry.gpu.on),
@@ -238,12 +247,27 @@ def _evaluate(
                 batch_size=settings.batch_size,
                 progress=settings.progress,
                 checkpoint=checkpoint,
+                answer=answer,
             )
             counts["questions"] = len(report.results) - resumed
     finally:
         if pipeline is not parts.pipeline:
             pipeline.tracer.flush()  # sampled traces are written before the run ends
     return report, resumed
+
+
+def _ray_answer(parts: Components):
+    """The Ray per-question loop for ``executor=ray`` (``None``: the local one)."""
+    from ragbench.executor import ExecutorSettings
+
+    executor = ExecutorSettings.from_config(parts.cfg.get("executor"))
+    if not executor.is_ray:
+        return None
+    from omegaconf import OmegaConf
+
+    from ragbench.evaluation._ray import ray_answerer
+
+    return ray_answerer(OmegaConf.to_container(parts.cfg, resolve=True), executor)
 
 
 def _log(

@@ -33,6 +33,7 @@ class Work:
     drop: list[str] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
     duplicate: bool = False
+    vectors: Embeddings | None = None  # embedded elsewhere (executor=ray) before the driver plans the batch
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -46,34 +47,52 @@ def reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, DocumentError) else f"{type(exc).__name__}: {exc}"
 
 
-class Runner:
-    """Processes batches of one job; holds the parts, never the whole config."""
+class Preparer:
+    """The per-document work of a job: load, detect the language, chunk, embed (no store access).
+
+    :class:`Runner` adds the planning and the writes; on Ray, actors hold a :class:`Preparer`
+    (:mod:`ragbench.ingestion._ray`) and the driver's runner writes what they prepared.
+    """
 
     def __init__(
         self,
-        job: JobStatus,
+        tenant: str,
         *,
-        store: IngestStore,
         embedder,
         chunker,
         max_attempts: int,
         language: Callable[[str], str | None] | None,
         embed_batch: int,
     ) -> None:
-        self.job, self.store, self.embedder, self.chunker = job, store, embedder, chunker
-        self.max_attempts, self.embed_batch = max_attempts, embed_batch
+        self.tenant, self.embedder, self.chunker = tenant, embedder, chunker
+        self.max_attempts, self.embed_batch, self.language = max_attempts, embed_batch, language
         if language is None:
             self.detect = None
         elif language is detect_language:
             self.detect = detect_languages  # same answers, all cores
         else:
             self.detect = lambda texts: [language(t) for t in texts]
-        self.fingerprint = repr(chunker)
-        self.db = store.tenant_db(job.tenant)
-        self.wrote = False
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-{job.tenant}")
-        self.pending: Future | None = None
-        self.inflight: set[str] = set()  # keys of the batch being committed
+
+    def embed_each(self, works: list[Work]) -> None:
+        """Embed every loaded document's chunks into ``work.vectors`` (one call for all, else each alone)."""
+        live = [w for w in works if w.doc is not None]
+        for w in live:
+            w.status.attempts = max(w.status.attempts, 1)
+        try:
+            vectors = self._embed([c for w in live for c in w.chunks])
+            offset = 0
+            for w in live:
+                w.vectors = vectors.rows(offset, offset + len(w.chunks)) if vectors is not None and w.chunks else None
+                offset += len(w.chunks)
+            return
+        except Exception:
+            pass
+        for w in live:
+
+            def embed(w: Work = w) -> None:
+                w.vectors = self._embed(w.chunks)
+
+            self._attempts(w, embed, first=2)
 
     # -------------------------------------------------------------- items
     def prepare(self, pairs: list[tuple[int, Item]]) -> list[Work]:
@@ -118,7 +137,7 @@ class Runner:
         work = Work(seq, item, status)
 
         def load() -> None:
-            work.doc = item.load(self.job.tenant, language=None)  # detected per group, see prepare
+            work.doc = item.load(self.tenant, language=None)  # detected per group, see prepare
 
         self._attempts(work, load)
         return work
@@ -137,6 +156,51 @@ class Runner:
         work.status.status, work.status.error, work.status.attempts = "failed", reason, attempts
         work.doc, work.chunks = None, []
         return work
+
+    def _embed(self, chunks: list[Chunk]) -> Embeddings | None:
+        """Embed chunk contents in calls of ``embed_batch`` texts; a :class:`ColumnEmbedder` (BGE-M3)
+        contributes its extra columns (sparse, ColBERT), which the store writes next to the vectors."""
+        if self.embedder is None or not chunks:
+            return None
+        texts = [c.content for c in chunks]
+        columns = isinstance(self.embedder, ColumnEmbedder)
+        parts = [
+            self.embedder.embed_document_columns(batch) if columns else Embeddings(self.embedder.embed_documents(batch))
+            for batch in (texts[i : i + self.embed_batch] for i in range(0, len(texts), self.embed_batch))
+        ]
+        return parts[0] if len(parts) == 1 else Embeddings.concat(parts)
+
+
+class Runner(Preparer):
+    """Processes batches of one job; holds the parts, never the whole config."""
+
+    def __init__(
+        self,
+        job: JobStatus,
+        *,
+        store: IngestStore,
+        embedder,
+        chunker,
+        max_attempts: int,
+        language: Callable[[str], str | None] | None,
+        embed_batch: int,
+    ) -> None:
+        super().__init__(
+            job.tenant,
+            embedder=embedder,
+            chunker=chunker,
+            max_attempts=max_attempts,
+            language=language,
+            embed_batch=embed_batch,
+        )
+        self.job, self.store = job, store
+        self.fingerprint = repr(chunker)
+        self.db = store.tenant_db(job.tenant)
+        self.wrote = False
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ingest-{job.tenant}")
+        self.pending: Future | None = None
+        self.inflight: set[str] = set()  # keys of the batch being committed
+        self.prepared = False  # True: documents arrive embedded (executor=ray, ragbench.ingestion._ray)
 
     # -------------------------------------------------------------- one batch
     def flush(self, batch: list[Work]) -> None:
@@ -203,25 +267,16 @@ class Runner:
                 w.duplicate = True
                 self._fail(w, f"{key}: duplicate source key in this job; the first occurrence was kept.", 1)
 
-    def _embed(self, chunks: list[Chunk]) -> Embeddings | None:
-        """Embed chunk contents in calls of ``embed_batch`` texts; a :class:`ColumnEmbedder` (BGE-M3)
-        contributes its extra columns (sparse, ColBERT), which the store writes next to the vectors."""
-        if self.embedder is None or not chunks:
-            return None
-        texts = [c.content for c in chunks]
-        columns = isinstance(self.embedder, ColumnEmbedder)
-        parts = [
-            self.embedder.embed_document_columns(batch) if columns else Embeddings(self.embedder.embed_documents(batch))
-            for batch in (texts[i : i + self.embed_batch] for i in range(0, len(texts), self.embed_batch))
-        ]
-        return parts[0] if len(parts) == 1 else Embeddings.concat(parts)
-
     def _vectors(self, todo: list[Work]) -> list[tuple[list[Work], object]]:
         """Embed the batch in one go; if that fails, each document alone with retries.
 
         Returns groups of (documents, their vectors) to commit; documents whose embedding
-        failed on every attempt are recorded as failed and left out.
+        failed on every attempt are recorded as failed and left out. Documents embedded by Ray
+        actors (``prepared``) bring their vectors.
         """
+        if self.prepared:
+            parts = [w.vectors for w in todo if w.vectors is not None]
+            return [(todo, (parts[0] if len(parts) == 1 else Embeddings.concat(parts)) if parts else None)]
         try:
             vectors = self._embed([c for w in todo for c in w.chunks])
             for w in todo:

@@ -62,6 +62,7 @@ def index_documents(
     batch_size: int = 2048,
     commit_seconds: float = 5.0,
     progress: bool = False,
+    executor=None,
 ) -> IndexStats:
     """Chunk, embed and write ``documents`` of ``tenant`` as one ingestion job; returns what was done.
 
@@ -88,6 +89,7 @@ def index_documents(
         language=detect_language,
         settings={"source": "dataset"},
         index_stats=index,
+        executor=executor,
     )
     statuses = get_job(store, tenant, job.job_id).documents
     return IndexStats(

@@ -26,6 +26,7 @@ from itertools import islice
 from pathlib import Path
 
 from ragbench.errors import DatasetError, DiskError
+from ragbench.executor import ExecutorSettings
 from ragbench.ingestion._runner import Runner, Work, reason
 from ragbench.ingestion.jobs import JobStatus, create_job, save_job
 from ragbench.ingestion.loaders import Item
@@ -92,6 +93,7 @@ def ingest_items(
     settings: dict | None = None,
     language: Callable[[str], str | None] | None = detect_language,
     index_stats: dict | None = None,
+    executor: ExecutorSettings | None = None,
 ) -> JobStatus:
     """Ingest ``items`` into ``tenant`` as one recorded job; returns the finished job.
 
@@ -113,6 +115,8 @@ def ingest_items(
         language: Language detector (``None`` keeps only languages given by the input).
         index_stats: Filled with the index build's timings and settings (``fts_build_s``,
             ``vector_index_build_s``, ANN recall...) when indexes are rebuilt.
+        executor: Where documents are prepared (``configs/executor``): ``None`` or ``local`` here;
+            ``ray`` on Ray actors (:mod:`ragbench.ingestion._ray`), the writes staying here.
 
     Example:
         >>> from ragbench.ingestion.loaders import iter_path
@@ -150,7 +154,7 @@ def ingest_items(
     bar = _progress_bar(progress, total, tenant)
     start = time.perf_counter()
     try:
-        _run(runner, items, pacer, bar, start)
+        _run(runner, _source(runner, items, pacer, executor), pacer, bar, start)
         _refresh_indexes(store, tenant, runner, index_stats)
     except BaseException as exc:
         _fail(store, tenant, job, runner, exc, start)
@@ -173,11 +177,20 @@ def _progress_bar(progress: bool, total: int, tenant: str):
     return tqdm(total=total or None, desc=f"ingest {tenant}", unit="doc")
 
 
-def _run(runner: Runner, items: Iterable[Item], pacer: _Pacer, bar, start: float) -> None:
-    """Feed the items batch by batch: each batch is embedded while the previous one commits."""
+def _source(runner: Runner, items: Iterable[Item], pacer: _Pacer, executor: ExecutorSettings | None):
+    """Prepared batches: from this process, or from Ray actors (``executor=ray``)."""
+    if executor is not None and executor.is_ray:
+        from ragbench.ingestion._ray import ray_batches
+
+        return ray_batches(runner, items, pacer, executor)
+    return _batches(runner, items, pacer)
+
+
+def _run(runner: Runner, batches: Iterator[list[Work]], pacer: _Pacer, bar, start: float) -> None:
+    """Commit the prepared batches: each batch is embedded while the previous one commits."""
     job = runner.job
     mark = time.perf_counter()
-    for batch in _batches(runner, items, pacer):
+    for batch in batches:
         done = job.done
         runner.flush(batch)  # returns once this batch is embedded and the previous one committed
         release_free_memory()  # LanceDB's freed commit/scan buffers go back to the OS
