@@ -101,8 +101,14 @@ CSS = """
 table.rb-table, table.rb-runs, table.rb-compare, table.rb-health, table.rb-tenants, table.rb-docs, table.rb-jobs
   { border-collapse: collapse; font-size: 13px; }
 table td, table th { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-.rb-answer { font-size: 18px; line-height: 1.55; color: #1a1a1a; padding: 8px 12px; background: #f6f8fa;
-  border-radius: 6px; max-width: 60em; }
+.rb-answer { font-size: 17px; line-height: 1.55; color: #1a1a1a; max-width: 60em; }
+.rb-answer p { margin: 0 0 6px; }
+.rb-answer.rb-streaming { white-space: pre-wrap; }
+.rb-stage { font-size: 13px; color: #556; }
+.rb-standalone { font-size: 13px; color: #345; margin-left: 8px; }
+.rb-history-empty { color: #667; margin: 0; }
+/* Bootstrap's loading-skeleton class .placeholder also names ChatMessage's content column: undo its grey veil */
+.bk-panel-models-layout-Column.placeholder { background-color: transparent; opacity: 1; cursor: auto; }
 .rb-source { border: 1px solid #d8dee4; border-left: 4px solid #4a7; border-radius: 6px; padding: 8px 12px;
   margin: 8px 0; font-size: 14px; background: white; box-shadow: 0 1px 2px rgba(0,0,0,.06); max-width: 60em; }
 .rb-source-head { display: flex; align-items: center; gap: 8px; font-size: 15px; font-weight: 600; }
@@ -114,7 +120,6 @@ table td, table th { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align
 .rb-chunk { color: #333; line-height: 1.45; }
 .rb-chunk p { margin: 4px 0; }
 .rb-chunk h1, .rb-chunk h2, .rb-chunk h3, .rb-chunk h4 { font-size: inherit; font-weight: 600; margin: 4px 0; }
-.rb-turn { border-bottom: 1px dashed #ccc; padding: 4px 0; font-size: 13px; }
 .rb-error { color: #b00; }
 .rb-low-confidence { background: #fff3cd; border: 1px solid #e0a800; color: #6b4e00; border-radius: 4px;
   padding: 4px 8px; margin: 4px 0; font-size: 13px; display: inline-block; }

@@ -12,6 +12,26 @@ QUESTION_PLACEHOLDER = "Ask a question about this tenant's documents"
 TIMEOUT_MS = 90_000
 
 
+#: An element's text including its shadow roots (Panel panes render inside them; ``inner_text`` stops at the host).
+DEEP_TEXT = """(e) => {
+    const out = [];
+    const walk = (node) => {
+        if (node.shadowRoot) walk(node.shadowRoot);
+        for (const child of node.childNodes) {
+            if (child.nodeType === Node.TEXT_NODE) out.push(child.textContent);
+            else if (!["STYLE", "SCRIPT"].includes(child.nodeName)) walk(child);
+        }
+    };
+    walk(e);
+    return out.join(" ").replace(/\\s+/g, " ").trim();
+}"""
+
+
+def _text(locator) -> str:
+    """The text of ``locator``'s element, through the shadow roots below it."""
+    return locator.evaluate(DEEP_TEXT)
+
+
 def _sign_in(browser, url, user, password):
     ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
     ctx.set_default_timeout(TIMEOUT_MS)
@@ -28,10 +48,19 @@ def _tab(page, name):
     page.locator(".bk-tab", has_text=name).click()
 
 
-def _ask(page, question):
+def _send(page, question):
+    """Type ``question`` into the chat and send it; returns the locator of the reply it gets."""
+    before = page.locator(".rb-reply.rb-live").count()  # replies posted in this page (not restored ones)
     page.get_by_placeholder(QUESTION_PLACEHOLDER).fill(question)
-    page.get_by_role("button", name="Ask", exact=True).click()
-    page.wait_for_selector(".rb-stage.rb-done, .rb-stage.rb-error")
+    page.get_by_role("button", name="Send", exact=True).click()
+    return page.locator(".rb-reply.rb-live").nth(before)
+
+
+def _ask(page, question):
+    """Ask in the chat and wait for the reply to finish (done or error); returns the reply's locator."""
+    reply = _send(page, question)
+    reply.locator(".rb-stage.rb-done, .rb-stage.rb-error").wait_for()
+    return reply
 
 
 def test_wrong_password_is_refused(browser, dashboard_url, artifacts):
@@ -49,22 +78,25 @@ def test_wrong_password_is_refused(browser, dashboard_url, artifacts):
 def test_ask_shows_answer_sources_timings_and_history(browser, dashboard_url, artifacts):
     ctx, page = _sign_in(browser, dashboard_url, "alice", "alice-pw")
     assert page.locator(".rb-ask-tenant select option").all_inner_texts() == ["acme-robotics"]
-    _ask(page, "Who founded the company?")
-    assert "Margit Olessen" in page.inner_text(".rb-answer")
-    stage = page.inner_text(".rb-stage")
+    reply = _ask(page, "Who founded the company?")
+    assert "Margit Olessen" in reply.locator(".rb-answer").inner_text()
+    stage = reply.locator(".rb-stage").inner_text()
     assert stage.startswith("Done: retrieve") and "total" in stage
-    sources = page.locator(".rb-source")
-    assert sources.count() == 5
-    doc_ids = page.locator(".rb-doc-id").all_inner_texts()
+    sources = reply.locator(".rb-source")  # the sources card under the answer
+    assert sources.count() == 5 and _text(reply.locator(".rb-sources-card")).startswith("Sources (5)")
+    doc_ids = reply.locator(".rb-doc-id").all_inner_texts()
     assert all(d.startswith("acme-") for d in doc_ids)
-    assert page.locator(".rb-source .rb-cited").count() >= 1
-    assert "Who founded the company?" in page.inner_text(".rb-turn")
+    assert reply.locator(".rb-source .rb-cited").count() >= 1
+    question = page.locator(".chat-message:not(.rb-reply)", has_text="Who founded the company?").last
+    assert "alice" in _text(question)  # her question is a message of hers, above the reply
     page.screenshot(path=artifacts / "ask_answer.png", full_page=True)
-    # the conversation is persisted: a new session of the same user sees it
+    # the conversation is persisted: a new session of the same user sees it, sources and all
     page2 = ctx.new_page()
     page2.goto(f"{dashboard_url}/")
-    page2.wait_for_selector(".rb-turn")
-    assert "Margit Olessen" in page2.inner_text(".rb-turn-answer")
+    restored = page2.locator(".rb-reply.rb-restored", has_text="Margit Olessen").last
+    restored.wait_for()
+    assert restored.locator(".rb-source").count() == 5
+    assert page2.locator(".rb-reply.rb-live").count() == 0
     ctx.close()
 
 
@@ -83,9 +115,10 @@ def test_user_cannot_reach_another_tenant(browser, dashboard_url, artifacts):
             if (m.type === 'Select' && m.options.includes('acme-robotics')) { m.value = 'harbor-health'; }
         }
     }""")
-    _ask(page, "Who founded the company?")
-    assert "Castellow" not in page.inner_text(".rb-answer")
-    assert all(d.startswith("acme-") for d in page.locator(".rb-doc-id").all_inner_texts())
+    reply = _ask(page, "Who founded the company?")
+    assert "Margit Olessen" in reply.locator(".rb-answer").inner_text()
+    assert "Castellow" not in reply.locator(".rb-answer").inner_text()
+    assert all(d.startswith("acme-") for d in reply.locator(".rb-doc-id").all_inner_texts())
     page.screenshot(path=artifacts / "isolation_crafted_select.png", full_page=True)
     # 3. crafted HTTP requests with her session cookie
     same_origin = {"Origin": dashboard_url}  # what the page's own fetch() would send
@@ -146,8 +179,8 @@ def test_upload_shows_live_job_progress_and_per_document_status(browser, dashboa
     hank.close()
     _tab(page, "Ask")
     page.locator(".rb-ask-tenant select").select_option("acme-robotics")
-    _ask(page, "What does the cafeteria serve on Friday?")
-    assert "blueberry pancakes" in page.inner_text(".rb-answer")
+    reply = _ask(page, "What does the cafeteria serve on Friday?")
+    assert "blueberry pancakes" in reply.locator(".rb-answer").inner_text()
     page.screenshot(path=artifacts / "ask_uploaded.png", full_page=True)
     ctx.close()
 

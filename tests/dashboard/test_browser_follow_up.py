@@ -4,26 +4,21 @@ conversational module condenses by concatenation (LLM condensing: tests/methods/
 
 from __future__ import annotations
 
-import time
-
 import pytest
+
+from tests.dashboard.test_browser import _ask
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-QUESTION_PLACEHOLDER = "Ask a question about this tenant's documents"
 FIRST = "Can patients see a Harbor doctor by video?"
 FOLLOW_UP = "How much is one?"  # conv-en-10 of datasets/conversations: the telehealth price, harbor-030
 
 
-def _ask(page, question: str) -> None:
-    before = page.locator(".rb-turn").count()
-    page.get_by_placeholder(QUESTION_PLACEHOLDER).fill(question)
-    page.get_by_role("button", name="Ask", exact=True).click()
-    deadline = time.monotonic() + 90
-    while page.locator(".rb-turn").count() <= before:  # the turn is added when the answer is in (locators see
-        assert time.monotonic() < deadline, f"no answer to {question!r}"  # into Panel's shadow DOM)
-        page.wait_for_timeout(100)
-    page.wait_for_selector(".rb-stage.rb-done")
+def _clear(page) -> None:
+    """ChatInterface's Clear: empties the chat and the stored conversation (the note says it is empty)."""
+    page.get_by_role("button", name="Clear", exact=True).click()
+    page.locator(".rb-history-empty").wait_for()
+    assert page.locator(".rb-reply").count() == 0
 
 
 def test_a_follow_up_is_answered_with_the_conversation(browser, dashboard_url, artifacts):
@@ -35,18 +30,17 @@ def test_a_follow_up_is_answered_with_the_conversation(browser, dashboard_url, a
     page.fill("input[name=password]", "hank-pw")
     page.click("button[type=submit]")
     page.wait_for_selector("text=Signed in as")
-    page.get_by_role("button", name="Clear history").click()
-    page.wait_for_selector(".rb-history-empty")
-    _ask(page, FOLLOW_UP)  # asked first, with no conversation: the question alone misses the price
-    assert "harbor-030" not in page.locator(".rb-doc-id").all_inner_texts()
-    assert page.locator(".rb-standalone").count() == 0  # nothing to condense
-    page.get_by_role("button", name="Clear history").click()
-    page.wait_for_selector(".rb-history-empty")
+    _clear(page)
+    alone = _ask(page, FOLLOW_UP)  # asked first, with no conversation: the question alone misses the price
+    assert page.locator(".rb-history-empty").count() == 0  # the note went with the first question
+    assert "harbor-030" not in alone.locator(".rb-doc-id").all_inner_texts()
+    assert alone.locator(".rb-standalone").count() == 0  # nothing to condense
+    _clear(page)
     _ask(page, FIRST)
-    _ask(page, FOLLOW_UP)
-    searched = page.inner_text(".rb-standalone")
+    reply = _ask(page, FOLLOW_UP)
+    searched = reply.locator(".rb-standalone").inner_text()
     page.screenshot(path=artifacts / "ask_follow_up.png", full_page=True)
-    doc_ids = page.locator(".rb-doc-id").all_inner_texts()
+    doc_ids = reply.locator(".rb-doc-id").all_inner_texts()
     ctx.close()
     assert searched == f"Searched for: {FIRST} {FOLLOW_UP}"
     assert doc_ids[0] == "harbor-030" and all(d.startswith("harbor-") for d in doc_ids)

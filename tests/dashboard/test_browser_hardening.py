@@ -1,5 +1,6 @@
 """Hardening seen in headless Chromium: a user's Monitor tab, the upload limit, uploads of unreadable
-files, and an open page that signs itself out when its session is revoked."""
+files, hostile markup in documents and questions shown as text in the chat, and an open page that signs
+itself out when its session is revoked."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 
 import pytest
 
-from tests.dashboard.test_browser import _ask, _sign_in, _tab
+from tests.dashboard.test_browser import QUESTION_PLACEHOLDER, _ask, _sign_in, _tab
+from tests.dashboard.test_browser_documents import _upload
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -57,8 +59,8 @@ def test_upload_over_the_limit_states_it_and_the_page_stays_connected(browser, d
     page.screenshot(path=artifacts / "upload_too_big.png", full_page=True)
     _tab(page, "Ask")  # the websocket is still open: the app answers
     page.locator(".rb-ask-tenant select").select_option("acme-robotics")
-    _ask(page, "Who founded the company?")
-    assert "Margit Olessen" in page.inner_text(".rb-answer")
+    reply = _ask(page, "Who founded the company?")
+    assert "Margit Olessen" in reply.locator(".rb-answer").inner_text()
     ctx.close()
 
 
@@ -99,10 +101,39 @@ def test_unreadable_uploads_get_a_job_with_an_outcome_per_file(browser, dashboar
 
 def test_an_open_page_signs_out_when_its_session_is_revoked(browser, dashboard_url, artifacts):
     ctx, page = _sign_in(browser, dashboard_url, "alice", "alice-pw")
+    assert page.get_by_placeholder(QUESTION_PLACEHOLDER).count() == 1
     other = ctx.new_page()
     other.goto(f"{dashboard_url}/logout")  # the same session, signed out in another tab
     page.wait_for_selector(".rb-signed-out", timeout=30_000)
-    assert page.locator(".rb-ask-question").count() == 0
+    assert page.get_by_placeholder(QUESTION_PLACEHOLDER).count() == 0  # the chat went with the page
     assert "You are signed out" in other.inner_text("body")
     page.screenshot(path=artifacts / "signed_out.png", full_page=True)
+    ctx.close()
+
+
+HOSTILE = {  # a document whose text carries markup that would run script if it were rendered as HTML
+    "id": "loft",
+    "language": "en",
+    "text": 'The Brennholt pigeon loft is **on the roof** <img src=x onerror="window.__rbXss=1"> next to the mast.',
+}
+
+
+def test_hostile_markup_in_answers_and_questions_is_shown_as_text(browser, dashboard_url, artifacts, tmp_path):
+    hostile = tmp_path / "loft.jsonl"
+    hostile.write_text(json.dumps(HOSTILE) + "\n")
+    ctx, page = _sign_in(browser, dashboard_url, "alice", "alice-pw")
+    _tab(page, "Documents")
+    assert "1 completed" in _upload(page, hostile)
+    _tab(page, "Ask")
+    reply = _ask(page, "Where is the Brennholt pigeon loft? <script>window.__rbXss=2</script>")
+    answer = reply.locator(".rb-answer")
+    assert answer.locator("strong").inner_text() == "on the roof"  # Markdown rendered ...
+    assert '<img src=x onerror="window.__rbXss=1">' in answer.inner_text()  # ... raw HTML shown as text
+    assert answer.locator("img").count() == 0 and reply.locator(".rb-chunk img").count() == 0
+    question = page.locator(".rb-question", has_text="<script>window.__rbXss=2</script>")
+    assert question.count() == 1 and question.locator("script").count() == 0  # the question as typed, as text
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.__rbXss") is None  # nothing ran
+    reply.scroll_into_view_if_needed()
+    page.screenshot(path=artifacts / "ask_hostile_markup.png")
     ctx.close()

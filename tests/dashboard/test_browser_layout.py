@@ -40,10 +40,13 @@ def test_template_sidebar_readable_answer_and_source_cards(browser, dashboard_ur
     _tab(page, "Documents")
     assert "1 completed" in _upload(page, notes)
     _tab(page, "Ask")
-    _ask(page, "Where is the Brennholt bike cellar?")
-    size = page.locator(".rb-answer").evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    reply = _ask(page, "Where is the Brennholt bike cellar?")
+    answer = reply.locator(".rb-answer")
+    size = answer.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
     assert size >= 16, f"answer font {size}px"
-    card = page.locator(".rb-source", has=page.locator(".rb-source-title", has_text="notes.jsonl#bikes"))
+    assert answer.locator("strong").inner_text() == "Brennholt bike cellar"  # the answer's Markdown rendered
+    assert answer.locator("em").inner_text() == "blue door" and "**" not in answer.inner_text()
+    card = reply.locator(".rb-source", has=page.locator(".rb-source-title", has_text="notes.jsonl#bikes"))
     assert card.count() == 1
     doc_id = card.locator(".rb-doc-id").inner_text()
     assert doc_id and doc_id not in card.locator(".rb-source-title").inner_text()
@@ -52,8 +55,8 @@ def test_template_sidebar_readable_answer_and_source_cards(browser, dashboard_ur
     assert card.locator(".rb-chunk strong").inner_text() == "Brennholt bike cellar"  # Markdown rendered
     assert card.locator(".rb-chunk em").inner_text() == "blue door"
     assert "**" not in card.locator(".rb-chunk").inner_text()
-    titles = page.locator(".rb-source-title").all_inner_texts()
-    ids = page.locator(".rb-doc-id").all_inner_texts()
+    titles = reply.locator(".rb-source-title").all_inner_texts()
+    ids = reply.locator(".rb-doc-id").all_inner_texts()
     assert len(titles) == 5 and not set(titles) & set(ids), (titles, ids)  # no card is titled by its id
     card.scroll_into_view_if_needed()
     page.screenshot(path=artifacts / "ask_layout_cards.png")

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+from tests.dashboard.test_browser import _send
 
-QUESTION_PLACEHOLDER = "Ask a question about this tenant's documents"
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -38,20 +38,21 @@ def test_ask_streams_the_real_models_tokens(browser, llm_dashboard_url, artifact
     page.fill("input[name=password]", "alice-pw")
     page.click("button[type=submit]")
     page.wait_for_selector("text=Signed in as")
-    page.get_by_placeholder(QUESTION_PLACEHOLDER).fill("How many paid vacation days does a full-time employee get?")
-    page.get_by_role("button", name="Ask", exact=True).click()
-    seen: list[str] = []  # the answer's text each time it changed, until the final answer is shown
+    reply = _send(page, "How many paid vacation days does a full-time employee get?")
+    streaming = reply.locator(".rb-answer.rb-streaming")  # the partial answer, shown as plain text
+    seen: list[str] = []  # the partial answer's text each time it changed, until the final answer is shown
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if page.locator(".rb-stage.rb-done, .rb-stage.rb-error").count():
+        if reply.locator(".rb-stage.rb-done, .rb-stage.rb-error").count():
             break
-        if page.locator(".rb-answer").count():
-            text = page.inner_text(".rb-answer")
+        if streaming.count():
+            text = streaming.inner_text()
             if text and (not seen or text != seen[-1]):
                 seen.append(text)
         page.wait_for_timeout(40)
-    page.wait_for_selector(".rb-stage.rb-done")
-    final = page.inner_text(".rb-answer")
+    reply.locator(".rb-stage.rb-done").wait_for()
+    final = reply.locator(".rb-answer").inner_text()
+    assert streaming.count() == 0  # the final answer replaced the streamed text (rendered as Markdown)
     page.screenshot(path=artifacts / "ask_streamed_real_model.png", full_page=True)
     ctx.close()
     assert final.strip(), "the real model answered nothing"

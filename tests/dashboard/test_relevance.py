@@ -61,6 +61,7 @@ def test_service_and_ask_view_mark_an_off_topic_answer(svc):
     from ragbench.dashboard.auth import LOCAL_ADMIN
     from ragbench.dashboard.service import AskEvent
     from ragbench.dashboard.views import AskView
+    from ragbench.dashboard.views_ask import Reply
 
     on = svc.ask(LOCAL_ADMIN, QueryRequest(question="Where are the employee lockers?", tenant="acme"), remember=False)
     assert on.low_confidence is None and on.relevance > svc.min_relevance and "green locker" in on.answer
@@ -69,9 +70,12 @@ def test_service_and_ask_view_mark_an_off_topic_answer(svc):
     assert off.low_confidence.startswith(f"the best source matches the question with similarity {off.relevance:.2f}")
     [turn] = svc.history.turns("local", "acme")[-1:]
     assert turn.payload["low_confidence"] == off.low_confidence  # the conversation keeps the marker
-    # the Ask view shows the marker above the answer, and only for the off-topic one
-    view = AskView(svc, LOCAL_ADMIN)
-    view._show(AskEvent("answered", response=off))
-    assert 'class="rb-low-confidence"' in view.answer.object and "Low confidence</b> (relevance" in view.answer.object
-    view._show(AskEvent("answered", response=on))
-    assert "rb-low-confidence" not in view.answer.object
+    # the Ask view's reply shows the marker above the answer, and only for the off-topic one
+    view = AskView(svc, LOCAL_ADMIN)  # the chat is rebuilt from the stored conversation: the off-topic turn
+    [restored] = [m for m in view.chat.objects if "rb-restored" in m.css_classes]
+    assert "Low confidence</b>" in restored.object.object
+    reply = Reply()
+    reply.show(AskEvent("answered", response=off))
+    assert 'class="rb-low-confidence"' in reply.answer.object and "Low confidence</b> (relevance" in reply.answer.object
+    reply.show(AskEvent("answered", response=on))
+    assert "rb-low-confidence" not in reply.answer.object
