@@ -38,6 +38,9 @@ class DocumentsView:
             "(txt, md, html, pdf, docx, jsonl).</span>"
         )
         self.upload = pn.widgets.Button(name="Ingest uploaded files", button_type="primary")
+        from ragbench.dashboard.upload_guard import UploadGuard
+
+        self.guard = UploadGuard(files=self.files, button=self.upload)  # no Ingest before the bytes arrived
         self.folder = pn.widgets.TextInput(name="Server folder (admins)", placeholder="/path/to/folder", width=320)
         self.ingest_folder = pn.widgets.Button(name="Ingest folder")
         self.progress = pn.indicators.Progress(value=0, max=100, width=300, bar_color="success")
@@ -60,7 +63,7 @@ class DocumentsView:
         self.tenant.param.watch(lambda e: self._list(), "value")
         self._list()
         self.upload.on_click(self._upload)
-        self.files.param.watch(self._check_size, "value")
+        self.files.param.watch(self._arrived, "value", onlychanged=False)  # also the same bytes again
         self.ingest_folder.on_click(self._folder)
         self._ticket: str | None = None
         self._poller = None
@@ -70,7 +73,7 @@ class DocumentsView:
 
         folder = [pn.Row(self.folder, self.ingest_folder)] if self.user.is_admin else []
         return pn.Column(
-            pn.Row(self.tenant, self.files, self.upload),
+            pn.Row(self.tenant, self.guard),
             self.limit,
             *folder,
             pn.Row(self.progress, self.status),
@@ -136,6 +139,11 @@ class DocumentsView:
         names, data = ([names], [data]) if isinstance(names, str) else (names, data)
         return list(zip(names, data))
 
+    def _arrived(self, event=None) -> None:
+        """The chosen files' bytes are on the server: check their size, then let Ingest act on them."""
+        self._check_size()
+        self.guard.received()
+
     def _check_size(self, event=None) -> None:
         """Refuse an oversized upload as soon as it arrives (and drop its bytes)."""
         from ragbench.errors import DatasetError
@@ -148,6 +156,8 @@ class DocumentsView:
             self._error(exc)
 
     def _upload(self, event=None) -> None:
+        if self.upload.disabled:  # the browser disables it while the chosen files are on their way
+            return self._error("The chosen files have not reached the server yet: click Ingest once it is enabled.")
         files = self._chosen()
         self._start(lambda t: self.svc.jobs.submit_files(t, files, user=self.user.name))
 

@@ -1,10 +1,12 @@
 """A tenant's document list in headless Chromium: a Tabulator (filter, pick rows), re-upload replacing
-by file name, delete, and each user seeing only their tenant's documents.
+by file name, delete, each user seeing only their tenant's documents, and Ingest waiting for a large
+chosen file's bytes.
 Screenshots go to test-artifacts/screenshots/ for review."""
 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.dashboard.test_browser import _sign_in, _tab
 
@@ -27,8 +29,7 @@ def _upload(page, path) -> str:
     """Upload one file and wait until its job (a new ticket) has finished; returns the job status line."""
     old = page.locator(".rb-job-status").get_attribute("data-ticket")
     page.locator("input[type=file]").set_input_files([str(path)])
-    page.wait_for_timeout(2000)  # the FileInput sends the file to the server
-    page.get_by_role("button", name="Ingest uploaded files").click()
+    page.get_by_role("button", name="Ingest uploaded files").click()  # enabled once the server has the file
     page.wait_for_selector(f'.rb-job-finished:not([data-ticket="{old}"])' if old else ".rb-job-finished")
     return page.inner_text(".rb-job-status")
 
@@ -73,3 +74,49 @@ def test_document_list_reupload_replaces_and_delete_removes(
     page.wait_for_selector(".rb-doc-list .tabulator-row")
     assert all(k.startswith("doc:harbor-") for k in _keys(page))
     hank.close()
+
+
+#: Choose a file in the upload input and click Ingest in the same moment, as a quick user does while the browser
+#: still reads the file (its bytes are sent after that); returns whether Ingest was disabled right after.
+CHOOSE_AND_CLICK = """([input, ingest, megabytes]) => {
+    const image = "A".repeat(megabytes * 2 ** 20);  // a saved page with an inlined image: one sentence of text
+    const page = "<html><head><title>Roof garden</title></head><body><p>The Brennholt roof garden opens in May.</p>"
+        + `<img alt="garden" src="data:image/png;base64,${image}"></body></html>`;
+    const chosen = new DataTransfer();
+    chosen.items.add(new File([page], "roof-garden.html", {type: "text/html"}));
+    input.files = chosen.files;
+    input.dispatchEvent(new Event("input", {bubbles: true, composed: true}));  // what a file dialog fires
+    input.dispatchEvent(new Event("change", {bubbles: true}));
+    ingest.click();
+    return ingest.disabled;
+}"""
+
+
+def test_ingest_clicked_while_a_large_file_is_read_never_ingests_the_previous_file(
+    browser, dashboard_url, artifacts, tmp_path
+):
+    """The browser shows a chosen file's name at once but sends its bytes only after reading it: Ingest is
+    disabled from the input's event until the server has them, so a click in between ingests nothing (not
+    the file chosen before), and Ingest then ingests the new file."""
+    old = tmp_path / "shelves.md"
+    old.write_text("# Shelves\n\nThe Brennholt archive shelves are made of oak.\n")
+    ctx, page = _sign_in(browser, dashboard_url, "alice", "alice-pw")
+    _tab(page, "Documents")
+    assert "1 completed" in _upload(page, old)  # the FileInput now holds shelves.md on the server
+    before = page.locator(".rb-job-finished").get_attribute("data-ticket")
+    ingest = page.get_by_role("button", name="Ingest uploaded files")
+    handles = [page.locator("input[type=file]").element_handle(), ingest.element_handle()]
+    disabled_at_once = page.evaluate(CHOOSE_AND_CLICK, [*handles, 8])  # an 8 MB file
+    expect(ingest).to_be_enabled()  # the server has the new file's bytes
+    page.wait_for_timeout(1500)  # a job started by the early click would show by now
+    if page.locator(".rb-job-status").get_attribute("data-ticket") != before:  # the server ingested what it had
+        page.wait_for_selector(f'.rb-job-finished:not([data-ticket="{before}"])')
+        stale = [r.split("\t")[0] for r in page.locator(".rb-docs-row").all_inner_texts()]
+        pytest.fail(f"Ingest clicked while the new file was read ingested {stale}, not upload:roof-garden.html")
+    ingest.click()
+    page.wait_for_selector(f'.rb-job-finished:not([data-ticket="{before}"])')
+    ingested = [r.split("\t")[0] for r in page.locator(".rb-docs-row").all_inner_texts()]
+    page.screenshot(path=artifacts / "upload_large_file.png", full_page=True)
+    ctx.close()
+    assert disabled_at_once  # the click met a disabled button
+    assert ingested == ["upload:roof-garden.html"], ingested  # the new file
