@@ -4,9 +4,8 @@ The Experiments tab is :mod:`ragbench.dashboard.views_experiments`."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from ragbench.dashboard import _html
+from ragbench.dashboard._widgets import checkbox_table, frame
 from ragbench.dashboard.auth import AccessDeniedError, User, require_access
 from ragbench.dashboard.jobs import MAX_UPLOAD_BYTES, check_upload_size
 from ragbench.dashboard.service import DashboardService
@@ -46,17 +45,7 @@ class DocumentsView:
         self.progress = pn.indicators.Progress(value=0, max=100, width=300, bar_color="success")
         self.status = pn.pane.HTML('<span class="rb-job-status">No job yet.</span>', sizing_mode="stretch_width")
         self.docs = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.listing = pn.widgets.Tabulator(
-            _frame([], LIST_COLUMNS),
-            selectable="checkbox",
-            disabled=True,
-            show_index=False,
-            header_filters=True,
-            pagination="local",
-            page_size=15,
-            sizing_mode="stretch_width",
-            css_classes=["rb-doc-list"],
-        )
+        self.listing = checkbox_table(LIST_COLUMNS, "rb-doc-list")
         self.delete = pn.widgets.Button(name="Delete selected documents", button_type="danger")
         self.list_status = pn.pane.HTML("", sizing_mode="stretch_width")
         self.delete.on_click(self._delete)
@@ -93,7 +82,7 @@ class DocumentsView:
             rows = self.svc.jobs.documents(require_access(self.user, tenant)) if tenant else []
         except AccessDeniedError as exc:
             rows, self.list_status.object = [], f'<span class="rb-error">{_html.esc(exc)}</span>'
-        self.listing.value = _frame(rows, LIST_COLUMNS)
+        self.listing.value = frame(rows, LIST_COLUMNS)
         self.listing.selection = []
 
     async def _delete(self, event=None) -> None:
@@ -197,12 +186,6 @@ class DocumentsView:
         )
         rows = [d.model_dump() for d in job.documents]
         self.docs.object = _html.table(rows, DOC_COLUMNS, css="rb-docs", empty="No documents yet.")
-
-
-def _frame(rows: list[dict[str, Any]], columns: list[str]):
-    import pandas as pd
-
-    return pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
 
 
 class MonitorView:

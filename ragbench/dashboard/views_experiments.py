@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ragbench.dashboard import _html
+from ragbench.dashboard._widgets import checkbox_table, frame
 from ragbench.dashboard.auth import User
 from ragbench.dashboard.service import DashboardService
 
@@ -50,17 +51,7 @@ class ExperimentsView:
         self.svc, self.user = svc, user
         self.refresh = pn.widgets.Button(name="Refresh runs")
         self.runs_status = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.runs = pn.widgets.Tabulator(
-            _frame([], self.RUN_COLUMNS),
-            selectable="checkbox",
-            disabled=True,
-            show_index=False,
-            header_filters=True,
-            pagination="local",
-            page_size=15,
-            sizing_mode="stretch_width",
-            css_classes=["rb-runs"],
-        )
+        self.runs = checkbox_table(self.RUN_COLUMNS, "rb-runs")
         self.pick_note = pn.pane.HTML("", sizing_mode="stretch_width")
         self.dataset = pn.widgets.Select(name="Dataset", options=[], width=220, css_classes=["rb-plot-dataset"])
         self.run_a = pn.widgets.Select(name="Run A", options={}, width=300, css_classes=["rb-run-a"])
@@ -112,7 +103,7 @@ class ExperimentsView:
             return
         self.runs_status.object = "" if rows else '<p class="rb-runs-empty">No MLflow runs yet: run `ragbench run`.</p>'
         self._rows = rows
-        self.runs.value = _frame(rows, self.RUN_COLUMNS)
+        self.runs.value = frame(rows, self.RUN_COLUMNS, digits=4)
         self.runs.selection = []
         self.run_a.options = _run_options(comparable_runs(rows))
         pair = default_pair(rows)
@@ -208,13 +199,6 @@ def _ci_plot(rows: list[dict[str, Any]]):
     fig.scatter("x", "mean", source=src, size=9, color="color")
     fig.add_layout(Whisker(base="x", lower="lo", upper="hi", source=src, line_color="color"))
     return fig
-
-
-def _frame(rows: list[dict[str, Any]], columns: list[str]):
-    import pandas as pd
-
-    frame = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
-    return frame.round(4)  # metrics to 4 digits, as in the Compare table
 
 
 def _scatter(rows: list[dict[str, Any]], dataset: str):
