@@ -36,17 +36,17 @@ class DocumentsView:
             f'<span class="rb-upload-limit">Up to {MAX_UPLOAD_BYTES // 2**20} MiB per upload '
             "(txt, md, html, pdf, docx, jsonl).</span>"
         )
-        self.upload = pn.widgets.Button(name="Ingest uploaded files", button_type="primary")
+        self.upload = pn.widgets.Button(label="Ingest uploaded files", button_type="primary")
         from ragbench.dashboard.upload_guard import UploadGuard
 
         self.guard = UploadGuard(files=self.files, button=self.upload)  # no Ingest before the bytes arrived
-        self.folder = pn.widgets.TextInput(name="Server folder (admins)", placeholder="/path/to/folder", width=320)
-        self.ingest_folder = pn.widgets.Button(name="Ingest folder")
+        self.folder = pn.widgets.TextInput(label="Server folder (admins)", placeholder="/path/to/folder", width=320)
+        self.ingest_folder = pn.widgets.Button(label="Ingest folder")
         self.progress = pn.indicators.Progress(value=0, max=100, width=300, bar_color="success")
         self.status = pn.pane.HTML('<span class="rb-job-status">No job yet.</span>', sizing_mode="stretch_width")
         self.docs = pn.pane.HTML("", sizing_mode="stretch_width")
         self.listing = checkbox_table(LIST_COLUMNS, "rb-doc-list")
-        self.delete = pn.widgets.Button(name="Delete selected documents", button_type="danger")
+        self.delete = pn.widgets.Button(label="Delete selected documents", button_type="danger")
         self.list_status = pn.pane.HTML("", sizing_mode="stretch_width")
         self.delete.on_click(self._delete)
         self.tenant.param.watch(lambda e: self._list(), "value")
@@ -195,7 +195,7 @@ class MonitorView:
         import panel as pn
 
         self.svc, self.user = svc, user
-        self.refresh = pn.widgets.Button(name="Refresh")
+        self.refresh = pn.widgets.Button(label="Refresh")
         self.health = pn.pane.HTML("", sizing_mode="stretch_width")
         self.tenants = pn.pane.HTML("", sizing_mode="stretch_width")
         self.jobs = pn.pane.HTML("", sizing_mode="stretch_width")

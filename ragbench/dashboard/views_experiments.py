@@ -49,14 +49,14 @@ class ExperimentsView:
         import panel as pn
 
         self.svc, self.user = svc, user
-        self.refresh = pn.widgets.Button(name="Refresh runs")
+        self.refresh = pn.widgets.Button(label="Refresh runs")
         self.runs_status = pn.pane.HTML("", sizing_mode="stretch_width")
         self.runs = checkbox_table(self.RUN_COLUMNS, "rb-runs")
         self.pick_note = pn.pane.HTML("", sizing_mode="stretch_width")
-        self.dataset = pn.widgets.Select(name="Dataset", options=[], width=220, css_classes=["rb-plot-dataset"])
-        self.run_a = pn.widgets.Select(name="Run A", options={}, width=300, css_classes=["rb-run-a"])
-        self.run_b = pn.widgets.Select(name="Run B", options={}, width=300, css_classes=["rb-run-b"])
-        self.compare = pn.widgets.Button(name="Compare", button_type="primary", align="end")
+        self.dataset = pn.widgets.Select(label="Dataset", options=[], width=220, css_classes=["rb-plot-dataset"])
+        self.run_a = pn.widgets.Select(label="Run A", options={}, width=300, css_classes=["rb-run-a"])
+        self.run_b = pn.widgets.Select(label="Run B", options={}, width=300, css_classes=["rb-run-b"])
+        self.compare = pn.widgets.Button(label="Compare", button_type="primary", align="end")
         self.result = pn.pane.HTML("", sizing_mode="stretch_width")
         self.ci_plot = pn.pane.Bokeh(None, height=300, sizing_mode="stretch_width", css_classes=["rb-ci-plot"])
         self.plot = pn.pane.Bokeh(None, height=320, sizing_mode="stretch_width")
