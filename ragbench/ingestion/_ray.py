@@ -43,9 +43,11 @@ class PrepareActor:
 
         start = time.perf_counter()
         pairs = [(int(seq), cloudpickle.loads(blob)) for seq, blob in zip(batch["seq"], batch["item"])]
+        committed = [cloudpickle.loads(blob) for blob in batch["committed"]]
         works = self.preparer.prepare(pairs)
-        if self.preparer.embedder is not None:
-            self.preparer.embed_each(works)
+        if self.preparer.embedder is not None:  # an unchanged document is skipped by the driver: not embedded
+            fresh = [w for w, c in zip(works, committed) if w.doc is None or c is None or not c.covers(w.doc)]
+            self.preparer.embed_each(fresh)
         seconds = (time.perf_counter() - start) / max(1, len(works))
         out = [cloudpickle.dumps((w.status, w.doc, w.chunks, w.vectors, seconds)) for w in works]
         return {"seq": [w.seq for w in works], "pid": [os.getpid()] * len(works), "work": out}
@@ -54,7 +56,11 @@ class PrepareActor:
 def _dataset(ray, runner: Runner, items: list[Item], executor: ExecutorSettings):
     from ray import cloudpickle
 
-    rows = [{"seq": seq, "item": cloudpickle.dumps(item)} for seq, item in enumerate(items)]
+    committed = runner.committed(items)  # decided here, before dispatch, by the rule of the local plan
+    rows = [
+        {"seq": seq, "item": cloudpickle.dumps(item), "committed": cloudpickle.dumps(committed.get(item.key))}
+        for seq, item in enumerate(items)
+    ]
     return map_actors(
         ray.data.from_items(rows),
         PrepareActor,

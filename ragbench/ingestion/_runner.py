@@ -43,6 +43,31 @@ def _version(doc: Document) -> str:
     return content_hash(doc.title, doc.text)
 
 
+@dataclass(frozen=True)
+class Committed:
+    """What the ledger and the chunk table hold for one source key: a document of that key loaded
+    later is unchanged (``skipped``, never embedded) when :meth:`covers` says so.
+
+    Attributes:
+        doc_ids: Ids that may be the key's document and have committed chunks.
+        version: The recorded content version (``None`` or ``""``: recorded before versions; any text).
+    """
+
+    doc_ids: frozenset[str]
+    version: str | None
+
+    @classmethod
+    def of(cls, row: dict, present: set[str] | frozenset[str], fingerprint: str) -> Committed | None:
+        """``None`` when the key must be written whatever its content: chunked another way, or the
+        replace of an interrupted run is pending (``prev_doc_ids``)."""
+        if row.get("chunker") not in (None, fingerprint) or row.get("prev_doc_ids"):
+            return None
+        return cls(frozenset(present), row.get("version"))
+
+    def covers(self, doc: Document) -> bool:
+        return doc.id in self.doc_ids and self.version in (None, "", _version(doc))
+
+
 def reason(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, DocumentError) else f"{type(exc).__name__}: {exc}"
 
@@ -244,16 +269,33 @@ class Runner(Preparer):
         present = self.store.chunk_doc_ids(self.job.tenant, sorted(asked))
         todo = []
         for w in live:
-            row = old.get(w.item.key, {})
-            same_chunking = row.get("chunker") in (None, self.fingerprint)
-            same_text = row.get("version") in (None, "", _version(w.doc))  # "": recorded before versions
-            if w.doc.id in present and same_chunking and same_text and not row.get("prev_doc_ids"):
+            committed = Committed.of(old.get(w.item.key, {}), present, self.fingerprint)
+            if committed is not None and committed.covers(w.doc):
                 w.status.status = "skipped"
                 continue
             w.drop = sorted(prevs[w.item.key] | {w.doc.id})  # recorded as the intent
             w.delete = [d for d in w.drop if d in present]  # what the commit must actually remove
             todo.append(w)
         return todo
+
+    def committed(self, items: list[Item], chunk: int = 512) -> dict[str, Committed]:
+        """Before the documents are loaded: the keys whose document is unchanged if its content is
+        (:meth:`Committed.covers`), from the ledger and the chunk table, by the same rule as the plan.
+
+        ``executor=ray`` sends this with each item so actors skip embedding unchanged documents;
+        the plan of each batch (here, after they come back) still decides what is written.
+        """
+        out: dict[str, Committed] = {}
+        for start in range(0, len(items), chunk):
+            part = items[start : start + chunk]
+            rows = {r["key"]: r for r in _tables.select(self.db, "documents", "key", [it.key for it in part])}
+            ids = {it.key: {rows.get(it.key, {}).get("doc_id") or "", it.doc_id or ""} - {""} for it in part}
+            present = self.store.chunk_doc_ids(self.tenant, sorted(set().union(*ids.values())))
+            for it in part:
+                committed = Committed.of(rows.get(it.key, {}), ids[it.key] & present, self.fingerprint)
+                if committed is not None and committed.doc_ids:
+                    out[it.key] = committed
+        return out
 
     def _mark_duplicates(self, batch: list[Work], old: dict) -> None:
         """Fail later occurrences of a key already seen in this job: in this batch, in the batch
@@ -274,7 +316,11 @@ class Runner(Preparer):
         failed on every attempt are recorded as failed and left out. Documents embedded by Ray
         actors (``prepared``) bring their vectors.
         """
-        if self.prepared:
+        if self.prepared:  # a document an actor left unembedded (it was unchanged then) is embedded here
+            missing = [w for w in todo if w.vectors is None and w.chunks and self.embedder is not None]
+            if missing:
+                self.embed_each(missing)
+                todo = [w for w in todo if w.doc is not None]
             parts = [w.vectors for w in todo if w.vectors is not None]
             return [(todo, (parts[0] if len(parts) == 1 else Embeddings.concat(parts)) if parts else None)]
         try:
