@@ -39,23 +39,25 @@ class RunResult:
 def ingest_dataset(parts: Components) -> list[IndexStats]:
     """Index every tenant's documents of the run's dataset (skipping unchanged chunks)."""
     from ragbench.executor import ExecutorSettings
+    from ragbench.ingestion.ingest import one_actor_pool
 
     ds = parts.dataset
     executor = ExecutorSettings.from_config(parts.cfg.get("executor"))
-    return [
-        index_documents(
-            ds.documents_of(tenant),
-            tenant=tenant,
-            store=parts.store,
-            embedder=parts.embedder,
-            chunker=parts.chunker,
-            batch_size=parts.settings.index_batch_size,
-            commit_seconds=float(parts.settings.index_commit_seconds),
-            progress=parts.settings.progress,
-            executor=executor,
-        )
-        for tenant in ds.tenants
-    ]
+    with one_actor_pool():  # executor=ray: one pool of actors for every tenant
+        return [
+            index_documents(
+                ds.documents_of(tenant),
+                tenant=tenant,
+                store=parts.store,
+                embedder=parts.embedder,
+                chunker=parts.chunker,
+                batch_size=parts.settings.index_batch_size,
+                commit_seconds=float(parts.settings.index_commit_seconds),
+                progress=parts.settings.progress,
+                executor=executor,
+            )
+            for tenant in ds.tenants
+        ]
 
 
 def llm_tags(generator) -> dict[str, str]:

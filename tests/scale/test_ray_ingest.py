@@ -56,3 +56,47 @@ def test_unchanged_documents_are_not_embedded_again_on_ray(ray_cluster, tmp_path
     assert embedded_texts(calls) == 24 + 2  # only the changed document's two chunks
     after = store.chunk_hashes("acme")
     assert len(after) == 24 and len(set(after) - set(chunks)) == 2
+
+
+def test_one_actor_pool_for_every_tenant_and_call(ray_cluster, tmp_path):
+    """Inside one_actor_pool(), three tenants and the first one again: every document is prepared by the same
+    actor process (one pool, started once), with the chunks of a local ingest; the pool is released at the end
+    of the block (its CPUs freed), and a call outside a block releases its own."""
+    from ragbench.ingestion import _ray
+    from ragbench.ingestion.datasets import index_documents
+    from ragbench.ingestion.ingest import one_actor_pool
+    from ragbench.types import Document
+
+    embedder = static_embedder()
+    ray_store = LanceDBStore(tmp_path / "ray", space=embedder.space)
+    local_store = LanceDBStore(tmp_path / "local", space=embedder.space)
+    executor = ExecutorSettings(kind="ray", address=ray_cluster, batch_size=4)
+    tenants = {
+        t: [
+            Document(id=f"{t}-{i}", tenant=t, text=f"Text {i} of tenant {t}. One more sentence here.") for i in range(6)
+        ]
+        for t in ("alpha", "beta", "gamma")
+    }
+    pids: dict[str, set[int]] = {}
+
+    def index(tenant: str) -> None:
+        _ray.ON_ROW.append(hook := lambda pid: pids.setdefault(tenant, set()).add(pid))
+        try:
+            stats = index_documents(
+                tenants[tenant], tenant=tenant, store=ray_store, embedder=embedder, chunker=CHUNKER, executor=executor
+            )
+        finally:
+            _ray.ON_ROW.remove(hook)
+        assert stats.failed == 0
+
+    with one_actor_pool():
+        for tenant in [*tenants, "alpha"]:
+            index(tenant)
+        assert len(_ray._POOL) == 1
+    assert len(set().union(*pids.values())) == 1 and pids.keys() == set(tenants)  # one actor served them all
+    assert os.getpid() not in pids["alpha"] and _ray._POOL == []  # released at the end of the block
+    index("beta")  # outside a block: a pool for this call only
+    assert _ray._POOL == []
+    for tenant, docs in tenants.items():
+        index_documents(docs, tenant=tenant, store=local_store, embedder=embedder, chunker=CHUNKER)
+        assert ray_store.chunk_hashes(tenant) == local_store.chunk_hashes(tenant) != {}
