@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ragbench.executor import ExecutorSettings, ensure_ray
-from ragbench.ingestion._runner import Committed, Preparer, Runner, Work
+from ragbench.ingestion._committed import Committed
+from ragbench.ingestion._runner import Preparer, Runner, Work
 from ragbench.ingestion.loaders import Item
 
 # Test hooks: called on the driver with the worker's pid for each prepared document that comes back.

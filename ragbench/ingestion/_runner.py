@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 from ragbench.errors import disk_problem
 from ragbench.ingestion import _tables
+from ragbench.ingestion._committed import Committed, committed_keys, content_version
 from ragbench.ingestion.jobs import DocumentStatus, JobStatus, save_job
 from ragbench.ingestion.loaders import DocumentError, Item
 from ragbench.language import detect_language, detect_languages
 from ragbench.protocols import ColumnEmbedder, IngestStore
 from ragbench.stores._retry import retrying
-from ragbench.types import Chunk, Document, Embeddings, content_hash
+from ragbench.types import Chunk, Document, Embeddings
 
 
 @dataclass
@@ -35,37 +36,6 @@ class Work:
     duplicate: bool = False
     vectors: Embeddings | None = None  # embedded elsewhere (executor=ray) before the driver plans the batch
     started: float = field(default_factory=time.perf_counter)
-
-
-def _version(doc: Document) -> str:
-    """Hash of what a document's chunks are made from; a document keeping its id (a dataset's)
-    whose text or title changed is re-ingested."""
-    return content_hash(doc.title, doc.text)
-
-
-@dataclass(frozen=True)
-class Committed:
-    """What the ledger and the chunk table hold for one source key: a document of that key loaded
-    later is unchanged (``skipped``, never embedded) when :meth:`covers` says so.
-
-    Attributes:
-        doc_ids: Ids that may be the key's document and have committed chunks.
-        version: The recorded content version (``None`` or ``""``: recorded before versions; any text).
-    """
-
-    doc_ids: frozenset[str]
-    version: str | None
-
-    @classmethod
-    def of(cls, row: dict, present: set[str] | frozenset[str], fingerprint: str) -> Committed | None:
-        """``None`` when the key must be written whatever its content: chunked another way, or the
-        replace of an interrupted run is pending (``prev_doc_ids``)."""
-        if row.get("chunker") not in (None, fingerprint) or row.get("prev_doc_ids"):
-            return None
-        return cls(frozenset(present), row.get("version"))
-
-    def covers(self, doc: Document) -> bool:
-        return doc.id in self.doc_ids and self.version in (None, "", _version(doc))
 
 
 def reason(exc: BaseException) -> str:
@@ -278,24 +248,9 @@ class Runner(Preparer):
             todo.append(w)
         return todo
 
-    def committed(self, items: list[Item], chunk: int = 512) -> dict[str, Committed]:
-        """Before the documents are loaded: the keys whose document is unchanged if its content is
-        (:meth:`Committed.covers`), from the ledger and the chunk table, by the same rule as the plan.
-
-        ``executor=ray`` sends this with each item so actors skip embedding unchanged documents;
-        the plan of each batch (here, after they come back) still decides what is written.
-        """
-        out: dict[str, Committed] = {}
-        for start in range(0, len(items), chunk):
-            part = items[start : start + chunk]
-            rows = {r["key"]: r for r in _tables.select(self.db, "documents", "key", [it.key for it in part])}
-            ids = {it.key: {rows.get(it.key, {}).get("doc_id") or "", it.doc_id or ""} - {""} for it in part}
-            present = self.store.chunk_doc_ids(self.tenant, sorted(set().union(*ids.values())))
-            for it in part:
-                committed = Committed.of(rows.get(it.key, {}), ids[it.key] & present, self.fingerprint)
-                if committed is not None and committed.doc_ids:
-                    out[it.key] = committed
-        return out
+    def committed(self, items: list[Item]) -> dict[str, Committed]:
+        """What is committed for ``items``' keys, before they are loaded (:func:`committed_keys`)."""
+        return committed_keys(self.db, self.store, self.tenant, self.fingerprint, items)
 
     def _mark_duplicates(self, batch: list[Work], old: dict) -> None:
         """Fail later occurrences of a key already seen in this job: in this batch, in the batch
@@ -388,7 +343,7 @@ class Runner(Preparer):
         if w.doc is not None and state != "failed":
             row["doc_id"] = w.doc.id
             row["chunker"] = self.fingerprint
-            row["version"] = _version(w.doc)
+            row["version"] = content_version(w.doc)
             row["prev_doc_ids"] = json.dumps(w.drop) if state == "processing" else ""
         return row
 
