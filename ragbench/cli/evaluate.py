@@ -109,6 +109,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         strategy=args.strategy,
         trials=args.trials,
         announce=lambda label: print(label, flush=True),
+        run_many=_ray_trials(args.overrides, first, tracker),
     )
     names = list(first.metrics.get("names") or [])
     if args.search and args.search not in names:
@@ -120,6 +121,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.baseline:
         _baseline_table(args, result, names)
     return 1 if all(t.error for t in result.trials) else 0
+
+
+def _ray_trials(overrides: list[str], first, tracker):
+    """``executor=ray`` (given once, not swept): the sweep's trials run as Ray tasks; else ``None``."""
+    from ragbench.evaluation._ray_sweep import check_not_swept, ray_trials
+    from ragbench.evaluation.sweep import sweep_axes
+    from ragbench.executor import ExecutorSettings
+
+    check_not_swept(sweep_axes(overrides)[1])
+    executor = ExecutorSettings.from_config(first.get("executor"))
+    return ray_trials(executor, tracker) if executor.is_ray else None
 
 
 def _baseline_table(args: argparse.Namespace, result, names: list[str]) -> None:

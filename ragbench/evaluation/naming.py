@@ -8,10 +8,16 @@ from collections.abc import Sequence
 PLACEMENT_KEYS = frozenset(
     {"home", "progress", "resume", "run_name", "models_dir", "generation_cache", "system_metrics", "dataset"}
 )
+# Groups whose every key is placement: ``executor=ray``, ``executor.actors=2`` (the results are the same).
+PLACEMENT_GROUPS = frozenset({"executor"})
 
 
 def _key(override: str) -> str:
     return override.lstrip("+~").partition("=")[0]
+
+
+def _placement(key: str) -> bool:
+    return key in PLACEMENT_KEYS or key.partition(".")[0] in PLACEMENT_GROUPS
 
 
 def meaningful(overrides: Sequence[str]) -> list[str]:
@@ -21,7 +27,7 @@ def meaningful(overrides: Sequence[str]) -> list[str]:
         >>> meaningful(["home=/tmp/x", "retriever=bm25", "progress=false", "k=5"])
         ['retriever=bm25', 'k=5']
     """
-    return [o.lstrip("+") for o in overrides if "=" in o and _key(o) not in PLACEMENT_KEYS]
+    return [o.lstrip("+") for o in overrides if "=" in o and not _placement(_key(o))]
 
 
 def name_from_overrides(dataset: str, overrides: Sequence[str]) -> str | None:

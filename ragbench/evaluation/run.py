@@ -39,23 +39,25 @@ class RunResult:
 def ingest_dataset(parts: Components) -> list[IndexStats]:
     """Index every tenant's documents of the run's dataset (skipping unchanged chunks)."""
     from ragbench.executor import ExecutorSettings
+    from ragbench.ingestion.ingest import one_actor_pool
 
     ds = parts.dataset
     executor = ExecutorSettings.from_config(parts.cfg.get("executor"))
-    return [
-        index_documents(
-            ds.documents_of(tenant),
-            tenant=tenant,
-            store=parts.store,
-            embedder=parts.embedder,
-            chunker=parts.chunker,
-            batch_size=parts.settings.index_batch_size,
-            commit_seconds=float(parts.settings.index_commit_seconds),
-            progress=parts.settings.progress,
-            executor=executor,
-        )
-        for tenant in ds.tenants
-    ]
+    with one_actor_pool():  # executor=ray: one pool of actors for every tenant
+        return [
+            index_documents(
+                ds.documents_of(tenant),
+                tenant=tenant,
+                store=parts.store,
+                embedder=parts.embedder,
+                chunker=parts.chunker,
+                batch_size=parts.settings.index_batch_size,
+                commit_seconds=float(parts.settings.index_commit_seconds),
+                progress=parts.settings.progress,
+                executor=executor,
+            )
+            for tenant in ds.tenants
+        ]
 
 
 def llm_tags(generator) -> dict[str, str]:
@@ -129,14 +131,17 @@ def _check_failure_rates(report: EvaluationReport, max_rate: float) -> None:
     )
 
 
-def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> RunResult:
+def run_experiment(
+    parts: Components, *, parent_run_id: str | None = None, index_stats: list[IndexStats] | None = None
+) -> RunResult:
     """Run the configured evaluation (resuming if ``resume`` is set), log it, and enforce ``max_failure_rate``.
 
     Every part is built first (:meth:`Components.check`), so a bad setting fails before anything is
     ingested or logged. GPU telemetry and per-stage throughput (:mod:`ragbench.telemetry`) go to the
     tracker and to ``telemetry.json`` in the run folder; a line on stderr says whether GPU metrics are on.
     Run inside a notebook pipeline's stage, the run is nested under the stage's run
-    (:mod:`ragbench.tracking.parent`).
+    (:mod:`ragbench.tracking.parent`). ``index_stats``: the dataset was already ingested (by a sweep's
+    driver, :mod:`ragbench.evaluation._ray_sweep`) with these stats; it is not ingested again here.
     """
     from ragbench.telemetry import RunTelemetry
     from ragbench.tracking.parent import inherited_parent
@@ -145,7 +150,7 @@ def run_experiment(parts: Components, *, parent_run_id: str | None = None) -> Ru
     parent_run_id = parent_run_id or inherited_parent(parts.tracker)  # e.g. a notebook stage of a pipeline
     with RunTelemetry(parts.settings.system_metrics, embedder=parts.embedder) as telemetry:
         print(telemetry.status_line(), file=sys.stderr)
-        return _run(parts, parent_run_id, telemetry)
+        return _run(parts, parent_run_id, telemetry, index_stats)
 
 
 def run_name(parts: Components) -> str:
@@ -162,7 +167,9 @@ def method_name(parts: Components) -> str:
     return getattr(parts.pipeline.method, "name", "standard")
 
 
-def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) -> RunResult:
+def _run(
+    parts: Components, parent_run_id: str | None, telemetry: RunTelemetry, index_stats: list[IndexStats] | None
+) -> RunResult:
     from omegaconf import OmegaConf
 
     from ragbench.evaluation.checkpoint import config_fingerprint, mark_killed_runs
@@ -174,7 +181,7 @@ def _run(parts: Components, parent_run_id: str | None, telemetry: RunTelemetry) 
     runs_dir = settings.home / "runs"
     folder = _resume_folder(runs_dir, fingerprint, settings.resume)
     mark_killed_runs(runs_dir, tracker=parts.tracker, keep=folder)  # dead runs must not stay RUNNING
-    stats = ingest_dataset(parts)
+    stats = ingest_dataset(parts) if index_stats is None else index_stats
     with telemetry.throughput.paused():  # a warm-up embedding is not the run's throughput
         if _ray_answer(parts) is None:
             parts.warm_up()  # load the query embedder and the generator's weights before any question is timed

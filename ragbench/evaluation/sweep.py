@@ -124,21 +124,22 @@ def pick_best(
 
 
 RunOne = Callable[[list[str], str | None], Trial]
+# Runs several combinations at once (e.g. as Ray tasks: ragbench.evaluation._ray_sweep); trials in the combos' order.
+RunMany = Callable[[list[list[str]], str | None], list[Trial]]
 
 
 def _greedy(
-    overrides: Sequence[str], run_one: RunOne, parent: str | None, metric: str, hib: bool, budget: float | None
+    overrides: Sequence[str], run_many: RunMany, parent: str | None, metric: str, hib: bool, budget: float | None
 ) -> list[Trial]:
+    """One swept key at a time; a stage's combinations are run together (in parallel on Ray)."""
     fixed, axes = sweep_axes(overrides)
     choice = {k: values[0] for k, values in axes}
     cache: dict[tuple[str, ...], Trial] = {}
     for key, values in axes:
-        stage = []
-        for value in values:
-            combo = [*fixed, *(f"{k}={value if k == key else choice[k]}" for k, _ in axes)]
-            if tuple(combo) not in cache:
-                cache[tuple(combo)] = run_one(combo, parent)
-            stage.append((value, cache[tuple(combo)]))
+        combos = {value: [*fixed, *(f"{k}={value if k == key else choice[k]}" for k, _ in axes)] for value in values}
+        new = list({tuple(c): c for c in combos.values() if tuple(c) not in cache}.values())
+        cache.update((tuple(c), t) for c, t in zip(new, run_many(new, parent)))
+        stage = [(value, cache[tuple(combo)]) for value, combo in combos.items()]
         best = pick_best([t for _, t in stage], metric, higher_is_better=hib, latency_budget_ms=budget)
         if best is not None:
             choice[key] = next(v for v, t in stage if t is best)
@@ -147,7 +148,7 @@ def _greedy(
 
 def _tpe(
     overrides: Sequence[str],
-    run_one: RunOne,
+    run_many: RunMany,
     parent: str | None,
     metric: str,
     hib: bool,
@@ -165,7 +166,7 @@ def _tpe(
     def objective(trial):
         combo = [*fixed, *(f"{key}={trial.suggest_categorical(key, values)}" for key, values in axes)]
         if tuple(combo) not in cache:  # TPE may propose a combination twice: it runs once
-            cache[tuple(combo)] = run_one(combo, parent)
+            cache[tuple(combo)] = run_many([combo], parent)[0]
         done = cache[tuple(combo)]
         excess = done.metrics.get(LATENCY_KEY, float("inf")) - budget if budget is not None else 0.0
         trial.set_user_attr("latency_excess_ms", excess)
@@ -191,12 +192,16 @@ def run_sweep(
     strategy: str = "grid",
     trials: int = 20,
     announce: Callable[[str], None] | None = None,
+    run_many: RunMany | None = None,
 ) -> SweepResult:
     """Run every combination (``grid``), a node-by-node search (``greedy``, as AutoRAG does) or Optuna's TPE
     sampler for ``trials`` proposals (``tpe``), as children of one parent run.
 
     ``run_one(overrides, parent_run_id)`` runs one combination and returns its :class:`Trial`;
-    ``announce`` gets a label before each, e.g. ``[3/6] retriever=dense k=5``.
+    ``announce`` gets a label before each, e.g. ``[3/6] retriever=dense k=5``. ``run_many(combos,
+    parent_run_id)``, when given, runs several combinations at once instead (the whole grid, or one
+    greedy stage; TPE proposes one at a time), e.g. as Ray tasks
+    (:func:`ragbench.evaluation._ray_sweep.ray_trials`, ``executor=ray``).
     """
     if strategy not in STRATEGIES:
         raise ConfigError(f"Unknown search strategy {strategy!r}; valid: {', '.join(STRATEGIES)}.")
@@ -205,18 +210,17 @@ def run_sweep(
     from ragbench.tracking import NullTracker
 
     tracker = tracker or NullTracker()
-    if announce is not None:
-        run_one = _labelled(run_one, overrides, announce, total=trials if strategy == "tpe" else None)
+    many = _many(run_one, run_many, overrides, announce, total=trials if strategy == "tpe" else None)
     tags = {"ragbench.kind": "sweep", "ragbench.sweep": " ".join(overrides), "ragbench.strategy": strategy}
     from ragbench.tracking.parent import inherited_parent
 
     with tracker.start_run(run_name=f"sweep-{strategy}", tags=tags, parent_run_id=inherited_parent(tracker)) as parent:
         if strategy == "greedy":
-            done = _greedy(overrides, run_one, parent, metric, higher_is_better, latency_budget_ms)
+            done = _greedy(overrides, many, parent, metric, higher_is_better, latency_budget_ms)
         elif strategy == "tpe":
-            done = _tpe(overrides, run_one, parent, metric, higher_is_better, latency_budget_ms, trials)
+            done = _tpe(overrides, many, parent, metric, higher_is_better, latency_budget_ms, trials)
         else:
-            done = [run_one(combo, parent) for combo in expand_sweep(overrides)]
+            done = many(expand_sweep(overrides), parent)
         result = SweepResult(done, parent, metric=metric, latency_budget_ms=latency_budget_ms)
         if metric:
             result.best = pick_best(
@@ -226,8 +230,16 @@ def run_sweep(
     return result
 
 
-def _labelled(run_one: RunOne, overrides: Sequence[str], announce: Callable[[str], None], *, total) -> RunOne:
-    """``run_one`` that first announces ``[i/n] <swept overrides>`` (``[i]`` when n is not known)."""
+def _many(
+    run_one: RunOne,
+    run_many: RunMany | None,
+    overrides: Sequence[str],
+    announce: Callable[[str], None] | None,
+    *,
+    total,
+) -> RunMany:
+    """One ``run_many``: ``run_many`` itself, or ``run_one`` for each combination in turn; each announced as
+    ``[i/n] <swept overrides>`` (``[i]`` when n is not known) before it runs (or is dispatched)."""
     from ragbench.evaluation.naming import swept_keys, trial_label
 
     try:
@@ -237,12 +249,23 @@ def _labelled(run_one: RunOne, overrides: Sequence[str], announce: Callable[[str
     swept, count = swept_keys(combos), itertools.count(1)
     total = total or (len(combos) if combos else None)
 
-    def run(combo: list[str], parent: str | None) -> Trial:
-        i = next(count)
-        announce((f"[{i}/{total}] " if total else f"[{i}] ") + trial_label(combo, swept))
-        return run_one(combo, parent)
+    def label(combo: list[str]) -> None:
+        if announce is not None:
+            i = next(count)
+            announce((f"[{i}/{total}] " if total else f"[{i}] ") + trial_label(combo, swept))
 
-    return run
+    def many(batch: list[list[str]], parent: str | None) -> list[Trial]:
+        if run_many is not None:
+            for combo in batch:
+                label(combo)
+            return run_many(batch, parent) if batch else []
+        done = []
+        for combo in batch:
+            label(combo)
+            done.append(run_one(combo, parent))
+        return done
+
+    return many
 
 
 def _log_parent(tracker, result: SweepResult) -> None:

@@ -1,23 +1,30 @@
 """Ingestion on Ray (``executor=ray``): actors load, detect, chunk and embed; the driver writes.
 
-The per-document work runs on Ray Data (``map_batches`` with a pool of :class:`PrepareActor`,
-each holding the chunker and the embedder). What they return goes, in the input's order,
-through the same :class:`~ragbench.ingestion._runner.Runner` as a local job: the job record,
-the per-document ledger and the atomic per-tenant commit are written by the driver only, so
-the exactly-once protocol of :mod:`ragbench.ingestion.ingest` holds unchanged. A killed actor
-is restarted and its batch redone (``executor.max_retries``); preparing is pure, so a redone
-batch gives the same documents. A killed driver leaves what any killed job leaves: a re-run
-skips the committed documents and finishes the others.
+The per-document work runs on a pool of :class:`PrepareActor` Ray actors, each holding the chunker
+and the embedder for its lifetime. The pool is kept by this process and reused by every ingestion
+call with the same parts (:func:`actor_pool`): all tenants of a run's dataset, and later runs,
+pay the actors' start once. What the actors return goes, in the input's order, through the same
+:class:`~ragbench.ingestion._runner.Runner` as a local job: the job record, the per-document
+ledger and the atomic per-tenant commit are written by the driver only, so the exactly-once
+protocol of :mod:`ragbench.ingestion.ingest` holds unchanged. Unchanged documents are not
+embedded: the driver sends each item with what is committed for its key
+(:meth:`~ragbench.ingestion._runner.Runner.committed`). A killed actor is restarted and its call
+redone (``executor.max_retries``); preparing is pure, so a redone batch gives the same documents.
+A killed driver leaves what any killed job leaves: a re-run skips the committed documents and
+finishes the others.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
-from ragbench.executor import ExecutorSettings, ensure_ray, map_actors
+from ragbench.executor import ExecutorSettings, ensure_ray
+from ragbench.ingestion._committed import Committed
 from ragbench.ingestion._runner import Preparer, Runner, Work
 from ragbench.ingestion.loaders import Item
 
@@ -26,48 +33,123 @@ ON_ROW: list[Callable[[int], None]] = []
 
 
 class PrepareActor:
-    """A Ray actor: prepares batches of items (one :class:`Preparer`, one embedder, for its lifetime)."""
+    """A Ray actor: prepares batches of items of any tenant (one embedder and chunker, for its lifetime)."""
 
-    def __init__(self, tenant: str, embedder, chunker, max_attempts: int, language, embed_batch: int) -> None:
-        self.preparer = Preparer(
-            tenant,
-            embedder=embedder,
-            chunker=chunker,
-            max_attempts=max_attempts,
-            language=language,
-            embed_batch=embed_batch,
-        )
+    def __init__(self, embedder, chunker, max_attempts: int, language, embed_batch: int) -> None:
+        self.parts = {
+            "embedder": embedder,
+            "chunker": chunker,
+            "max_attempts": max_attempts,
+            "language": language,
+            "embed_batch": embed_batch,
+        }
+        self.preparers: dict[str, Preparer] = {}
 
-    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        from ray import cloudpickle
-
+    def prepare(self, tenant: str, batch: list[tuple[int, Item, Committed | None]]) -> tuple[int, list[tuple]]:
+        """Load, detect, chunk and embed ``batch`` (``(seq, item, committed)``); an unchanged document is
+        not embedded. Returns this worker's pid and ``(seq, status, doc, chunks, vectors, seconds)`` per item."""
         start = time.perf_counter()
-        pairs = [(int(seq), cloudpickle.loads(blob)) for seq, blob in zip(batch["seq"], batch["item"])]
-        works = self.preparer.prepare(pairs)
-        if self.preparer.embedder is not None:
-            self.preparer.embed_each(works)
+        preparer = self.preparers.get(tenant)
+        if preparer is None:
+            preparer = self.preparers[tenant] = Preparer(tenant, **self.parts)
+        works = preparer.prepare([(seq, item) for seq, item, _ in batch])
+        if preparer.embedder is not None:
+            committed = [c for _, _, c in batch]
+            fresh = [w for w, c in zip(works, committed) if w.doc is None or c is None or not c.covers(w.doc)]
+            preparer.embed_each(fresh)
         seconds = (time.perf_counter() - start) / max(1, len(works))
-        out = [cloudpickle.dumps((w.status, w.doc, w.chunks, w.vectors, seconds)) for w in works]
-        return {"seq": [w.seq for w in works], "pid": [os.getpid()] * len(works), "work": out}
+        return os.getpid(), [(w.seq, w.status, w.doc, w.chunks, w.vectors, seconds) for w in works]
 
 
-def _dataset(ray, runner: Runner, items: list[Item], executor: ExecutorSettings):
-    from ray import cloudpickle
+@dataclass
+class _Pool:
+    key: tuple
+    actors: list
+    keep: tuple = field(repr=False)  # the parts whose ids are in ``key``: alive, so no id is reused
 
-    rows = [{"seq": seq, "item": cloudpickle.dumps(item)} for seq, item in enumerate(items)]
-    return map_actors(
-        ray.data.from_items(rows),
-        PrepareActor,
-        constructor={
-            "tenant": runner.tenant,
-            "embedder": runner.embedder,
-            "chunker": runner.chunker,
-            "max_attempts": runner.max_attempts,
-            "language": runner.language,
-            "embed_batch": runner.embed_batch,
-        },
-        executor=executor,
+
+_POOL: list[_Pool] = []  # the one pool kept (replaced when the parts or the Ray session change)
+_SCOPES = [0]  # open pool_scope blocks: the pool outlives an ingestion call only inside one
+
+
+@contextmanager
+def pool_scope() -> Iterator[None]:
+    """Ingestion calls inside the block reuse one actor pool; it is released (its CPUs freed) at the end.
+
+    Outside any block each call releases its pool when it ends: idle actors would hold their CPUs
+    and starve what runs next on the cluster (the evaluation's actors, a sweep's trials).
+    """
+    _SCOPES[0] += 1
+    try:
+        yield
+    finally:
+        _SCOPES[0] -= 1
+        if _SCOPES[0] == 0:
+            release_pool(_ray_module())
+
+
+def _ray_module():
+    import sys
+
+    return sys.modules.get("ray")
+
+
+def actor_pool(ray, runner: Runner, executor: ExecutorSettings) -> list:
+    """The :class:`PrepareActor` handles for ``runner``'s parts: the kept pool when the parts (the same
+    embedder, chunker and settings objects) and the Ray session are the same, else a new pool.
+
+    Actors start in the background; the first call waits for them. A replaced pool's actors are killed.
+    """
+    context = ray.get_runtime_context()
+    key = (
+        context.gcs_address,
+        context.get_node_id(),
+        context.get_job_id(),
+        id(runner.embedder),
+        id(runner.chunker),
+        id(runner.language),
+        runner.max_attempts,
+        runner.embed_batch,
+        executor.actors,
+        executor.actor_cpus,
+        executor.max_retries,
     )
+    if _POOL and _POOL[0].key == key:
+        return _POOL[0].actors
+    release_pool(ray)
+    remote = ray.remote(PrepareActor).options(
+        num_cpus=executor.actor_cpus, max_restarts=executor.max_retries, max_task_retries=executor.max_retries
+    )
+    args = (runner.embedder, runner.chunker, runner.max_attempts, runner.language, runner.embed_batch)
+    actors = [remote.remote(*args) for _ in range(executor.actors)]
+    _POOL.append(_Pool(key, actors, keep=(runner.embedder, runner.chunker, runner.language)))
+    return actors
+
+
+def release_pool(ray=None) -> None:
+    """Kill the kept actors (if Ray is still up) and forget them."""
+    while _POOL:
+        pool = _POOL.pop()
+        for actor in pool.actors:
+            try:
+                if ray is not None and ray.is_initialized():
+                    ray.kill(actor)
+            except Exception:  # the session they belonged to is gone
+                pass
+
+
+def _prepared(ray, actors: list, tenant: str, rows: list[tuple], batch_size: int) -> Iterator[tuple[int, tuple]]:
+    """``(pid, prepared item)`` in the input's order; at most two calls in flight per actor (bounded memory)."""
+    calls: deque = deque()
+    for n, start in enumerate(range(0, len(rows), batch_size)):
+        actor = actors[n % len(actors)]
+        calls.append(actor.prepare.remote(tenant, rows[start : start + batch_size]))
+        while len(calls) >= 2 * len(actors):
+            pid, out = ray.get(calls.popleft())
+            yield from ((pid, row) for row in out)
+    while calls:
+        pid, out = ray.get(calls.popleft())
+        yield from ((pid, row) for row in out)
 
 
 def ray_batches(runner: Runner, items: Iterable[Item], pacer, executor: ExecutorSettings) -> Iterator[list[Work]]:
@@ -76,20 +158,27 @@ def ray_batches(runner: Runner, items: Iterable[Item], pacer, executor: Executor
     The same batching as the local path (:func:`ragbench.ingestion.ingest._batches`); the runner
     then plans and commits each batch on the driver with the actors' vectors.
     """
-    from ray import cloudpickle
-
     ray = ensure_ray(executor)
     items = list(items)
     if not items:
         return
     runner.prepared = True
+    actors = actor_pool(ray, runner, executor)  # a new pool's actors start while the ledger is read
+    committed = runner.committed(items)  # decided here, before dispatch, by the rule of the local plan
+    rows = [(seq, item, committed.get(item.key)) for seq, item in enumerate(items)]
+    try:
+        yield from _batched(_prepared(ray, actors, runner.tenant, rows, executor.batch_size), items, pacer)
+    finally:
+        if _SCOPES[0] == 0:
+            release_pool(ray)
+
+
+def _batched(prepared: Iterator[tuple[int, tuple]], items: list[Item], pacer) -> Iterator[list[Work]]:
     batch: list[Work] = []
     chunks = 0
-    for row in _dataset(ray, runner, items, executor).iter_rows():
-        seq = int(row["seq"])
+    for pid, (seq, status, doc, chunk_list, vectors, seconds) in prepared:
         for hook in list(ON_ROW):
-            hook(int(row["pid"]))
-        status, doc, chunk_list, vectors, seconds = cloudpickle.loads(row["work"])
+            hook(pid)
         work = Work(seq, items[seq], status, doc=doc, chunks=chunk_list, vectors=vectors)
         work.started -= seconds  # the actor's share of this document's time
         batch.append(work)

@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 from ragbench.errors import disk_problem
 from ragbench.ingestion import _tables
+from ragbench.ingestion._committed import Committed, committed_keys, content_version
 from ragbench.ingestion.jobs import DocumentStatus, JobStatus, save_job
 from ragbench.ingestion.loaders import DocumentError, Item
 from ragbench.language import detect_language, detect_languages
 from ragbench.protocols import ColumnEmbedder, IngestStore
 from ragbench.stores._retry import retrying
-from ragbench.types import Chunk, Document, Embeddings, content_hash
+from ragbench.types import Chunk, Document, Embeddings
 
 
 @dataclass
@@ -35,12 +36,6 @@ class Work:
     duplicate: bool = False
     vectors: Embeddings | None = None  # embedded elsewhere (executor=ray) before the driver plans the batch
     started: float = field(default_factory=time.perf_counter)
-
-
-def _version(doc: Document) -> str:
-    """Hash of what a document's chunks are made from; a document keeping its id (a dataset's)
-    whose text or title changed is re-ingested."""
-    return content_hash(doc.title, doc.text)
 
 
 def reason(exc: BaseException) -> str:
@@ -244,16 +239,18 @@ class Runner(Preparer):
         present = self.store.chunk_doc_ids(self.job.tenant, sorted(asked))
         todo = []
         for w in live:
-            row = old.get(w.item.key, {})
-            same_chunking = row.get("chunker") in (None, self.fingerprint)
-            same_text = row.get("version") in (None, "", _version(w.doc))  # "": recorded before versions
-            if w.doc.id in present and same_chunking and same_text and not row.get("prev_doc_ids"):
+            committed = Committed.of(old.get(w.item.key, {}), present, self.fingerprint)
+            if committed is not None and committed.covers(w.doc):
                 w.status.status = "skipped"
                 continue
             w.drop = sorted(prevs[w.item.key] | {w.doc.id})  # recorded as the intent
             w.delete = [d for d in w.drop if d in present]  # what the commit must actually remove
             todo.append(w)
         return todo
+
+    def committed(self, items: list[Item]) -> dict[str, Committed]:
+        """What is committed for ``items``' keys, before they are loaded (:func:`committed_keys`)."""
+        return committed_keys(self.db, self.store, self.tenant, self.fingerprint, items)
 
     def _mark_duplicates(self, batch: list[Work], old: dict) -> None:
         """Fail later occurrences of a key already seen in this job: in this batch, in the batch
@@ -274,7 +271,11 @@ class Runner(Preparer):
         failed on every attempt are recorded as failed and left out. Documents embedded by Ray
         actors (``prepared``) bring their vectors.
         """
-        if self.prepared:
+        if self.prepared:  # a document an actor left unembedded (it was unchanged then) is embedded here
+            missing = [w for w in todo if w.vectors is None and w.chunks and self.embedder is not None]
+            if missing:
+                self.embed_each(missing)
+                todo = [w for w in todo if w.doc is not None]
             parts = [w.vectors for w in todo if w.vectors is not None]
             return [(todo, (parts[0] if len(parts) == 1 else Embeddings.concat(parts)) if parts else None)]
         try:
@@ -342,7 +343,7 @@ class Runner(Preparer):
         if w.doc is not None and state != "failed":
             row["doc_id"] = w.doc.id
             row["chunker"] = self.fingerprint
-            row["version"] = _version(w.doc)
+            row["version"] = content_version(w.doc)
             row["prev_doc_ids"] = json.dumps(w.drop) if state == "processing" else ""
         return row
 

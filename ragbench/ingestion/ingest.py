@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
@@ -167,6 +168,22 @@ def ingest_items(
     job.seconds, job.finished_at = time.perf_counter() - start, time.time()
     save_job(store, job)
     return job
+
+
+@contextmanager
+def one_actor_pool() -> Iterator[None]:
+    """With ``executor=ray``, every ingestion call inside the block (e.g. each tenant of a dataset) reuses
+    one pool of Ray actors, started once and released at the end (:mod:`ragbench.ingestion._ray`).
+
+    Example:
+        >>> with one_actor_pool():  # doctest: +SKIP
+        ...     for tenant in tenants:
+        ...         ingest_items(items[tenant], tenant=tenant, store=store, ..., executor=ray_settings)
+    """
+    from ragbench.ingestion._ray import pool_scope
+
+    with pool_scope():
+        yield
 
 
 def _progress_bar(progress: bool, total: int, tenant: str):

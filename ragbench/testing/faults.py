@@ -1,4 +1,5 @@
-"""Fault injection for the Ray tests: a part that SIGKILLs the worker process holding it, once.
+"""Fault injection for the Ray tests: a part that SIGKILLs the worker process holding it, once; and an
+embedder that counts its calls across processes (CountingEmbedder).
 
 The marker file makes it once per test: the first call creates it (atomically) and kills its own
 process; the restarted worker finds the marker and goes on. Never in the driver (``driver_pid``).
@@ -55,3 +56,36 @@ class KillOnceGenerator:
 
     def __repr__(self) -> str:
         return repr(self.inner)
+
+
+class CountingEmbedder:
+    """An embedder that appends ``<pid> <texts>`` to ``log`` for each ``embed_documents`` call, in whatever
+    process it runs (Ray actors included); otherwise (and in ``repr``) the inner embedder.
+
+    Example:
+        >>> emb = CountingEmbedder(static_embedder(), "/tmp/calls.log")  # doctest: +SKIP
+        >>> embedded_texts("/tmp/calls.log")  # doctest: +SKIP
+        0
+    """
+
+    def __init__(self, inner, log: str | Path) -> None:
+        self.inner, self.log = inner, str(log)
+
+    def embed_documents(self, texts):
+        with open(self.log, "a", encoding="utf-8") as fh:  # one short O_APPEND write per call
+            fh.write(f"{os.getpid()} {len(texts)}\n")
+        return self.inner.embed_documents(texts)
+
+    def __getattr__(self, name: str):
+        if name == "inner":  # not yet set (unpickling)
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+
+def embedded_texts(log: str | Path) -> int:
+    """How many texts the :class:`CountingEmbedder` writing ``log`` embedded (0 if it never ran)."""
+    path = Path(log)
+    return sum(int(line.split()[1]) for line in path.read_text().splitlines()) if path.exists() else 0
