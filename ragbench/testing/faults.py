@@ -39,15 +39,10 @@ class KillOnceChunker:
         return repr(self.inner)
 
 
-class KillOnceGenerator:
-    """A generator that kills its worker on its first ``generate``; otherwise the inner generator."""
+class _Wrapper:
+    """Delegates every attribute it does not define (and ``repr``) to ``self.inner``, also across pickling."""
 
-    def __init__(self, inner, marker: str, driver_pid: int) -> None:
-        self.inner, self.marker, self.driver_pid = inner, str(marker), driver_pid
-
-    def generate(self, queries, contexts, **kwargs):
-        kill_once(self.marker, driver_pid=self.driver_pid)
-        return self.inner.generate(queries, contexts, **kwargs)
+    inner: object
 
     def __getattr__(self, name: str):
         if name == "inner":  # not yet set (unpickling)
@@ -58,7 +53,18 @@ class KillOnceGenerator:
         return repr(self.inner)
 
 
-class CountingEmbedder:
+class KillOnceGenerator(_Wrapper):
+    """A generator that kills its worker on its first ``generate``; otherwise the inner generator."""
+
+    def __init__(self, inner, marker: str, driver_pid: int) -> None:
+        self.inner, self.marker, self.driver_pid = inner, str(marker), driver_pid
+
+    def generate(self, queries, contexts, **kwargs):
+        kill_once(self.marker, driver_pid=self.driver_pid)
+        return self.inner.generate(queries, contexts, **kwargs)
+
+
+class CountingEmbedder(_Wrapper):
     """An embedder that appends ``<pid> <texts>`` to ``log`` for each ``embed_documents`` call, in whatever
     process it runs (Ray actors included); otherwise (and in ``repr``) the inner embedder.
 
@@ -75,14 +81,6 @@ class CountingEmbedder:
         with open(self.log, "a", encoding="utf-8") as fh:  # one short O_APPEND write per call
             fh.write(f"{os.getpid()} {len(texts)}\n")
         return self.inner.embed_documents(texts)
-
-    def __getattr__(self, name: str):
-        if name == "inner":  # not yet set (unpickling)
-            raise AttributeError(name)
-        return getattr(self.inner, name)
-
-    def __repr__(self) -> str:
-        return repr(self.inner)
 
 
 def embedded_texts(log: str | Path) -> int:
