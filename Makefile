@@ -43,8 +43,12 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/ragbench run
 
+# Two pytest-xdist workers: much of the suite waits on servers, subprocesses and the browser, so two
+# workers use a 2-core machine's second core (tests/support/xdist_groups.py: one worker per heavy fixture).
+TEST_WORKERS ?= 2
+
 test: setup
-	$(BIN)/python -m pytest --durations=30
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --durations=30
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow"

@@ -175,3 +175,24 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+# Parallel runs (`make test`: pytest-xdist): one worker builds each heavy session fixture
+# (tests/support/xdist_groups.py says how and why).
+def pytest_configure(config):
+    from tests.support import xdist_groups
+
+    xdist_groups.configure(config)
+
+
+def pytest_collection_modifyitems(config, items):
+    from tests.support import xdist_groups
+
+    xdist_groups.record(items)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from tests.support import xdist_groups
+
+    return xdist_groups.make_scheduler(config, log)

@@ -175,6 +175,10 @@ class DocumentsView:
                 )
 
     def _render(self, job, *, done: bool) -> None:
+        # The per-document table first: the browser applies updates in order, so once the status line
+        # says finished, the table already lists every document (read in this order by users and tests).
+        rows = [d.model_dump() for d in job.documents]
+        self.docs.object = _html.table(rows, DOC_COLUMNS, css="rb-docs", empty="No documents yet.")
         self.progress.value = int(round(job.progress * 100))
         css = "rb-job-status" + (" rb-job-finished" if job.finished and done else "")
         self.status.object = (
@@ -184,8 +188,6 @@ class DocumentsView:
             f"{job.completed} completed, {job.skipped} skipped, {job.failed} failed · {job.chunks_created} chunks"
             f"{' · ' + _html.esc(job.error) if job.error else ''}</span>"
         )
-        rows = [d.model_dump() for d in job.documents]
-        self.docs.object = _html.table(rows, DOC_COLUMNS, css="rb-docs", empty="No documents yet.")
 
 
 class MonitorView:

@@ -155,7 +155,7 @@ def _prepared(ray, actors: list, tenant: str, rows: list[tuple], batch_size: int
 def ray_batches(runner: Runner, items: Iterable[Item], pacer, executor: ExecutorSettings) -> Iterator[list[Work]]:
     """Prepared items from Ray actors, in the input's order, in batches of about ``pacer.target`` chunks.
 
-    The same batching as the local path (:func:`ragbench.ingestion.ingest._batches`); the runner
+    The same batching as the local path (``_Pacer.batches`` in :mod:`ragbench.ingestion.ingest`); the runner
     then plans and commits each batch on the driver with the actors' vectors.
     """
     ray = ensure_ray(executor)
@@ -167,24 +167,17 @@ def ray_batches(runner: Runner, items: Iterable[Item], pacer, executor: Executor
     committed = runner.committed(items)  # decided here, before dispatch, by the rule of the local plan
     rows = [(seq, item, committed.get(item.key)) for seq, item in enumerate(items)]
     try:
-        yield from _batched(_prepared(ray, actors, runner.tenant, rows, executor.batch_size), items, pacer)
+        yield from pacer.batches(_works(_prepared(ray, actors, runner.tenant, rows, executor.batch_size), items))
     finally:
         if _SCOPES[0] == 0:
             release_pool(ray)
 
 
-def _batched(prepared: Iterator[tuple[int, tuple]], items: list[Item], pacer) -> Iterator[list[Work]]:
-    batch: list[Work] = []
-    chunks = 0
+def _works(prepared: Iterator[tuple[int, tuple]], items: list[Item]) -> Iterator[Work]:
+    """The actors' rows as the runner's ``Work`` items, in the input's order."""
     for pid, (seq, status, doc, chunk_list, vectors, seconds) in prepared:
         for hook in list(ON_ROW):
             hook(pid)
         work = Work(seq, items[seq], status, doc=doc, chunks=chunk_list, vectors=vectors)
         work.started -= seconds  # the actor's share of this document's time
-        batch.append(work)
-        chunks += len(work.chunks)
-        if chunks >= pacer.target or len(batch) >= pacer.most:
-            yield batch
-            batch, chunks = [], 0
-    if batch:
-        yield batch
+        yield work

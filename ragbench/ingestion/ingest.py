@@ -51,6 +51,19 @@ class _Pacer:
         self.seconds, self.most, self.least = seconds, most, min(least, most)
         self.target = min(most, max(self.least, 64))  # first batch: small, to measure the speed
 
+    def batches(self, works: Iterable[Work]) -> Iterator[list[Work]]:
+        """``works`` (pulled lazily) in batches of about ``target`` chunks, or ``most`` documents."""
+        batch: list[Work] = []
+        chunks = 0
+        for work in works:
+            batch.append(work)
+            chunks += len(work.chunks)
+            if chunks >= self.target or len(batch) >= self.most:
+                yield batch
+                batch, chunks = [], 0
+        if batch:
+            yield batch
+
     def update(self, chunks: int, elapsed: float) -> None:
         if chunks and elapsed > 0 and self.seconds > 0:
             self.target = max(self.least, min(self.most, int(self.seconds * chunks / elapsed)))
@@ -64,18 +77,13 @@ def _batches(runner: Runner, items: Iterable[Item], pacer: _Pacer) -> Iterator[l
     Items are pulled lazily in small groups (language detection runs per group), never more
     than one group ahead of the batch being built.
     """
-    batch: list[Work] = []
-    chunks = 0
-    numbered = enumerate(items)
-    while pairs := list(islice(numbered, max(1, min(32, pacer.target, pacer.most)))):
-        for work in runner.prepare(pairs):
-            batch.append(work)
-            chunks += len(work.chunks)
-            if chunks >= pacer.target or len(batch) >= pacer.most:
-                yield batch
-                batch, chunks = [], 0
-    if batch:
-        yield batch
+
+    def prepared() -> Iterator[Work]:
+        numbered = enumerate(items)
+        while pairs := list(islice(numbered, max(1, min(32, pacer.target, pacer.most)))):
+            yield from runner.prepare(pairs)
+
+    return pacer.batches(prepared())
 
 
 def ingest_items(
