@@ -72,25 +72,32 @@ def tiny_reranker(tmp_path_factory) -> str:
     return build(tmp_path_factory.mktemp("tiny-reranker"))
 
 
-@pytest.fixture(scope="session")
-def scifact_runs(tmp_path_factory):
-    """Real SciFact runs (BM25 and dense, MLflow in one home), made once per session and shared by the
-    SciFact integration tests and the `ragbench compare` tests, so CI embeds SciFact only once."""
+def _scifact_run(home: Path, retriever: str):
     from ragbench.config import build, compose
     from ragbench.evaluation.run import run_experiment
 
+    overrides = [FAST_GENERATOR, f"home={home}", "progress=false", "dataset=beir_scifact", f"retriever={retriever}"]
+    return run_experiment(build(compose(overrides)))
+
+
+@pytest.fixture(scope="session")
+def scifact_home(tmp_path_factory) -> Path:
+    """The home (store and MLflow) of the session's SciFact runs."""
     require_shared("beir_scifact")
-    home = tmp_path_factory.mktemp("scifact")
-    out = {}
-    for retriever in ("bm25", "dense"):
-        parts = build(
-            compose(
-                [FAST_GENERATOR, f"home={home}", "progress=false", "dataset=beir_scifact", f"retriever={retriever}"]
-            )
-        )
-        out[retriever] = run_experiment(parts)
-    out["home"] = home
-    return out
+    return tmp_path_factory.mktemp("scifact")
+
+
+@pytest.fixture(scope="session")
+def scifact_bm25(scifact_home):
+    """The local BM25 SciFact run alone (embeds nothing), for tests that need no dense run."""
+    return _scifact_run(scifact_home, "bm25")
+
+
+@pytest.fixture(scope="session")
+def scifact_runs(scifact_home, scifact_bm25):
+    """Real SciFact runs (BM25 and dense, MLflow in one home), made once per session and shared by the
+    SciFact integration tests and the `ragbench compare` tests, so CI embeds SciFact only once."""
+    return {"bm25": scifact_bm25, "dense": _scifact_run(scifact_home, "dense"), "home": scifact_home}
 
 
 @pytest.fixture(scope="session")

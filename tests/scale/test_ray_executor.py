@@ -17,6 +17,7 @@ from ragbench.config import build, compose
 from ragbench.errors import ConfigError
 from ragbench.evaluation.run import run_experiment
 from ragbench.executor import ExecutorSettings
+from tests.conftest import FAST_GENERATOR
 
 DEMO = ["generator=extractive", "retriever=bm25", "progress=false"]
 
@@ -38,10 +39,12 @@ def _rows(report) -> list[tuple]:
     ]
 
 
-def _assert_same(ray_result, ray_parts, local) -> None:
+def _assert_same(ray_result, ray_parts, local, chunks: int = 90) -> None:
+    """Same chunk sets (``chunks`` in all; the demo's 90: 35 + 35 + 20 documents, one chunk each),
+    per-question rows, timing-free aggregates (to 1e-9) and tenants."""
     result, parts = local
     assert _chunks(ray_parts) == _chunks(parts)
-    assert sum(len(c) for c in _chunks(parts).values()) == 90  # the demo: 35 + 35 + 20 documents, one chunk each
+    assert sum(len(c) for c in _chunks(parts).values()) == chunks
     assert _rows(ray_result.report) == _rows(result.report)
     expected, got = _quality(result.report.overall), _quality(ray_result.report.overall)
     assert got.keys() == expected.keys() and "ndcg@10" in got
@@ -81,6 +84,19 @@ def test_demo_on_ray_matches_local(ray_cluster, local_demo, tmp_path):
     run = mlflow.get_run(result.run_id)
     assert run.info.status == "FINISHED"
     assert run.data.metrics["retrieval/ndcg_at_10"] == pytest.approx(local_demo[0].report.overall["ndcg@10"], abs=1e-9)
+
+
+def test_scifact_on_ray_matches_local(ray_cluster, scifact_bm25, scifact_home, tmp_path):
+    """SciFact with BM25 on Ray (one actor): the chunks (5,183 documents, one chunk each), the 210
+    per-question rows and the metrics (to 1e-9) of the session's local run (`scifact_bm25`, tests/conftest.py)."""
+    scifact = [FAST_GENERATOR, "progress=false", "dataset=beir_scifact", "retriever=bm25"]
+    local_parts = build(compose([*scifact, f"home={scifact_home}"]))  # the local run's store (BM25 space)
+    parts = build(compose([*scifact, f"home={tmp_path}", "executor=ray", f"executor.address={ray_cluster}"]))
+    result = run_experiment(parts)
+    _assert_same(result, parts, (scifact_bm25, local_parts), chunks=5183)
+    for run in (result, scifact_bm25):
+        assert sum(s.documents for s in run.index_stats) == 5183 and sum(s.failed for s in run.index_stats) == 0
+    assert len(result.report.results) == 210  # the shared test split: 300 less 90 held out
 
 
 def test_killed_workers_change_nothing(ray_cluster, local_demo, tmp_path):

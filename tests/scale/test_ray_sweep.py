@@ -79,6 +79,47 @@ def test_sweep_on_ray_matches_local(ray_cluster, tmp_path, capsys):
     assert parent.data.metrics["sweep/trials"] == 2 and parent.data.metrics["sweep/failed_trials"] == 0
 
 
+def _kill_once_generator(marker: Path) -> list[str]:
+    """Overrides that wrap the extractive generator in KillOnceGenerator: the first trial to generate
+    SIGKILLs its Ray worker once (never this process, the driver)."""
+    return [
+        "generator._target_=ragbench.testing.faults.KillOnceGenerator",
+        "~generator.max_sentences",
+        "~generator.rank_prior",
+        "+generator.inner={_target_:ragbench.generators.ExtractiveGenerator,max_sentences:1,rank_prior:0.05}",
+        f"+generator.marker={marker}",
+        f"+generator.driver_pid={os.getpid()}",
+    ]
+
+
+def test_killed_trial_worker_changes_nothing(ray_cluster, tmp_path):
+    """A trial's Ray worker SIGKILLed while it answers: the trial is run again (executor.max_retries) in
+    another worker, and every trial's metrics (to 1e-9) and per-question table are the local sweep's.
+    (With executor.max_retries=0 the same sweep fails with Ray's WorkerCrashedError: checked by hand.)"""
+    local, on_ray, marker = tmp_path / "local", tmp_path / "ray", tmp_path / "killed"
+    assert main(["run", "-m", f"home={local}", *SWEEP, *SEARCH]) == 0
+    ray_args = ["executor=ray", f"executor.address={ray_cluster}", *_kill_once_generator(marker)]
+    assert main(["run", "-m", f"home={on_ray}", *SWEEP, *ray_args, *SEARCH]) == 0
+    assert marker.exists()
+    killed = int(marker.read_text())
+    assert killed != os.getpid()  # the kill happened in a Ray worker
+
+    _, parent, trials = _sweep_runs(on_ray)
+    _, _, local_trials = _sweep_runs(local)
+    assert trials.keys() == local_trials.keys() == {"2", "5"}
+    for k, run in trials.items():
+        assert run.info.status == "FINISHED"
+        got, want = _quality(run.data.metrics), _quality(local_trials[k].data.metrics)
+        assert got.keys() == want.keys() and "retrieval/ndcg_at_10" in got and len(got) > 20, sorted(got)
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, abs=1e-9), (k, key)
+        rows = _per_question(on_ray, run.info.run_id)
+        assert rows == _per_question(local, local_trials[k].info.run_id) and len(rows) == 8
+        owner = json.loads((on_ray / "runs" / run.info.run_id / "config.json").read_text())
+        assert owner["pid"] not in (killed, os.getpid())  # finished in a live worker: the killed one was rerun
+    assert parent.data.metrics["sweep/trials"] == 2 and parent.data.metrics["sweep/failed_trials"] == 0
+
+
 def _per_question(home: Path, run_id: str) -> list[tuple]:
     """The per-question table logged to MLflow, without its timing columns."""
     frame = MLflowTracker(root=home).load_table(run_id)
