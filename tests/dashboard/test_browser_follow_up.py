@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dashboard.test_browser import _ask
+from tests.dashboard.test_browser import TIMEOUT_MS, _ask
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,7 +23,7 @@ def _clear(page) -> None:
 
 def test_a_follow_up_is_answered_with_the_conversation(browser, dashboard_url, artifacts):
     ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
-    ctx.set_default_timeout(90_000)
+    ctx.set_default_timeout(TIMEOUT_MS)
     page = ctx.new_page()
     page.goto(f"{dashboard_url}/")
     page.fill("input[name=username]", "hank")

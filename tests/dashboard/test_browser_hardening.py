@@ -85,7 +85,7 @@ def test_unreadable_uploads_get_a_job_with_an_outcome_per_file(browser, dashboar
     page.locator(".rb-docs-tenant select").select_option("acme-robotics")
     page.locator("input[type=file]").set_input_files(paths)
     page.get_by_role("button", name="Ingest uploaded files").click()  # enabled once the server has the files
-    page.wait_for_selector(".rb-job-finished", timeout=60_000)
+    page.wait_for_selector(".rb-job-finished", timeout=300_000)
     status = page.inner_text(".rb-job-status")
     assert "completed" in status and "5/5 documents" in status and "2 completed" in status and "3 failed" in status
     rows = {r.split("\t")[0]: r for r in page.locator(".rb-docs-row").all_inner_texts()}
@@ -103,7 +103,7 @@ def test_an_open_page_signs_out_when_its_session_is_revoked(browser, dashboard_u
     assert page.get_by_placeholder(QUESTION_PLACEHOLDER).count() == 1
     other = ctx.new_page()
     other.goto(f"{dashboard_url}/logout")  # the same session, signed out in another tab
-    page.wait_for_selector(".rb-signed-out", timeout=30_000)
+    page.wait_for_selector(".rb-signed-out", timeout=120_000)
     assert page.get_by_placeholder(QUESTION_PLACEHOLDER).count() == 0  # the chat went with the page
     assert "You are signed out" in other.inner_text("body")
     page.screenshot(path=artifacts / "signed_out.png", full_page=True)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.dashboard.test_browser import _send
+from tests.dashboard.test_browser import TIMEOUT_MS, _send
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -31,7 +31,7 @@ def llm_dashboard_url(dashboard_home, users_file, real_llm_server):
 
 def test_ask_streams_the_real_models_tokens(browser, llm_dashboard_url, artifacts):
     ctx = browser.new_context(viewport={"width": 1300, "height": 1000})
-    ctx.set_default_timeout(120_000)
+    ctx.set_default_timeout(TIMEOUT_MS)
     page = ctx.new_page()
     page.goto(f"{llm_dashboard_url}/")
     page.fill("input[name=username]", "alice")
@@ -41,7 +41,7 @@ def test_ask_streams_the_real_models_tokens(browser, llm_dashboard_url, artifact
     reply = _send(page, "How many paid vacation days does a full-time employee get?")
     streaming = reply.locator(".rb-answer.rb-streaming")  # the partial answer, shown as plain text
     seen: list[str] = []  # the partial answer's text each time it changed, until the final answer is shown
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if reply.locator(".rb-stage.rb-done, .rb-stage.rb-error").count():
             break

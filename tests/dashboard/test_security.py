@@ -17,6 +17,7 @@ import time
 
 import pytest
 
+from tests.dashboard.test_browser import TIMEOUT_MS
 from tests.support.dashboard import COOKIE_SECRET, served_dashboard, sign_in
 
 pytestmark = [pytest.mark.integration]
@@ -132,7 +133,7 @@ def test_posts_need_same_origin_proof(open_url):
 
 def test_is_guest_cookie_does_not_switch_the_user(browser, dashboard_url):
     ctx = browser.new_context()
-    ctx.set_default_timeout(90_000)
+    ctx.set_default_timeout(TIMEOUT_MS)
     page = ctx.new_page()
     page.goto(f"{dashboard_url}/")
     page.fill("input[name=username]", "alice")

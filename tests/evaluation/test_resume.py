@@ -60,7 +60,7 @@ def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path):
     home = tmp_path / "home"
     stop_at = random.Random().randint(3, N // 2)
     proc = _cli(home)
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 600
     results = None
     while time.monotonic() < deadline and proc.poll() is None:
         found = list((home / "runs").glob("*/results.jsonl")) if (home / "runs").exists() else []

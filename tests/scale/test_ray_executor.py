@@ -146,7 +146,7 @@ def test_driver_killed_mid_ingest_rerun_gives_exact_chunks(ray_cluster, tmp_path
     on_ray = ["executor=ray", f"executor.address={ray_cluster}", "executor.batch_size=4"]
     proc = subprocess.Popen(_ingest_cmd(ray_home, corpus, *on_ray), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     store = build(compose([f"home={ray_home}", "retriever=bm25"])).store
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + 600
     while time.monotonic() < deadline and proc.poll() is None:
         jobs = list_jobs(store, "acme") if store.has_tenant("acme") else []
         if jobs and jobs[0].done >= 8:

@@ -32,7 +32,7 @@ def llm_api(service_home, keys, real_llm_server):
         yield url, proxy
 
 
-def _trace(service_home, request_id, timeout=60):
+def _trace(service_home, request_id, timeout=300):
     from mlflow import MlflowClient
 
     client = MlflowClient(f"sqlite:///{service_home / 'mlflow.db'}")
@@ -151,12 +151,12 @@ def test_a_trace_as_the_mlflow_ui_shows_it(llm_api, keys, service_home, browser)
                 f"http://127.0.0.1:{port}/#/experiments/{trace.info.experiment_id}/traces"
                 f"?selectedEvaluationId={trace.info.trace_id}"
             )
-            page.get_by_text("generate", exact=True).first.wait_for(timeout=90_000)
+            page.get_by_text("generate", exact=True).first.wait_for(timeout=300_000)
             page.get_by_text("generate", exact=True).first.click()
             page.get_by_text("Attributes", exact=True).first.click()
             page.mouse.move(5, 995)
             # the span header's model id (the same text also sits in hidden elements)
-            page.locator("text=smollm2-135m-instruct >> visible=true").first.wait_for(timeout=30_000)
+            page.locator("text=smollm2-135m-instruct >> visible=true").first.wait_for(timeout=300_000)
             text = page.inner_text("body")
             page.screenshot(path=str(shots / "mlflow-trace-smollm2.png"))
         finally:

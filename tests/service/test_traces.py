@@ -19,7 +19,7 @@ def _client(home):
     return client, client.get_experiment_by_name("ragbench").experiment_id
 
 
-def _wait_for(search, n: int, timeout: float = 60, spans: int = 3):
+def _wait_for(search, n: int, timeout: float = 300, spans: int = 3):
     deadline = time.time() + timeout
     while time.time() < deadline:  # traces are exported asynchronously
         found = search()

@@ -91,7 +91,7 @@ def start_dashboard(
     *,
     port: int,
     log: Path,
-    timeout: float = 180.0,
+    timeout: float = 600.0,
     extra_args: Sequence[str] = (),
     overrides: Sequence[str] = ("generator=extractive",),
 ) -> subprocess.Popen:

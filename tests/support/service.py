@@ -30,7 +30,7 @@ def start_api(
     log: Path,
     args: Sequence[str] = (),
     overrides: Sequence[str] = ("generator=extractive",),
-    timeout: float = 240.0,
+    timeout: float = 600.0,
     env: dict[str, str] | None = None,
 ) -> subprocess.Popen:
     """Start ``ragbench serve`` on 127.0.0.1:``port`` for ``home`` and wait until ``/healthz`` answers.
