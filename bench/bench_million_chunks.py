@@ -16,7 +16,7 @@ Goals (issue 19): peak RSS <= 1.5 GB above the model at every checkpoint, and se
 does not fall as the table grows. The script prints figures and never asserts them.
 
     python bench/bench_million_chunks.py [--chunks 1000000] [--checkpoints 100000,300000]
-        [--chunks-per-doc 10] [--vector-index auto|none] [--dir DIR]
+        [--chunks-per-doc 10] [--vector-index auto|none] [--maintain-every-rows 50000] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -53,7 +53,10 @@ class StoreTimes:
     """Seconds spent in the per-batch store calls (and, as a control, in the embedder), to show where
     a segment's time goes."""
 
-    CALLS = {"chunks": ("replace_documents", "chunk_doc_ids"), "ledger": ("select", "upsert", "append")}
+    CALLS = {
+        "chunks": ("replace_documents", "chunk_doc_ids", "maintain"),
+        "ledger": ("select", "upsert", "append", "maintain"),
+    }
 
     def __init__(self, store, embedder) -> None:
         from ragbench.ingestion import _tables
@@ -127,7 +130,9 @@ class Checkpoints:
         self.last_chunks, self.last_time = fed, now
 
 
-def run(store_dir: Path, *, chunks: int, marks: list[int], per_doc: int, vector_index: str) -> None:
+def run(
+    store_dir: Path, *, chunks: int, marks: list[int], per_doc: int, vector_index: str, maintain_every_rows: int
+) -> None:
     from ragbench.data.chunking import SentenceChunker
     from ragbench.embedders.static import static_embedder
     from ragbench.ingestion.ingest import ingest_items
@@ -137,7 +142,9 @@ def run(store_dir: Path, *, chunks: int, marks: list[int], per_doc: int, vector_
 
     embedder = static_embedder()
     embedder.embed_documents(["warm up the embedder"] * 64)
-    store = LanceDBStore(store_dir, space=embedder.space, vector_index=vector_index)
+    store = LanceDBStore(
+        store_dir, space=embedder.space, vector_index=vector_index, maintain_every_rows=maintain_every_rows
+    )
     store.tenant_db(TENANT)  # LanceDB loaded: the baseline is "the model" plus the libraries
     baseline = rss_mib()
     print(f"baseline after loading the static embedder and LanceDB: RSS {baseline:.1f} MiB (peak {peak_rss_mib():.1f})")
@@ -161,7 +168,8 @@ def run(store_dir: Path, *, chunks: int, marks: list[int], per_doc: int, vector_
         f"  job done: {rows:,d} rows in the table, {end - feed.start:.1f} s in all "
         f"({rows / (end - feed.start - index_s):.0f} chunks/s overall without the index build); index build: "
         f"full-text {stats.get('fts_build_s', 0.0):.1f} s, vector {stats.get('vector_index_build_s', 0.0):.1f} s "
-        f"({stats.get('vector_index', vector_index)}); final RSS {rss_mib():.1f} MiB, "
+        f"({stats.get('vector_index', vector_index)}); lookup maintenance (every {maintain_every_rows:,d} rows) "
+        f"{stats.get('maintain_runs', 0)} times, {stats.get('maintain_s', 0.0):.1f} s; final RSS {rss_mib():.1f} MiB, "
         f"peak {peak_rss_mib():.1f} MiB (+{peak_rss_mib() - baseline:.1f} above the baseline)"
     )
 
@@ -172,6 +180,12 @@ def main() -> None:
     parser.add_argument("--checkpoints", default="100000,300000", help="comma-separated chunk counts")
     parser.add_argument("--chunks-per-doc", type=int, default=10)
     parser.add_argument("--vector-index", default="auto", help="store.vector_index: auto (IVF_PQ from 100k rows), none")
+    parser.add_argument(
+        "--maintain-every-rows",
+        type=int,
+        default=50_000,
+        help="store.maintain_every_rows: BTree lookup indexes + compaction every this many rows (0: never)",
+    )
     parser.add_argument("--dir", help="store folder (kept); a temporary one (removed) by default")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
@@ -179,7 +193,14 @@ def main() -> None:
     tmp = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="rb-bench-million-"))
     print(f"ingesting {args.chunks:,d} synthetic chunks ({args.chunks_per_doc} per document) into one tenant at {tmp}")
     try:
-        run(tmp, chunks=args.chunks, marks=marks, per_doc=args.chunks_per_doc, vector_index=args.vector_index)
+        run(
+            tmp,
+            chunks=args.chunks,
+            marks=marks,
+            per_doc=args.chunks_per_doc,
+            vector_index=args.vector_index,
+            maintain_every_rows=args.maintain_every_rows,
+        )
     finally:
         if not args.dir:
             shutil.rmtree(tmp, ignore_errors=True)

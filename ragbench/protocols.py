@@ -63,6 +63,7 @@ class IngestStore(Store, Protocol):
     an atomic replace of documents' chunks, and index maintenance (:class:`ragbench.stores.LanceDBStore`)."""
 
     uri: str
+    maintain_every_rows: int  # ingestion calls maintain() after this many chunk rows (0: never)
 
     def tenant_db(self, tenant: str) -> Any: ...
 
@@ -80,6 +81,8 @@ class IngestStore(Store, Protocol):
     ) -> int: ...
 
     def chunk_doc_ids(self, tenant: str, doc_ids: Sequence[str]) -> set[str]: ...
+
+    def maintain(self, tenant: str) -> list[str]: ...
 
     def delete_documents(self, tenant: str, doc_ids: Sequence[str]) -> int: ...
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,6 +37,9 @@ class Work:
     duplicate: bool = False
     vectors: Embeddings | None = None  # embedded elsewhere (executor=ray) before the driver plans the batch
     started: float = field(default_factory=time.perf_counter)
+
+
+log = logging.getLogger(__name__)
 
 
 def reason(exc: BaseException) -> str:
@@ -196,6 +200,8 @@ class Runner(Preparer):
         self.pending: Future | None = None
         self.inflight: set[str] = set()  # keys of the batch being committed
         self.prepared = False  # True: documents arrive embedded (executor=ray, ragbench.ingestion._ray)
+        self.unmaintained = 0  # chunk rows committed since the tables' lookups were last maintained
+        self.maintained: list[float] = []  # seconds of each maintenance (index_stats: maintain_runs, maintain_s)
 
     # -------------------------------------------------------------- one batch
     def flush(self, batch: list[Work]) -> None:
@@ -301,12 +307,36 @@ class Runner(Preparer):
             for works, vectors in groups:
                 self._commit(works, vectors)
         self._record(batch, old)
+        every = self.store.maintain_every_rows
+        if every and self.unmaintained >= every:
+            self._maintain()
+
+    def _maintain(self) -> None:
+        """Index and compact the tables this job reads per batch (:meth:`LanceDBStore.maintain`,
+        :func:`_tables.maintain`), so the lookups do not grow with them. A failure here costs speed,
+        never data (the rows are committed already): it is logged and the job goes on."""
+        self.unmaintained = 0
+        start = time.perf_counter()
+        try:
+            self.store.maintain(self.job.tenant)
+            for name in _tables.LOOKUPS:
+                _tables.maintain(self.db, name)
+        except Exception as exc:
+            log.warning(
+                "ingest %s: maintaining the lookup indexes failed (%s); the job goes on, its per-batch lookups "
+                "read the whole table until the next try",
+                self.job.tenant,
+                reason(exc),
+            )
+            return
+        self.maintained.append(time.perf_counter() - start)
 
     def _store(self, works: list[Work], vectors) -> None:
         chunks = [c for w in works for c in w.chunks]
         drop = sorted({d for w in works for d in w.delete})
         retrying(lambda: self.store.replace_documents(self.job.tenant, chunks, vectors, drop_doc_ids=drop))
         self.wrote = True
+        self.unmaintained += len(chunks)
         for w in works:
             w.status.status = "completed"
 

@@ -16,6 +16,8 @@ from ragbench.stores._retry import retrying
 T = TypeVar("T")
 
 KEYS = {"documents": "key", "jobs": "job_id", "job_items": "item_id"}
+#: The columns each table is read by, per batch or per job: BTree-indexed by :func:`maintain` (every table is compacted).
+LOOKUPS = {"documents": ("key",), "jobs": (), "job_items": ("job_id",)}
 
 
 # The bookkeeping tables' columns: s = string, i = int64, f = float64.
@@ -139,3 +141,12 @@ def select(db, name: str, column: str | None = None, values: Sequence[str] | Non
 
     query = table.search().where(col(column).isin(list(values))).limit(None)
     return query.to_arrow().to_pylist()
+
+
+def maintain(db, name: str) -> list[str]:
+    """Index the columns ``name`` is read by (:data:`LOOKUPS`) and compact it
+    (:func:`ragbench.stores._maintain.maintain`); returns the columns indexed now."""
+    from ragbench.stores._maintain import maintain as maintain_table
+
+    table = open_table(db, name, create=False)
+    return maintain_table(table, LOOKUPS.get(name, ())) if table is not None else []

@@ -238,7 +238,7 @@ def _refresh_indexes(store: IngestStore, tenant: str, runner: Runner, index_stat
     if runner.wrote:
         built = retrying(lambda: store.build_indexes(tenant))
         if index_stats is not None:
-            index_stats.update(built)
+            index_stats.update(built, maintain_runs=len(runner.maintained), maintain_s=sum(runner.maintained))
     elif job.done:
         retrying(lambda: store.rebuild_text_index(tenant))  # only if the languages changed
 

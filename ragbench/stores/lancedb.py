@@ -33,11 +33,15 @@ from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, sugges
 from ragbench.stores._columns import add_extra_columns, hits_from_rows, space_slug
 from ragbench.stores._connections import TenantConnections
 from ragbench.stores._filters import build_filter
+from ragbench.stores._maintain import maintain
 from ragbench.stores._retry import retrying
 from ragbench.stores._writes import atomic_replace
 from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
 from ragbench.types import Chunk, Embeddings, Hit, content_hash
+
+#: The chunk columns ingestion looks rows up by, once per batch: BTree-indexed by :meth:`LanceDBStore.maintain`.
+LOOKUP_COLUMNS = ("chunk_id", "doc_id")
 
 
 class LanceDBStore:
@@ -65,6 +69,9 @@ class LanceDBStore:
             ingestion makes (LanceDB's defaults are sized for servers: GiBs).
         max_open_tenants: Most tenant connections kept open (least recently used dropped first, and
             reopened on the next call), so a process touching thousands of tenants stays bounded.
+        maintain_every_rows: An ingestion job calls :meth:`maintain` (BTree indexes on the lookup
+            keys, compaction) after every this many chunk rows it commits, so its per-batch lookups
+            stay flat as the table grows (0: never).
 
     Example:
         >>> store = LanceDBStore("/tmp/rb-store")  # doctest: +SKIP
@@ -86,6 +93,7 @@ class LanceDBStore:
         index_cache_mib: int = 512,
         metadata_cache_mib: int = 64,
         max_open_tenants: int = 256,
+        maintain_every_rows: int = 50_000,
     ) -> None:
         from ragbench.stores.index_quality import check_search_params, check_vector_index
 
@@ -110,6 +118,9 @@ class LanceDBStore:
                 f"{metadata_cache_mib}."
             )
         self.cache_mib = {"index": int(index_cache_mib), "metadata": int(metadata_cache_mib)}
+        if maintain_every_rows < 0:
+            raise ConfigError(f"store.maintain_every_rows must be >= 0 (0: never), got {maintain_every_rows}.")
+        self.maintain_every_rows = int(maintain_every_rows)
         self._dbs = TenantConnections(
             max_open=max_open_tenants, cache_mib=self.cache_mib, on_evict=lambda t: self._fts_ready.pop(t, None)
         )
@@ -272,6 +283,17 @@ class LanceDBStore:
             return set()
         found = table.search().where(build_filter({"doc_id": list(doc_ids)})).select(["doc_id"])
         return set(found.limit(None).to_arrow().column("doc_id").to_pylist())
+
+    def maintain(self, tenant: str) -> list[str]:
+        """Keep ingestion's per-batch lookups on the tenant's chunks (``doc_id IN``, the merge on
+        ``chunk_id``) from growing with the table: BTree indexes on both (created once) and LanceDB's
+        ``optimize`` (:func:`ragbench.stores._maintain.maintain`). Returns the columns indexed now."""
+        table = self._existing_table(tenant)
+        if table is None:
+            return []
+        created = maintain(table, LOOKUP_COLUMNS)
+        self._fts_ready.pop(tenant, None)
+        return created
 
     def chunk_hashes(self, tenant: str) -> dict[str, str]:
         """``{chunk_id: content_hash}`` of every chunk the tenant holds ({} for a new tenant)."""

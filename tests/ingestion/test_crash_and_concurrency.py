@@ -1,7 +1,9 @@
 """R1: ingestion killed with SIGKILL at 20 random points, then re-run, ends with exactly the
 expected chunks. R6: two processes ingesting into one tenant at once lose and duplicate nothing.
 
-Both use real processes (``tests.support.ingest_worker``) on a real LanceDB directory.
+Both use real processes (``tests.support.ingest_worker``) on a real LanceDB directory, and maintain
+the lookup indexes every few rows (``store.maintain_every_rows``; 50,000 by default), so kills also land
+in an index build or a compaction, and the two concurrent processes compact the same tables.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ragbench.stores.lancedb import LanceDBStore
 from ragbench.types import content_hash
 
 CHUNKER = SentenceChunker(max_words=12, overlap=1)  # the worker's chunker
+MAINTAIN_EVERY_ROWS = 4
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda sigma omega".split()
 
 
@@ -48,6 +51,13 @@ def _actual(store) -> dict[str, str]:
     return dict(zip(ids, table.column("content_hash").to_pylist()))
 
 
+def _indexed(store) -> set[str]:
+    """The columns with an index in the tenant's chunk table and ledger (maintenance ran)."""
+    db = store.tenant_db("acme")
+    tables = [store.table_name, "documents", "job_items"]
+    return {f"{name}.{c}" for name in tables for i in db.open_table(name).list_indices() for c in i.columns}
+
+
 def _spawn(store_dir, path, batch_size: int = 2) -> subprocess.Popen:
     cmd = [
         sys.executable,
@@ -58,6 +68,8 @@ def _spawn(store_dir, path, batch_size: int = 2) -> subprocess.Popen:
         str(path),
         "--batch-size",
         str(batch_size),
+        "--maintain-every-rows",
+        str(MAINTAIN_EVERY_ROWS),
         "--wait-go",
     ]
     root = Path(__file__).resolve().parents[2]  # the worker is test support: run it from the checkout
@@ -85,7 +97,7 @@ def test_kill_9_at_20_random_points_then_rerun_gives_exactly_the_expected_chunks
     corpus.mkdir()
     for i in range(12):
         _write_doc(corpus / f"doc{i:02d}.txt", rng, 0)
-    store = LanceDBStore(store_dir)
+    store = LanceDBStore(store_dir, maintain_every_rows=MAINTAIN_EVERY_ROWS)
     mid_job = 0
     nxt = _spawn(store_dir, corpus)
     for cycle in range(1, 21):
@@ -119,6 +131,8 @@ def test_kill_9_at_20_random_points_then_rerun_gives_exactly_the_expected_chunks
     assert states.count("interrupted") <= mid_job
     hits = store.search_text("acme", "alpha", k=3)
     assert hits and all(h.tenant == "acme" for h in hits)
+    lookups = {f"{store.table_name}.chunk_id", f"{store.table_name}.doc_id", "documents.key", "job_items.job_id"}
+    assert lookups <= _indexed(store)
 
 
 def test_two_processes_ingesting_into_one_tenant_at_once(tmp_path):
@@ -137,7 +151,7 @@ def test_two_processes_ingesting_into_one_tenant_at_once(tmp_path):
         proc.stdin.flush()
     outputs = [proc.communicate(timeout=120)[0] for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
-    store = LanceDBStore(store_dir)
+    store = LanceDBStore(store_dir, maintain_every_rows=MAINTAIN_EVERY_ROWS)
     assert _actual(store) == _expected(corpus)  # every document present, nothing duplicated
     job_ids = [out.split()[1] for out in outputs]
     jobs = [get_job(store, "acme", job_id) for job_id in job_ids]
@@ -145,5 +159,6 @@ def test_two_processes_ingesting_into_one_tenant_at_once(tmp_path):
     assert all(d.status in ("completed", "skipped") for j in jobs for d in j.documents)
     docs = _tables.select(store.tenant_db("acme"), "documents")
     assert len(docs) == 20 and {d["status"] for d in docs} <= {"completed", "skipped"}
+    assert {f"{store.table_name}.doc_id", "documents.key"} <= _indexed(store)  # both processes maintained them
     again = ingest_path(corpus, tenant="acme", store=store, embedder=None, chunker=CHUNKER)
     assert (again.skipped, again.completed) == (20, 0)

@@ -1,6 +1,7 @@
 """A separate process that ingests a folder: used by the crash (kill -9) and concurrency tests.
 
     python -m tests.support.ingest_worker STORE_URI TENANT PATH [--batch-size N] [--max-words N]
+        [--maintain-every-rows N]
 
 Lexical store (no embedder), so the process starts in about a second. Prints ``READY``
 once imports are done (then, with ``--wait-go``, waits for a line on stdin) and
@@ -20,6 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-words", type=int, default=12)
+    parser.add_argument("--maintain-every-rows", type=int, default=50_000, help="store.maintain_every_rows")
     parser.add_argument("--wait-go", action="store_true", help="After READY, wait for a line on stdin.")
     args = parser.parse_args(argv)
     from ragbench.data.chunking import SentenceChunker
@@ -30,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     detect_language("Warm up: Zagreb je grad. Београд је град. The city.")  # loads lingua models
     import lancedb  # noqa: F401 - loaded before READY so a kill lands inside the job
 
-    store = LanceDBStore(args.store)
+    store = LanceDBStore(args.store, maintain_every_rows=args.maintain_every_rows)
     store.tenant_db(args.tenant)  # connect before READY too
     print("READY", flush=True)
     if args.wait_go:
