@@ -22,11 +22,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain, islice
 
 from ragbench.executor import ExecutorSettings, ensure_ray
 from ragbench.ingestion._committed import Committed
 from ragbench.ingestion._runner import Preparer, Runner, Work
 from ragbench.ingestion.loaders import Item
+
+#: Items whose committed state the driver reads at once, before sending them (at least; see :func:`_windows`).
+WINDOW_ITEMS = 1024
 
 # Test hooks: called on the driver with the worker's pid for each prepared document that comes back.
 ON_ROW: list[Callable[[int], None]] = []
@@ -138,46 +142,68 @@ def release_pool(ray=None) -> None:
                 pass
 
 
-def _prepared(ray, actors: list, tenant: str, rows: list[tuple], batch_size: int) -> Iterator[tuple[int, tuple]]:
-    """``(pid, prepared item)`` in the input's order; at most two calls in flight per actor (bounded memory)."""
+def _prepared(ray, actors: list, tenant: str, calls_rows: Iterator[list[tuple]]) -> Iterator[tuple[int, tuple, Item]]:
+    """``(pid, prepared row, item)`` in the input's order, for each call's rows (``(seq, item, committed)``)
+    of ``calls_rows``, read only as calls are sent: at most two calls in flight per actor (bounded memory)."""
     calls: deque = deque()
-    for n, start in enumerate(range(0, len(rows), batch_size)):
+    for n, rows in enumerate(calls_rows):
         actor = actors[n % len(actors)]
-        calls.append(actor.prepare.remote(tenant, rows[start : start + batch_size]))
+        calls.append((actor.prepare.remote(tenant, rows), [item for _, item, _ in rows]))
         while len(calls) >= 2 * len(actors):
-            pid, out = ray.get(calls.popleft())
-            yield from ((pid, row) for row in out)
+            yield from _returned(ray, calls.popleft())
     while calls:
-        pid, out = ray.get(calls.popleft())
-        yield from ((pid, row) for row in out)
+        yield from _returned(ray, calls.popleft())
+
+
+def _returned(ray, call: tuple) -> Iterator[tuple[int, tuple, Item]]:
+    ref, items = call
+    pid, out = ray.get(ref)
+    yield from ((pid, row, item) for row, item in zip(out, items))
+
+
+def _windows(runner: Runner, items: Iterable[Item], window: int) -> Iterator[list[tuple[int, Item, Committed | None]]]:
+    """The input as ``(seq, item, committed)`` rows, ``window`` items at a time: what is committed for a
+    window's keys is read just before its items are sent, so the driver never lists the whole input."""
+    it, seq = iter(items), 0
+    while part := list(islice(it, window)):
+        committed = runner.committed(part)  # decided before dispatch, by the rule of the local plan
+        yield [(seq + i, item, committed.get(item.key)) for i, item in enumerate(part)]
+        seq += len(part)
+
+
+def _calls(windows: Iterator[list[tuple]], batch_size: int) -> Iterator[list[tuple]]:
+    for rows in windows:
+        yield from (rows[start : start + batch_size] for start in range(0, len(rows), batch_size))
 
 
 def ray_batches(runner: Runner, items: Iterable[Item], pacer, executor: ExecutorSettings) -> Iterator[list[Work]]:
     """Prepared items from Ray actors, in the input's order, in batches of about ``pacer.target`` chunks.
 
     The same batching as the local path (``_Pacer.batches`` in :mod:`ragbench.ingestion.ingest`); the runner
-    then plans and commits each batch on the driver with the actors' vectors.
+    then plans and commits each batch on the driver with the actors' vectors. The input is read a window
+    of items at a time (:func:`_windows`), so the driver's memory does not grow with the corpus.
     """
     ray = ensure_ray(executor)
-    items = list(items)
-    if not items:
+    it = iter(items)
+    first = next(it, None)
+    if first is None:
         return
     runner.prepared = True
     actors = actor_pool(ray, runner, executor)  # a new pool's actors start while the ledger is read
-    committed = runner.committed(items)  # decided here, before dispatch, by the rule of the local plan
-    rows = [(seq, item, committed.get(item.key)) for seq, item in enumerate(items)]
+    window = max(WINDOW_ITEMS, 4 * executor.batch_size * executor.actors)
+    calls = _calls(_windows(runner, chain([first], it), window), executor.batch_size)
     try:
-        yield from pacer.batches(_works(_prepared(ray, actors, runner.tenant, rows, executor.batch_size), items))
+        yield from pacer.batches(_works(_prepared(ray, actors, runner.tenant, calls)))
     finally:
         if _SCOPES[0] == 0:
             release_pool(ray)
 
 
-def _works(prepared: Iterator[tuple[int, tuple]], items: list[Item]) -> Iterator[Work]:
+def _works(prepared: Iterator[tuple[int, tuple, Item]]) -> Iterator[Work]:
     """The actors' rows as the runner's ``Work`` items, in the input's order."""
-    for pid, (seq, status, doc, chunk_list, vectors, seconds) in prepared:
+    for pid, (seq, status, doc, chunk_list, vectors, seconds), item in prepared:
         for hook in list(ON_ROW):
             hook(pid)
-        work = Work(seq, items[seq], status, doc=doc, chunks=chunk_list, vectors=vectors)
+        work = Work(seq, item, status, doc=doc, chunks=chunk_list, vectors=vectors)
         work.started -= seconds  # the actor's share of this document's time
         yield work

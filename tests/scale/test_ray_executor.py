@@ -140,7 +140,7 @@ def test_driver_killed_mid_ingest_rerun_gives_exact_chunks(ray_cluster, tmp_path
     from ragbench.ingestion.jobs import list_jobs
 
     corpus = tmp_path / "corpus"
-    _write_corpus(corpus, 80)
+    _write_corpus(corpus, 240)  # enough that the job is still running when the kill lands, on a loaded machine
     local_home, ray_home = tmp_path / "local", tmp_path / "ray"
     subprocess.run(_ingest_cmd(local_home, corpus), check=True, capture_output=True, timeout=300)
     on_ray = ["executor=ray", f"executor.address={ray_cluster}", "executor.batch_size=4"]
@@ -156,12 +156,63 @@ def test_driver_killed_mid_ingest_rerun_gives_exact_chunks(ray_cluster, tmp_path
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     killed = list_jobs(store, "acme")[0]
-    assert killed.status == "interrupted" and 8 <= killed.done < 80
+    assert killed.status == "interrupted" and 8 <= killed.done < 240
     rerun = subprocess.run(_ingest_cmd(ray_home, corpus, *on_ray), capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     local_store = build(compose([f"home={local_home}", "retriever=bm25"])).store
     assert store.chunk_hashes("acme") == local_store.chunk_hashes("acme")
-    assert len(store.chunk_hashes("acme")) == 80
+    assert len(store.chunk_hashes("acme")) == 240
     job = list_jobs(store, "acme")[0]
-    assert (job.status, job.failed, job.done) == ("completed", 0, 80)
+    assert (job.status, job.failed, job.done) == ("completed", 0, 240)
     assert job.skipped >= killed.completed  # what the killed run committed was not written again
+
+
+def test_ray_ingestion_reads_the_input_a_window_at_a_time(ray_cluster, tmp_path, monkeypatch):
+    """The driver reads what is committed for a window of items just before sending them, never the whole
+    input at once: with a window of 16, at most two windows are read ahead of what has come back. The job
+    ends as a local one does (a key repeated 150 items later fails as a duplicate in both)."""
+    import json
+
+    from ragbench.data.chunking import SentenceChunker
+    from ragbench.ingestion import _ray
+    from ragbench.ingestion.ingest import ingest_items
+    from ragbench.ingestion.loaders import iter_jsonl
+    from ragbench.stores.lancedb import LanceDBStore
+
+    monkeypatch.setattr(_ray, "WINDOW_ITEMS", 16)
+    read = [0]
+
+    def lines():
+        for i in range(200):
+            read[0] += 1
+            key = "d3" if i == 153 else f"d{i}"
+            yield json.dumps({"id": key, "text": f"Document {i}. It tells about topic {i % 7}."}) + "\n"
+
+    ahead: list[int] = []
+    returned = [0]
+
+    def on_row(pid: int) -> None:
+        returned[0] += 1
+        ahead.append(read[0] - returned[0])
+
+    jobs = {}
+    for name in ("local", "ray"):
+        executor = ExecutorSettings(kind="ray", address=ray_cluster, batch_size=2) if name == "ray" else None
+        read[0] = 0
+        monkeypatch.setattr(_ray, "ON_ROW", [on_row] if name == "ray" else [])
+        jobs[name] = ingest_items(
+            iter_jsonl(lines(), source="s"),
+            tenant="acme",
+            store=LanceDBStore(tmp_path / name),
+            embedder=None,
+            chunker=SentenceChunker(max_words=12),
+            batch_size=8,
+            commit_seconds=0,
+            language=None,
+            executor=executor,
+        )
+    assert len(ahead) == 200 and max(ahead) <= 2 * 16, max(ahead)  # the whole input would be 199 ahead
+    counts = {name: (j.done, j.completed, j.skipped, j.failed, j.chunks_created) for name, j in jobs.items()}
+    assert counts["ray"] == counts["local"] and counts["local"][:4] == (200, 199, 0, 1)
+    stores = [LanceDBStore(tmp_path / name) for name in ("local", "ray")]
+    assert stores[0].chunk_hashes("acme") == stores[1].chunk_hashes("acme")
