@@ -43,10 +43,10 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/ragbench run
 
-# TEST_WORKERS=2 runs the suite on two pytest-xdist workers (tests/support/xdist_groups.py: one worker per
-# heavy fixture). Not the default yet: on this 2-core machine it cut the tests from about 56 to 41 minutes,
-# but waits on dashboard jobs and health probes timed out under the doubled load (README, "make test").
-TEST_WORKERS ?= 1
+# The suite runs on two pytest-xdist workers (tests/support/xdist_groups.py: each heavy fixture built by one
+# worker): on the 2-core CI machine about 37 minutes instead of about 56 in one process (README, "make test").
+# TEST_WORKERS=1 runs it in one process.
+TEST_WORKERS ?= 2
 PYTEST_WORKERS = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 test: setup

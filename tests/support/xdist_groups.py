@@ -12,8 +12,8 @@ which fixtures a test uses is known only where tests are collected (the workers)
 controller that schedules. The workers therefore write each test's unit to a file the controller
 named (``RAGBENCH_XDIST_UNITS``), and :class:`UnitScheduling` reads it.
 
-Units are ordered heaviest first (the heavy-fixture units, then by number of tests), so that a long
-unit never starts last and leaves the other worker idle.
+Units are ordered heaviest first (the heavy-fixture units, then those with a vLLM engine, then by number
+of tests), so that a long unit never starts last and leaves the other worker idle.
 """
 
 from __future__ import annotations
@@ -33,6 +33,11 @@ HEAVY_SESSION_FIXTURES = (
     "service_home",  # demo ingest and `ragbench serve`
     "ray_cluster",  # a local Ray instance
 )
+
+# Fixtures that start a vLLM engine or server: per worker (not worth a unit of their own), but their tests
+# are slow, so their units start right after the heavy ones. Started last, the real-judge test ran alone
+# for 325 s at the end of a run while the other worker sat idle.
+EARLY_FIXTURES = ("real_llm_server", "vllm_server", "judge_server", "real_llm")
 
 
 def _file(nodeid: str) -> str:
@@ -69,14 +74,23 @@ def work_units(items) -> dict[str, str]:
 
 
 def order_heaviest_first(items, units: dict[str, str]) -> None:
-    """Reorder ``items`` in place: heavy-fixture units first, then larger units; a unit stays contiguous."""
+    """Reorder ``items`` in place: heavy-fixture units first, then units with a vLLM engine
+    (:data:`EARLY_FIXTURES`), then larger units; a unit stays contiguous."""
     size = Counter(units.values())
     first: dict[str, int] = {}
     for i, item in enumerate(items):
         first.setdefault(units[item.nodeid], i)
     rank = {f"fixture:{name}": i for i, name in enumerate(HEAVY_SESSION_FIXTURES)}
+    early = {units[item.nodeid] for item in items if set(EARLY_FIXTURES) & set(getattr(item, "fixturenames", ()))}
+    for unit in early:
+        rank.setdefault(unit, len(HEAVY_SESSION_FIXTURES))
     key = {
-        item.nodeid: (rank.get(units[item.nodeid], len(rank)), -size[units[item.nodeid]], first[units[item.nodeid]], i)
+        item.nodeid: (
+            rank.get(units[item.nodeid], len(HEAVY_SESSION_FIXTURES) + 1),
+            -size[units[item.nodeid]],
+            first[units[item.nodeid]],
+            i,
+        )
         for i, item in enumerate(items)
     }
     items.sort(key=lambda item: key[item.nodeid])
