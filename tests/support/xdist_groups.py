@@ -12,8 +12,13 @@ which fixtures a test uses is known only where tests are collected (the workers)
 controller that schedules. The workers therefore write each test's unit to a file the controller
 named (``RAGBENCH_XDIST_UNITS``), and :class:`UnitScheduling` reads it.
 
-Units are ordered heaviest first (the heavy-fixture units, then those with a vLLM engine, then by number
-of tests), so that a long unit never starts last and leaves the other worker idle.
+Every test that uses a vLLM engine fixture (:data:`VLLM_FIXTURES`) is in one unit too, so only one
+worker ever holds vLLM servers: those fixtures live for the whole session, and when both workers held
+theirs (two servers and two engine processes each, beside a 5 GB worker) the 24 GB machine ran out of
+memory, the kernel killed a worker and the run did not finish within CI's 90 minutes.
+
+Units are ordered heaviest first (the heavy-fixture units, then by number of tests), so that a long
+unit never starts last and leaves the other worker idle.
 """
 
 from __future__ import annotations
@@ -34,10 +39,10 @@ HEAVY_SESSION_FIXTURES = (
     "ray_cluster",  # a local Ray instance
 )
 
-# Fixtures that start a vLLM engine or server: per worker (not worth a unit of their own), but their tests
-# are slow, so their units start right after the heavy ones. Started last, the real-judge test ran alone
-# for 325 s at the end of a run while the other worker sat idle.
-EARLY_FIXTURES = ("real_llm_server", "vllm_server", "judge_server", "real_llm")
+# Fixtures that start a vLLM engine or server (or the real model's in-process engines): their tests
+# form one unit, named after the first, ranked right after SciFact's.
+VLLM_FIXTURES = ("real_llm_server", "vllm_server", "judge_server", "real_llm")
+VLLM_UNIT = "fixture:vllm"
 
 
 def _file(nodeid: str) -> str:
@@ -68,25 +73,25 @@ def work_units(items) -> dict[str, str]:
         for name in HEAVY_SESSION_FIXTURES:
             if name in getattr(item, "fixturenames", ()):
                 union(f"fixture:{name}", file)
+        if set(VLLM_FIXTURES) & set(getattr(item, "fixturenames", ())):
+            union(VLLM_UNIT, file)
         if file.startswith("tests/scale/"):
             union("fixture:ray_cluster", file)
     return {item.nodeid: find(_file(item.nodeid)) for item in items}
 
 
 def order_heaviest_first(items, units: dict[str, str]) -> None:
-    """Reorder ``items`` in place: heavy-fixture units first, then units with a vLLM engine
-    (:data:`EARLY_FIXTURES`), then larger units; a unit stays contiguous."""
+    """Reorder ``items`` in place: heavy-fixture units first (SciFact's, then the vLLM unit, then the rest
+    of :data:`HEAVY_SESSION_FIXTURES`), then larger units; a unit stays contiguous."""
     size = Counter(units.values())
     first: dict[str, int] = {}
     for i, item in enumerate(items):
         first.setdefault(units[item.nodeid], i)
-    rank = {f"fixture:{name}": i for i, name in enumerate(HEAVY_SESSION_FIXTURES)}
-    early = {units[item.nodeid] for item in items if set(EARLY_FIXTURES) & set(getattr(item, "fixturenames", ()))}
-    for unit in early:
-        rank.setdefault(unit, len(HEAVY_SESSION_FIXTURES))
+    order = [f"fixture:{HEAVY_SESSION_FIXTURES[0]}", VLLM_UNIT, *(f"fixture:{n}" for n in HEAVY_SESSION_FIXTURES[1:])]
+    rank = {name: i for i, name in enumerate(order)}
     key = {
         item.nodeid: (
-            rank.get(units[item.nodeid], len(HEAVY_SESSION_FIXTURES) + 1),
+            rank.get(units[item.nodeid], len(order)),
             -size[units[item.nodeid]],
             first[units[item.nodeid]],
             i,
