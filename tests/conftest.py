@@ -108,6 +108,10 @@ def tiny_qwen2() -> Path:
     return tiny_qwen2_path()
 
 
+# The session's vLLM servers; a parallel run stops them once the unit of their tests is done (below).
+_SESSION_SERVERS: list = []
+
+
 @pytest.fixture(scope="session")
 def vllm_server(tiny_qwen2):
     """One real vLLM OpenAI-compatible server on the tiny Qwen2 (served as ``tiny-qwen2``) for the session.
@@ -127,6 +131,7 @@ def vllm_server(tiny_qwen2):
         die_with_parent=True,  # not left running when the test run itself is killed
     )
     with server:
+        _SESSION_SERVERS.append(server)
         yield server
 
 
@@ -152,6 +157,7 @@ def real_llm_server(real_llm):
         die_with_parent=True,
     )
     with server:
+        _SESSION_SERVERS.append(server)
         yield server
 
 
@@ -203,3 +209,22 @@ def pytest_xdist_make_scheduler(config, log):
     from tests.support import xdist_groups
 
     return xdist_groups.make_scheduler(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Free what a finished part of the run no longer needs: in-process vLLM engines after each module
+    (they are shared per process and never freed otherwise), and in a parallel run the session's vLLM
+    servers once their unit is done (no later test in this worker uses them). Two workers each holding
+    an engine and a server beside the SciFact index filled the 24 GB CI machine."""
+    import sys
+
+    if nextitem is None or nextitem.module is not item.module:
+        vllm = sys.modules.get("ragbench.generators.vllm")
+        if vllm is not None and vllm._ENGINES:
+            vllm.release_engines()
+    from tests.support import xdist_groups
+
+    if xdist_groups.leaving_vllm_unit(item, nextitem):
+        while _SESSION_SERVERS:
+            _SESSION_SERVERS.pop().stop()

@@ -1,16 +1,48 @@
-"""Arrow columns of BGE-M3's extra outputs (sparse weights, ColBERT multivectors), shared by the store,
-its M3 search and the embedding cache. A leaf: numpy, pyarrow (lazily) and ragbench.errors only."""
+"""The rows of a chunk table, and the Arrow columns of BGE-M3's extra outputs (sparse weights, ColBERT
+multivectors), shared by the store, its M3 search and the embedding cache. A leaf: numpy, pyarrow
+(lazily), ragbench.errors and ragbench.types only."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from ragbench.errors import StoreError
-from ragbench.types import Hit
+from ragbench.types import Chunk, Embeddings, Hit, content_hash
 
 M3_COLUMNS = ("sparse_ids", "sparse_weights", "colbert")
+
+
+def chunk_rows(store, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None) -> list[dict]:
+    """The table rows of ``chunks`` (with their vectors and any extra columns); every chunk must be the tenant's."""
+    vectors = Embeddings.of(vectors) if vectors is not None else None
+    rows = []
+    for i, chunk in enumerate(chunks):
+        if chunk.tenant != tenant:
+            raise StoreError(
+                f"Chunk {chunk.id!r} belongs to tenant {chunk.tenant!r} but was written to "
+                f"tenant {tenant!r}: a tenant's chunks go only to its own tables."
+            )
+        row = {
+            "chunk_id": chunk.id,
+            "doc_id": chunk.doc_id,
+            "tenant": chunk.tenant,
+            "title": chunk.title,
+            "text": chunk.text,
+            "content": chunk.content,
+            "position": int(chunk.position),
+            "language": chunk.language or "",
+            "content_hash": content_hash(chunk.content),
+            "metadata": json.dumps(chunk.metadata, sort_keys=True, default=str),
+        }
+        if vectors is not None:
+            row["vector"] = np.asarray(vectors.dense[i], dtype=np.float32)
+        rows.append(row)
+    if vectors is not None and vectors.extras:  # e.g. BGE-M3 sparse + ColBERT columns
+        add_extra_columns(store, tenant, rows, vectors.extras)
+    return rows
 
 
 def add_extra_columns(store, tenant: str, rows: list[dict], extras: Mapping[str, Sequence]) -> None:

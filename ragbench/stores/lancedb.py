@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
-from ragbench.stores._columns import add_extra_columns, hits_from_rows, space_slug
+from ragbench.stores._columns import chunk_rows, hits_from_rows, space_slug
 from ragbench.stores._connections import TenantConnections
 from ragbench.stores._filters import build_filter
 from ragbench.stores._maintain import maintain
@@ -38,7 +38,7 @@ from ragbench.stores._retry import retrying
 from ragbench.stores._writes import atomic_replace
 from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_languages
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
-from ragbench.types import Chunk, Embeddings, Hit, content_hash
+from ragbench.types import Chunk, Embeddings, Hit
 
 #: The chunk columns ingestion looks rows up by, once per batch: BTree-indexed by :meth:`LanceDBStore.maintain`.
 LOOKUP_COLUMNS = ("chunk_id", "doc_id")
@@ -177,34 +177,6 @@ class LanceDBStore:
         return self._db(tenant).open_table(self.table_name)
 
     # ------------------------------------------------------------------ writes
-    def _rows(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None) -> list[dict]:
-        vectors = Embeddings.of(vectors) if vectors is not None else None
-        rows = []
-        for i, chunk in enumerate(chunks):
-            if chunk.tenant != tenant:
-                raise StoreError(
-                    f"Chunk {chunk.id!r} belongs to tenant {chunk.tenant!r} but was written to "
-                    f"tenant {tenant!r}: a tenant's chunks go only to its own tables."
-                )
-            row = {
-                "chunk_id": chunk.id,
-                "doc_id": chunk.doc_id,
-                "tenant": chunk.tenant,
-                "title": chunk.title,
-                "text": chunk.text,
-                "content": chunk.content,
-                "position": int(chunk.position),
-                "language": chunk.language or "",
-                "content_hash": content_hash(chunk.content),
-                "metadata": json.dumps(chunk.metadata, sort_keys=True, default=str),
-            }
-            if vectors is not None:
-                row["vector"] = np.asarray(vectors.dense[i], dtype=np.float32)
-            rows.append(row)
-        if vectors is not None and vectors.extras:  # e.g. BGE-M3 sparse + ColBERT columns
-            add_extra_columns(self, tenant, rows, vectors.extras)
-        return rows
-
     def upsert(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None = None) -> int:
         """Insert or replace ``chunks`` (by ``chunk_id``) in one atomic commit; returns the count."""
         validate_tenant_id(tenant)
@@ -212,7 +184,7 @@ class LanceDBStore:
             return 0
         if vectors is not None and len(vectors) != len(chunks):
             raise StoreError(f"Got {len(chunks)} chunks but {len(vectors)} vectors: they must match.")
-        rows = self._rows(tenant, chunks, vectors)
+        rows = chunk_rows(self, tenant, chunks, vectors)
         db = self._db(tenant)
         existing = self._existing_table(tenant)
         if existing is None:  # absent, or the folder of a create that failed (e.g. disk full): create it
@@ -257,7 +229,7 @@ class LanceDBStore:
         never a mix. Creating the table races safely with another process creating it.
         """
         validate_tenant_id(tenant)
-        rows = self._rows(tenant, chunks, vectors) if chunks else []
+        rows = chunk_rows(self, tenant, chunks, vectors) if chunks else []
         written = atomic_replace(
             self._db(tenant), self.table_name, lambda: self._existing_table(tenant), rows, drop_doc_ids
         )

@@ -1,7 +1,6 @@
 """The in-process vLLM engine and transformers generation on the tiny Qwen2 (real engines, no server),
 plus the acceptance command ``ragbench run generator=vllm generator.model=<dir>`` with MLflow checks."""
 
-import gc
 import json
 import os
 import subprocess
@@ -11,6 +10,7 @@ import pytest
 
 from ragbench.errors import ModelError
 from ragbench.generators import TransformersGenerator, VLLMGenerator
+from ragbench.generators.vllm import release_engines
 from ragbench.types import Hit, Query
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -31,8 +31,7 @@ def engine_gen(tiny_qwen2):
     gen = VLLMGenerator(str(tiny_qwen2), max_tokens=12, max_model_len=512)
     gen.warmup()
     yield gen
-    del gen.engine
-    gc.collect()
+    release_engines()
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +83,19 @@ def test_greedy_answers_agree_between_vllm_and_transformers(engine_gen, hf_gen):
 def test_json_schema_constrains_offline_output(engine_gen, tiny_qwen2):
     schema = {"type": "string", "enum": ["yes", "no", "unknown"]}
     structured = VLLMGenerator(str(tiny_qwen2), max_tokens=8, json_schema=schema)
-    structured.engine = engine_gen.engine  # same weights: reuse the loaded engine (a cached_property)
+    assert structured.engine is engine_gen.engine  # same engine settings: the loaded engine is shared
     answers = structured.generate(QUERIES, [HITS] * 4)
     assert all(a.ok and json.loads(a.text) in schema["enum"] for a in answers), [a.text for a in answers]
+
+
+def test_released_engines_are_shut_down_and_a_generator_builds_a_new_one(engine_gen):
+    before = [a.text for a in engine_gen.generate(QUERIES[:2], [HITS] * 2)]
+    old = engine_gen.engine
+    release_engines()
+    assert not old.llm_engine.engine_core._finalizer.alive  # vLLM's own shutdown ran (it detaches this)
+    after = [a.text for a in engine_gen.generate(QUERIES[:2], [HITS] * 2)]
+    assert engine_gen.engine is not old
+    assert after == before  # greedy: the new engine answers exactly as the old one did
 
 
 def test_ragbench_run_with_vllm_logs_tokens_per_s_and_ttft_to_mlflow(tiny_qwen2, tmp_path):

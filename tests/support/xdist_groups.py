@@ -101,6 +101,20 @@ def order_heaviest_first(items, units: dict[str, str]) -> None:
     items.sort(key=lambda item: key[item.nodeid])
 
 
+# In a worker of a parallel run: each test's unit, and the units holding tests with a vLLM fixture.
+_UNITS: dict[str, str] = {}
+_VLLM_UNITS: set[str] = set()
+
+
+def leaving_vllm_unit(item, nextitem) -> bool:
+    """True after the last test of a unit with vLLM fixtures in a parallel run (never in one process,
+    where those tests are spread over the whole run)."""
+    unit = _UNITS.get(item.nodeid)
+    if unit is None or unit not in _VLLM_UNITS:
+        return False
+    return nextitem is None or _UNITS.get(nextitem.nodeid) != unit
+
+
 def configure(config) -> None:
     """Share the machine between the workers of a parallel run (called from ``pytest_configure``).
 
@@ -139,6 +153,8 @@ def record(items) -> None:
         return
     units = work_units(items)
     order_heaviest_first(items, units)
+    _UNITS.update(units)
+    _VLLM_UNITS.update(units[i.nodeid] for i in items if set(VLLM_FIXTURES) & set(getattr(i, "fixturenames", ())))
     tmp = Path(f"{target}.{os.environ['PYTEST_XDIST_WORKER']}")
     tmp.write_text(json.dumps(units))
     os.replace(tmp, target)  # every worker writes the same units: the last rename wins, never a torn file
