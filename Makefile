@@ -44,7 +44,8 @@ demo: setup
 	$(BIN)/ragbench run
 
 # The suite runs on two pytest-xdist workers (tests/support/xdist_groups.py: each heavy fixture built by one
-# worker): on the 2-core CI machine about 37 minutes instead of about 56 in one process (README, "make test").
+# worker, the vLLM servers by one): on the 2-core CI machine 33 minutes instead of about 56 in one process
+# (README, "make test").
 # TEST_WORKERS=1 runs it in one process.
 TEST_WORKERS ?= 2
 PYTEST_WORKERS = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS))
