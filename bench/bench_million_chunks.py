@@ -16,7 +16,7 @@ Goals (issue 19): peak RSS <= 1.5 GB above the model at every checkpoint, and se
 does not fall as the table grows. The script prints figures and never asserts them.
 
     python bench/bench_million_chunks.py [--chunks 1000000] [--checkpoints 100000,300000]
-        [--chunks-per-doc 10] [--vector-index auto|none] [--maintain-every-rows 50000] [--dir DIR]
+        [--chunks-per-doc 10] [--vector-index auto|none] [--maintain-every-rows 0|50000] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -183,8 +183,8 @@ def main() -> None:
     parser.add_argument(
         "--maintain-every-rows",
         type=int,
-        default=50_000,
-        help="store.maintain_every_rows: BTree lookup indexes + compaction every this many rows (0: never)",
+        default=0,
+        help="store.maintain_every_rows: BTree lookup indexes + compaction every this many rows (0, the store's default: never)",
     )
     parser.add_argument("--dir", help="store folder (kept); a temporary one (removed) by default")
     args = parser.parse_args()

@@ -71,7 +71,8 @@ class LanceDBStore:
             reopened on the next call), so a process touching thousands of tenants stays bounded.
         maintain_every_rows: An ingestion job calls :meth:`maintain` (BTree indexes on the lookup
             keys, compaction) after every this many chunk rows it commits, so its per-batch lookups
-            stay flat as the table grows (0: never).
+            stay flat as the table grows (0, the default: never; at 1M chunks every 50,000 kept
+            the lookups flat but the compactions cost as much as they saved: docs/scale.md).
 
     Example:
         >>> store = LanceDBStore("/tmp/rb-store")  # doctest: +SKIP
@@ -93,7 +94,7 @@ class LanceDBStore:
         index_cache_mib: int = 512,
         metadata_cache_mib: int = 64,
         max_open_tenants: int = 256,
-        maintain_every_rows: int = 50_000,
+        maintain_every_rows: int = 0,
     ) -> None:
         from ragbench.stores.index_quality import check_search_params, check_vector_index
 

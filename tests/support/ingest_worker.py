@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--max-words", type=int, default=12)
-    parser.add_argument("--maintain-every-rows", type=int, default=50_000, help="store.maintain_every_rows")
+    parser.add_argument("--maintain-every-rows", type=int, default=0, help="store.maintain_every_rows")
     parser.add_argument("--wait-go", action="store_true", help="After READY, wait for a line on stdin.")
     args = parser.parse_args(argv)
     from ragbench.data.chunking import SentenceChunker
