@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -217,8 +218,6 @@ def pytest_runtest_teardown(item, nextitem):
     (they are shared per process and never freed otherwise), and in a parallel run the session's vLLM
     servers once their unit is done (no later test in this worker uses them). Two workers each holding
     an engine and a server beside the SciFact index filled the 24 GB CI machine."""
-    import sys
-
     if nextitem is None or nextitem.module is not item.module:
         vllm = sys.modules.get("ragbench.generators.vllm")
         if vllm is not None and vllm._ENGINES:

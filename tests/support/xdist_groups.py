@@ -45,6 +45,10 @@ VLLM_FIXTURES = ("real_llm_server", "vllm_server", "judge_server", "real_llm")
 VLLM_UNIT = "fixture:vllm"
 
 
+def _uses_vllm(item) -> bool:
+    return bool(set(VLLM_FIXTURES) & set(getattr(item, "fixturenames", ())))
+
+
 def _file(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
@@ -73,7 +77,7 @@ def work_units(items) -> dict[str, str]:
         for name in HEAVY_SESSION_FIXTURES:
             if name in getattr(item, "fixturenames", ()):
                 union(f"fixture:{name}", file)
-        if set(VLLM_FIXTURES) & set(getattr(item, "fixturenames", ())):
+        if _uses_vllm(item):
             union(VLLM_UNIT, file)
         if file.startswith("tests/scale/"):
             union("fixture:ray_cluster", file)
@@ -154,7 +158,7 @@ def record(items) -> None:
     units = work_units(items)
     order_heaviest_first(items, units)
     _UNITS.update(units)
-    _VLLM_UNITS.update(units[i.nodeid] for i in items if set(VLLM_FIXTURES) & set(getattr(i, "fixturenames", ())))
+    _VLLM_UNITS.update(units[item.nodeid] for item in items if _uses_vllm(item))
     tmp = Path(f"{target}.{os.environ['PYTEST_XDIST_WORKER']}")
     tmp.write_text(json.dumps(units))
     os.replace(tmp, target)  # every worker writes the same units: the last rename wins, never a torn file
