@@ -41,6 +41,16 @@ def configure_environment(
         os.environ[ENV_PRESETS] = ";".join(f"{k}={','.join(v)}" for k, v in presets.items())
 
 
+def dump_stacks_on_sigusr1() -> None:
+    """``kill -USR1 <pid>`` writes every thread's stack to stderr (the server's log) and the server goes
+    on: how to see where a job or a request hangs in a running server without stopping it."""
+    import faulthandler
+    import signal
+
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
 def serve(
     *,
     address: str = "127.0.0.1",
@@ -111,6 +121,7 @@ def serve(
         f"ragbench dashboard on http://{address}:{port}/ ({'users file ' + str(users_file) if users_file else 'open, localhost only'})",
         flush=True,
     )
+    dump_stacks_on_sigusr1()
     server.start()
     try:
         server.io_loop.start()

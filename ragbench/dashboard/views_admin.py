@@ -4,6 +4,8 @@ The Experiments tab is :mod:`ragbench.dashboard.views_experiments`."""
 
 from __future__ import annotations
 
+import logging
+
 from ragbench.dashboard import _html
 from ragbench.dashboard._widgets import checkbox_table, frame
 from ragbench.dashboard.auth import AccessDeniedError, User, require_access
@@ -14,6 +16,7 @@ DOC_COLUMNS = ["key", "status", "chunks", "language", "error"]
 #: Columns of the tenant's document list (a Tabulator: sort, filter, pick rows to delete).
 LIST_COLUMNS = ["key", "title", "status", "chunks", "language", "size", "content_type"]
 POLL_MS = 400
+log = logging.getLogger(__name__)
 
 
 class DocumentsView:
@@ -160,7 +163,16 @@ class DocumentsView:
         sub = self.svc.jobs.submission(self._ticket) if self._ticket else None
         if sub is None:
             return
-        job = await self.svc.run_blocking(self.svc.jobs.job, sub.ticket)
+        try:
+            job = await self.svc.run_blocking(self.svc.jobs.job, sub.ticket)
+        except Exception as exc:  # e.g. the job's tables read mid-commit: say so and ask again next time
+            log.warning("reading job %s failed: %s: %s", sub.ticket, type(exc).__name__, exc)
+            self.status.object = (
+                f'<span class="rb-job-status" data-ticket="{_html.esc(self._ticket)}">Job {_html.esc(sub.state)}; '
+                f"its state could not be read ({_html.esc(type(exc).__name__)}: {_html.esc(exc)}), "
+                "trying again…</span>"
+            )
+            return
         if job is None:
             text = sub.error or f"{sub.state}…"
             self.status.object = f'<span class="rb-job-status">{_html.esc(text)}</span>'

@@ -126,6 +126,7 @@ def build_answer(
     logprobs: Sequence[float] = (),
     ttft_ms: float | None = None,
     total_ms: float,
+    queue_ms: float | None = None,
 ) -> Answer:
     """An answer with citations parsed from ``[n]`` markers (removed from the text, so answer
     metrics score the words only) and a log-probability confidence."""
@@ -133,6 +134,8 @@ def build_answer(
     timings = {"total_ms": total_ms}
     if ttft_ms is not None:
         timings["ttft_ms"] = ttft_ms
+    if queue_ms is not None:  # waiting for a concurrency slot, not part of total_ms
+        timings["queue_ms"] = queue_ms
     return Answer(
         text=strip_citations(text),
         citations=citations,

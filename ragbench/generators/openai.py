@@ -63,7 +63,7 @@ class OpenAIGenerator(OpenAISteps):
     Example:
         >>> gen = OpenAIGenerator("http://127.0.0.1:8000/v1", model="tiny")  # doctest: +SKIP
         >>> gen.generate([Query("Where?", "acme")], [[hit]])[0].timings  # doctest: +SKIP
-        {'total_ms': 95.1, 'ttft_ms': 21.4}
+        {'total_ms': 95.1, 'ttft_ms': 21.4, 'queue_ms': 0.2}
     """
 
     name = "openai"
@@ -274,14 +274,22 @@ class OpenAIGenerator(OpenAISteps):
         on_delta: Callable | None = None,
         prompt: PromptTemplate | None = None,
     ) -> Answer:
-        start = time.perf_counter()
+        # An answer's total_ms is its own request's time, from getting a concurrency slot on; the
+        # time spent waiting for one (behind this batch's other questions) is queue_ms, apart.
+        created = time.perf_counter()
+        slot: list[float] = []  # when the request got its slot (set by _fit_and_complete)
+
+        def clock() -> dict[str, float]:
+            now, began = time.perf_counter(), (slot[0] if slot else created)
+            return {"total_ms": (now - began) * 1000, "queue_ms": (began - created) * 1000}
+
         try:
-            out, kept = await self._fit_and_complete(client, sem, query, hits, on_delta, prompt)
+            out, kept = await self._fit_and_complete(client, sem, query, hits, on_delta, prompt, slot)
         except PromptTooLongError as exc:
             return failed(f"prompt too long: {exc}")
         except Exception as exc:
-            return failed(f"{type(exc).__name__}: {exc}", total_ms=(time.perf_counter() - start) * 1000)
-        total = (time.perf_counter() - start) * 1000
+            return failed(f"{type(exc).__name__}: {exc}", **clock())
+        timings = clock()
         return build_answer(
             out["text"],
             kept,
@@ -289,18 +297,24 @@ class OpenAIGenerator(OpenAISteps):
             completion_tokens=out["completion_tokens"],
             logprobs=out["logprobs"],
             ttft_ms=out["ttft_ms"],
-            total_ms=total,
+            total_ms=timings["total_ms"],
+            queue_ms=timings["queue_ms"],
         )
 
-    async def _fit_and_complete(self, client, sem, query: Query, hits: Sequence[Hit], on_delta=None, prompt=None):
+    async def _fit_and_complete(
+        self, client, sem, query: Query, hits: Sequence[Hit], on_delta=None, prompt=None, slot: list | None = None
+    ):
         """Fit the prompt with the token count at hand; if the server still finds it too long
-        (an estimate was off), drop the lowest-ranked source and ask again."""
+        (an estimate was off), drop the lowest-ranked source and ask again. The first time the
+        request gets its concurrency slot is appended to ``slot``."""
         budget = int(self.max_model_len) - self.sampling.max_tokens
         template = prompt or self.prompt
         messages, kept = template.fit(query, hits, count_tokens=self.count_tokens, budget=budget)
         while True:
             try:
                 async with sem:
+                    if slot is not None and not slot:
+                        slot.append(time.perf_counter())
                     out = await self.guard.acall(
                         query.tenant, self._complete_mapped, client, messages, query.tenant, on_delta
                     )

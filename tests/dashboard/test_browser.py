@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.dashboard import ingest_files
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 QUESTION_PLACEHOLDER = "Ask a question about this tenant's documents"
@@ -174,10 +176,7 @@ def test_upload_shows_live_job_progress_and_per_document_status(browser, dashboa
     ctx, page = _sign_in(browser, dashboard_url, "root", "root-pw")
     _tab(page, "Documents")
     page.locator(".rb-docs-tenant select").select_option("acme-robotics")
-    page.locator("input[type=file]").set_input_files([str(good), str(bad)])
-    page.get_by_role("button", name="Ingest uploaded files").click()  # enabled once the server has the files
-    page.wait_for_selector(".rb-job-finished")
-    status = page.inner_text(".rb-job-status")
+    status = ingest_files(page, [good, bad])
     assert "completed" in status and "2/2 documents" in status and "1 failed" in status
     rows = {r.split("\t")[0]: r for r in page.locator(".rb-docs-row").all_inner_texts()}
     assert "completed" in rows["upload:cafeteria.md"]

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.dashboard.test_browser import _sign_in, _tab
+from tests.support.dashboard import ingest_files
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,11 +28,7 @@ def _chunks(home, tenant: str) -> int:
 
 def _upload(page, path) -> str:
     """Upload one file and wait until its job (a new ticket) has finished; returns the job status line."""
-    old = page.locator(".rb-job-status").get_attribute("data-ticket")
-    page.locator("input[type=file]").set_input_files([str(path)])
-    page.get_by_role("button", name="Ingest uploaded files").click()  # enabled once the server has the file
-    page.wait_for_selector(f'.rb-job-finished:not([data-ticket="{old}"])' if old else ".rb-job-finished")
-    return page.inner_text(".rb-job-status")
+    return ingest_files(page, [path])
 
 
 def test_document_list_reupload_replaces_and_delete_removes(

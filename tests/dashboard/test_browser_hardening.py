@@ -10,6 +10,7 @@ import pytest
 
 from tests.dashboard.test_browser import QUESTION_PLACEHOLDER, _ask, _sign_in, _tab
 from tests.dashboard.test_browser_documents import _upload
+from tests.support.dashboard import ingest_files
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -83,10 +84,7 @@ def test_unreadable_uploads_get_a_job_with_an_outcome_per_file(browser, dashboar
     ctx, page = _sign_in(browser, dashboard_url, "root", "root-pw")
     _tab(page, "Documents")
     page.locator(".rb-docs-tenant select").select_option("acme-robotics")
-    page.locator("input[type=file]").set_input_files(paths)
-    page.get_by_role("button", name="Ingest uploaded files").click()  # enabled once the server has the files
-    page.wait_for_selector(".rb-job-finished", timeout=300_000)
-    status = page.inner_text(".rb-job-status")
+    status = ingest_files(page, paths)
     assert "completed" in status and "5/5 documents" in status and "2 completed" in status and "3 failed" in status
     rows = {r.split("\t")[0]: r for r in page.locator(".rb-docs-row").all_inner_texts()}
     assert "completed" in rows["upload:kiosk-menu.md"] and "completed" in rows["upload:records.jsonl#ok-1"]

@@ -3,6 +3,8 @@ the circuit breaker counts the generation requests themselves, and a 200 that is
 answer (an HTML page, a stream cut before ``[DONE]``, a stream without choices) is a failed answer
 with its reason, never an empty or partial one. No model is needed: the faults are what is tested."""
 
+import time
+
 import pytest
 
 from ragbench.generators import OpenAIGenerator
@@ -88,3 +90,22 @@ def test_healthy_stream_still_answers_with_tokens_and_timings():
     assert [a.text for a in answers] == ["Oslo is the answer."] * 2
     assert all(a.ok and a.completion_tokens == 4 and a.prompt_tokens == 20 for a in answers)
     assert all(0 < a.timings["ttft_ms"] <= a.timings["total_ms"] for a in answers)
+
+
+def test_an_answers_total_ms_is_its_own_request_and_the_wait_for_a_slot_is_queue_ms():
+    """With concurrency 1 the requests run one after another: each answer's ``total_ms`` covers its own
+    request only (the time behind the earlier questions is ``queue_ms``), so the totals add up to no
+    more than the batch's wall time. Measured as queue + request, the four would add up to about
+    2.5 times the wall time (0.2 + 0.4 + 0.6 + 0.8 s for 0.8 s)."""
+    with FaultyLLMServer("ok", delay_s=0.2) as fake:
+        gen = OpenAIGenerator(fake.base_url, concurrency=1)
+        gen.warmup()  # the model lookup is not part of the batch
+        start = time.perf_counter()
+        answers = gen.generate([question(i) for i in range(4)], [HITS] * 4)
+        wall_ms = (time.perf_counter() - start) * 1000
+    assert all(a.ok for a in answers) and fake.posts == 4
+    totals = [a.timings["total_ms"] for a in answers]
+    queues = [a.timings["queue_ms"] for a in answers]
+    assert all(t >= 200 for t in totals)  # each waited for the server's 0.2 s: a lower bound, not a deadline
+    assert sum(totals) <= wall_ms  # the four requests did not overlap and each counts only itself
+    assert queues == sorted(queues) and queues[3] >= sum(totals[1:3])  # later questions waited for the earlier ones

@@ -148,15 +148,56 @@ def served_dashboard(
 ) -> Iterator[str]:
     """A running dashboard's base URL; the server is stopped on exit (``extra_args``: CLI options)."""
     port = free_port()
-    proc = start_dashboard(
-        home,
-        users_file,
-        port=port,
-        log=log or Path(home) / "dashboard-server.log",
-        overrides=overrides,
-        extra_args=extra_args,
-    )
+    log = log or Path(home) / "dashboard-server.log"
+    proc = start_dashboard(home, users_file, port=port, log=log, overrides=overrides, extra_args=extra_args)
+    url = f"http://127.0.0.1:{port}"
+    RUNNING[url] = (proc, log)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
+        RUNNING.pop(url, None)
         stop_dashboard(proc)
+
+
+#: Dashboards started by :func:`served_dashboard` in this process: url -> (process, log file).
+RUNNING: dict[str, tuple[subprocess.Popen, Path]] = {}
+
+
+def server_report(url: str, *, lines: int = 120) -> str:
+    """For a test that gave up waiting on the dashboard at ``url``: ask the server for every thread's
+    stack (``SIGUSR1``, see ``ragbench.dashboard.server.dump_stacks_on_sigusr1``) and return the end
+    of its log, so the failure says where the server was."""
+    proc, log = RUNNING.get(url, (None, None))
+    if proc is None or log is None:
+        return f"(no log: {url} was not started by served_dashboard)"
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGUSR1)
+        time.sleep(1.0)  # faulthandler writes from a signal handler; give it a moment
+    else:
+        return f"the dashboard exited with {proc.returncode}:\n" + "\n".join(log.read_text().splitlines()[-lines:])
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def ingest_files(page, paths, *, timeout_ms: int = 300_000) -> str:
+    """Choose ``paths``, click Ingest, wait until the new job has finished; returns the job status line.
+
+    An error shown instead ends the wait at once, and a wait that runs out fails with the status line
+    and the server's thread stacks and log (see :func:`tests.support.dashboard.server_report`)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # browser tests only
+
+    old = page.locator(".rb-job-status").get_attribute("data-ticket")
+    page.locator("input[type=file]").set_input_files([str(p) for p in paths])
+    page.get_by_role("button", name="Ingest uploaded files").click()  # enabled once the server has the files
+    finished = f'.rb-job-finished:not([data-ticket="{old}"])' if old else ".rb-job-finished"
+    try:
+        page.wait_for_selector(f"{finished}, .rb-job-status.rb-error", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        status = page.inner_text(".rb-job-status")
+        url = page.url.split("/", 3)
+        raise AssertionError(
+            f"no finished job after {timeout_ms / 1000:.0f} s; status line: {status!r}\n"
+            f"server:\n{server_report('/'.join(url[:3]))}"
+        ) from None
+    status = page.inner_text(".rb-job-status")
+    assert page.locator(finished).count() == 1, f"the upload was not ingested: {status}"
+    return status
