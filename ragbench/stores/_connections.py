@@ -8,13 +8,70 @@ a connection is a path plus the shared, bounded :class:`lancedb.Session` caches)
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ragbench.errors import ConfigError
+from ragbench.errors import ConfigError, StoreError
+
+log = logging.getLogger(__name__)
+#: Upper bound when the hard limit is "unlimited" (the kernel's default ``nr_open``).
+_NOFILE_CEILING = 1 << 20
+_nofile_checked = False
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Raise this process's soft limit on open files to its hard limit, once; returns ``(soft, hard)``.
+
+    Each tenant a process touches keeps its full-text index files open in LanceDB's shared index
+    cache (bounded by the cache's bytes, not by a count), so a service or sweep over a thousand
+    tenants needs more than the common default soft limit of 1,024. Raising the soft limit up to the
+    hard one needs no privilege; servers such as Ray and Elasticsearch do the same at start.
+    """
+    global _nofile_checked
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return (-1, -1)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if _nofile_checked:
+        return soft, hard
+    _nofile_checked = True
+    want = _NOFILE_CEILING if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+            log.info("open files: soft limit raised from %d to %d (the hard limit)", soft, want)
+            soft = want
+        except (ValueError, OSError) as exc:
+            log.warning("open files: could not raise the soft limit %d to %d: %s", soft, want, exc)
+    return soft, hard
+
+
+def explain_open_files(method):
+    """Turn LanceDB's "Too many open files" (os error 24) in a store method into a
+    :class:`~ragbench.errors.StoreError` that says what the limit is and how to raise it."""
+
+    @functools.wraps(method)
+    def wrapper(self, tenant, *args, **kwargs):
+        try:
+            return method(self, tenant, *args, **kwargs)
+        except (OSError, RuntimeError, ValueError) as exc:
+            if "Too many open files" not in str(exc) and getattr(exc, "errno", None) != 24:
+                raise
+            soft, hard = raise_open_files_limit()
+            raise StoreError(
+                f"Tenant {tenant!r}: the process ran out of open files (limit {soft}, hard limit {hard}). "
+                "Each tenant touched keeps its full-text index files open in LanceDB's index cache. Raise the "
+                "hard limit (`ulimit -Hn`, systemd LimitNOFILE=, a container's nofile ulimit) or lower "
+                "store.index_cache_mib."
+            ) from exc
+
+    return wrapper
 
 
 class TenantConnections:
@@ -41,6 +98,7 @@ class TenantConnections:
                 "store keeps open (e.g. 256)."
             )
         self.max_open, self.cache_mib, self.on_evict = int(max_open), dict(cache_mib), on_evict
+        raise_open_files_limit()  # one open file per tenant touched (see the function)
         self._open: OrderedDict[str, Any] = OrderedDict()
         self._session = None
         self._lock = threading.Lock()  # the ingest writer thread and service threads share the store

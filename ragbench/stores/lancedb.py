@@ -31,7 +31,7 @@ import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
 from ragbench.stores._columns import chunk_rows, hits_from_rows, space_slug
-from ragbench.stores._connections import TenantConnections
+from ragbench.stores._connections import TenantConnections, explain_open_files
 from ragbench.stores._filters import build_filter
 from ragbench.stores._maintain import maintain
 from ragbench.stores._retry import retrying
@@ -178,6 +178,7 @@ class LanceDBStore:
         return self._db(tenant).open_table(self.table_name)
 
     # ------------------------------------------------------------------ writes
+    @explain_open_files
     def upsert(self, tenant: str, chunks: Sequence[Chunk], vectors: np.ndarray | Embeddings | None = None) -> int:
         """Insert or replace ``chunks`` (by ``chunk_id``) in one atomic commit; returns the count."""
         validate_tenant_id(tenant)
@@ -279,6 +280,7 @@ class LanceDBStore:
         return self._table(tenant).count_rows() if self.has_tenant(tenant) else 0
 
     # ----------------------------------------------------------------- indexes
+    @explain_open_files
     def build_indexes(self, tenant: str) -> dict[str, float]:
         """(Re)build the full-text index and, above the threshold, the vector index.
 
@@ -362,6 +364,7 @@ class LanceDBStore:
     # ------------------------------------------------------------------ search
     _COLUMNS = ["chunk_id", "doc_id", "tenant", "title", "text"]
 
+    @explain_open_files
     def search_vector(
         self, tenant: str, vector: np.ndarray, k: int, *, filters: Mapping[str, Any] | None = None
     ) -> list[Hit]:
@@ -378,6 +381,7 @@ class LanceDBStore:
             query = query.where(expr, prefilter=True)
         return hits_from_rows(tenant, query.to_arrow(), "_distance", lambda d: 1.0 - d)
 
+    @explain_open_files
     def search_text(self, tenant: str, text: str, k: int, *, filters: Mapping[str, Any] | None = None) -> list[Hit]:
         """Top-``k`` chunks by BM25 over title and text (LanceDB native full-text index)."""
         table = self._ensure_fts(tenant, self._table(tenant))

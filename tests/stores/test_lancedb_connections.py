@@ -69,3 +69,56 @@ def test_threads_sharing_a_small_connection_pool_each_get_their_tenants_rows(tmp
     for tenant, row, doc_ids, seen in answers:
         assert doc_ids[0] == f"{tenant}-d{row}" and seen == {tenant}
     assert len(store.open_tenants()) == 2
+
+
+TOUCH_ALL = """
+import json, os, resource, sys
+import numpy as np
+resource.setrlimit(resource.RLIMIT_NOFILE, (int(sys.argv[2]), int(sys.argv[3])))
+from ragbench.errors import StoreError
+from ragbench.stores import LanceDBStore
+store = LanceDBStore(sys.argv[1], space="s")
+out = {"limit": list(resource.getrlimit(resource.RLIMIT_NOFILE)), "touched": 0}
+try:
+    for tenant in store.tenants():
+        hits = store.search_text(tenant, "orchard", 3) + store.search_vector(tenant, np.ones(8, np.float32), 3)
+        assert {h.tenant for h in hits} == {tenant}
+        out["touched"] += 1
+except StoreError as exc:
+    out["error"] = str(exc)
+out["fds"] = len(os.listdir("/proc/self/fd"))
+print(json.dumps(out))
+"""
+
+
+def test_a_process_touching_more_tenants_than_its_soft_file_limit_raises_it_or_says_how(tmp_path):
+    """Each tenant touched keeps its full-text index files open (LanceDB's shared index cache), so 120
+    tenants need more than 64 open files. The store raises the soft limit to the hard one; where the
+    hard limit is the wall, the search fails with a StoreError that says so (not LanceDB's os error 24)."""
+    import json
+    import subprocess
+    import sys
+
+    store = LanceDBStore(tmp_path / "db", space="s")
+    rng = np.random.default_rng(0)
+    for i in range(120):
+        tenant = f"t{i:03d}"
+        texts = [f"orchard {j} of tenant {i}: apples and pears" for j in range(1000)]
+        chunks = [
+            Chunk(id=f"{tenant}-{j}", doc_id=f"{tenant}-d{j}", tenant=tenant, text=t) for j, t in enumerate(texts)
+        ]
+        store.upsert(tenant, chunks, rng.normal(size=(1000, 8)).astype(np.float32))
+        store.build_indexes(tenant)
+
+    def touch(soft: int, hard: int) -> dict:
+        cmd = [sys.executable, "-c", TOUCH_ALL, str(tmp_path / "db"), str(soft), str(hard)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    raised = touch(64, 4096)
+    assert raised["limit"] == [4096, 4096] and raised["touched"] == 120 and "error" not in raised
+    assert raised["fds"] > 120  # one or more open files per tenant touched: more than the 64 it started with
+    walled = touch(64, 64)
+    assert walled["limit"] == [64, 64] and 0 < walled["touched"] < 120
+    assert "ran out of open files (limit 64, hard limit 64)" in walled["error"] and "ulimit -Hn" in walled["error"]
