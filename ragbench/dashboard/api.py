@@ -145,8 +145,8 @@ class JobHandler(_Base):
         sub = jobs.submission(job_id)
         if sub is None or not user.can_access(sub.tenant):
             return self._send(404, {"error": f"No ingestion submission {job_id!r} visible to {user.name!r}."})
-        job = jobs.job(job_id)
-        body = {"ticket": sub.ticket, "tenant": sub.tenant, "state": sub.state, "error": sub.error, "job": None}
+        state, error, job = jobs.progress(job_id)  # the state first (see JobManager.progress)
+        body = {"ticket": sub.ticket, "tenant": sub.tenant, "state": state, "error": error, "job": None}
         if job is not None:
             body["job"] = {**job.model_dump(), "progress": job.progress}
         self._send(200, body)

@@ -284,6 +284,18 @@ class JobManager:
     def submission(self, ticket: str) -> Submission | None:
         return self._subs.get(ticket)
 
+    def progress(self, ticket: str) -> tuple[str, str | None, Any] | None:
+        """``(state, error, job)`` of submission ``ticket`` (``None`` if unknown), read in that order.
+
+        The state is read before the job record: a job can finish while its record is read, and read the
+        other way round a poller saw "finished" with no job record yet, stopped, and never showed the
+        result. Read this way, "finished" always comes with its job (set before the state)."""
+        sub = self._subs.get(ticket)
+        if sub is None:
+            return None
+        state, error = sub.state, sub.error
+        return state, error, self.job(ticket)
+
     def job(self, ticket: str):
         """The :class:`~ragbench.ingestion.jobs.JobStatus` (with documents) of a submission, or ``None`` while queued."""
         from ragbench.ingestion.jobs import get_job, list_jobs

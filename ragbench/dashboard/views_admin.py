@@ -160,28 +160,31 @@ class DocumentsView:
         self._start(lambda t: self.svc.jobs.submit_folder(t, self.folder.value, user=self.user.name))
 
     async def _poll(self) -> None:
-        sub = self.svc.jobs.submission(self._ticket) if self._ticket else None
-        if sub is None:
+        ticket = self._ticket
+        if not ticket or self.svc.jobs.submission(ticket) is None:
             return
-        try:
-            job = await self.svc.run_blocking(self.svc.jobs.job, sub.ticket)
+        try:  # state, then job record (see JobManager.progress)
+            state, error, job = await self.svc.run_blocking(self.svc.jobs.progress, ticket)
         except Exception as exc:  # e.g. the job's tables read mid-commit: say so and ask again next time
-            log.warning("reading job %s failed: %s: %s", sub.ticket, type(exc).__name__, exc)
+            log.warning("reading job %s failed: %s: %s", ticket, type(exc).__name__, exc)
             self.status.object = (
-                f'<span class="rb-job-status" data-ticket="{_html.esc(self._ticket)}">Job {_html.esc(sub.state)}; '
-                f"its state could not be read ({_html.esc(type(exc).__name__)}: {_html.esc(exc)}), "
-                "trying again…</span>"
+                f'<span class="rb-job-status" data-ticket="{_html.esc(ticket)}">The job\'s state could not '
+                f"be read ({_html.esc(type(exc).__name__)}: {_html.esc(exc)}); trying again…</span>"
             )
             return
-        if job is None:
-            text = sub.error or f"{sub.state}…"
-            self.status.object = f'<span class="rb-job-status">{_html.esc(text)}</span>'
+        if ticket != self._ticket:  # another upload started while this one was read: show that one
+            return
+        done = state in ("finished", "error")
+        if job is None:  # queued, or failed before its job record existed
+            css = "rb-job-status rb-error" if state == "error" else "rb-job-status"
+            self.status.object = f'<span class="{css}">{_html.esc(error or f"{state}…")}</span>'
         else:
-            self._render(job, done=sub.state in ("finished", "error"))
-        if sub.state in ("finished", "error") and (job is None or job.finished):
+            self._render(job, done=done)
+        if done and (job is None or job.finished):
             self._poller.stop()
             self._list()
-            if sub.replaced:
+            sub = self.svc.jobs.submission(ticket)
+            if sub is not None and sub.replaced:
                 self.list_status.object = (
                     f'<span class="rb-replaced">Replaced by the upload: {_html.esc(", ".join(sub.replaced))}</span>'
                 )

@@ -96,14 +96,10 @@ def job_view(jobs, submissions: Submissions, store, ticket: str, user: User) -> 
     if record is None or not user.can_access(record["tenant"]):
         return None
     tenant = record["tenant"]
-    if sub is not None:  # accepted by this process: its queue knows the state
-        job = jobs.job(ticket)
+    if sub is not None:  # accepted by this process: its queue knows the state (read before the job record)
+        state, error, job = jobs.progress(ticket)
         return JobView(
-            job_id=ticket,
-            tenant=tenant,
-            state=sub.state,
-            error=sub.error,
-            job=_job_dict(job) if job is not None else None,
+            job_id=ticket, tenant=tenant, state=state, error=error, job=_job_dict(job) if job is not None else None
         )
     found = [j for j in list_jobs(store, tenant) if j.settings.get("ticket") == ticket]
     if found:

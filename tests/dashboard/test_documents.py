@@ -97,3 +97,30 @@ def test_delete_removes_a_documents_chunks_from_its_tenant_only(jobs):
     assert store.count("acme") == 1
     with pytest.raises(DatasetError, match="pick one or more rows"):
         jobs.delete_documents("acme", [])
+
+
+def test_a_job_that_finishes_while_it_is_read_is_never_reported_finished_without_its_record(jobs, monkeypatch):
+    """What made a browser upload wait forever in CI: the Documents tab's poller read the job record
+    (none yet: queued), the job finished meanwhile, then it read the state ("finished"), showed
+    "finished…" without the result and stopped polling. ``progress`` reads the state first."""
+    import threading
+
+    gate = threading.Event()
+    jobs._executor.submit(gate.wait)  # hold the queue: the upload below stays queued until the gate opens
+    sub = jobs.submit_files("acme", [("menu.md", b"# Menu\n\nRye bread on Tuesdays.\n")], user="alice")
+    read = jobs.job
+
+    def job_finishing_meanwhile(ticket):
+        before = read(ticket)  # read while queued: no job record yet
+        gate.set()  # ... and the job runs to the end before this read returns
+        deadline = time.monotonic() + 300
+        while sub.state != "finished" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return before
+
+    monkeypatch.setattr(jobs, "job", job_finishing_meanwhile)
+    state, error, job = jobs.progress(sub.ticket)
+    assert (state, error, job) == ("queued", None, None)  # not "finished" without its record
+    monkeypatch.setattr(jobs, "job", read)
+    state, error, job = jobs.progress(sub.ticket)  # the next poll sees it finished, with the record
+    assert state == "finished" and job is not None and job.finished and job.completed == 1
