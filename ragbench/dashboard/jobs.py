@@ -272,11 +272,13 @@ class JobManager:
                 "batch_size": self.batch_size,
                 "settings": {"ticket": sub.ticket, "user": sub.user, "source": sub.source},
             }
+            # what a reader needs is set before the state that tells it to look (see progress)
             try:
                 sub.job_id = run(opts).job_id
                 sub.state = "finished"
             except Exception as exc:
-                sub.state, sub.error = "error", f"{type(exc).__name__}: {exc}"
+                sub.error = f"{type(exc).__name__}: {exc}"
+                sub.state = "error"
 
         self._executor.submit(work)
         return sub
