@@ -1,4 +1,5 @@
-"""Reading OpenAI-compatible chat answers off the wire: a JSON body or an event stream.
+"""OpenAI-compatible chat answers on the wire: sending a request (status and reachability errors) and
+reading the answer, a JSON body or an event stream.
 
 Only a complete answer is an answer. A body without ``choices[0].message``, a 200 whose body is
 not an event stream (an HTML error page), a stream with no ``choices`` at all, or a stream that
@@ -12,7 +13,68 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ragbench.resilience import IncompleteResponseError, MalformedResponseError
+from ragbench.errors import GenerationError, ModelError
+from ragbench.resilience import (
+    EndpointUnreachableError,
+    IncompleteResponseError,
+    MalformedResponseError,
+    TransientError,
+)
+
+
+class ContextLengthError(GenerationError):
+    """The server refused a prompt as longer than its context."""
+
+
+async def send(client, base_url: str, method: str, path: str, **kwargs):
+    """One request; a server that cannot be reached is :class:`EndpointUnreachableError` (retried, and
+    counted by the circuit breaker)."""
+    import httpx
+
+    try:
+        return await client.request(method, path, **kwargs)
+    except (
+        httpx.ConnectError,
+        httpx.ConnectTimeout,
+        httpx.ReadTimeout,
+        httpx.RemoteProtocolError,
+        httpx.ReadError,
+        httpx.WriteError,
+        httpx.PoolTimeout,
+    ) as exc:
+        raise EndpointUnreachableError(
+            f"{base_url}{path} unreachable ({type(exc).__name__}: {exc or 'no detail'}). "
+            "Check that the server is running (ragbench serve-llm) and base_url is right."
+        ) from exc
+
+
+def check_status(resp, base_url: str, path: str, body: str) -> None:
+    """Raise for a status other than 200: 429 and 5xx are transient (retried), the rest say why."""
+    code = resp.status_code
+    if code == 200:
+        return
+    detail = body[:300]
+    if code == 429 or code >= 500:
+        raise TransientError(f"{base_url}{path} returned HTTP {code}: {detail}")
+    if code == 404:
+        raise ModelError(f"{base_url}{path} returned 404 ({detail}). Check base_url (ends in /v1) and model.")
+    if code == 400 and "context length" in body:
+        raise ContextLengthError(f"{base_url}{path} says the prompt is too long: {detail}")
+    raise GenerationError(f"{base_url}{path} refused the request with HTTP {code}: {detail}")
+
+
+async def call_json(client, base_url: str, method: str, path: str, **kwargs) -> Any:
+    """A request whose answer must be JSON (malformed JSON is :class:`MalformedResponseError`, not retried)."""
+    resp = await send(client, base_url, method, path, **kwargs)
+    body = resp.text
+    check_status(resp, base_url, path, body)
+    try:
+        return json.loads(body)
+    except ValueError as exc:
+        raise MalformedResponseError(
+            f"{base_url}{path} answered with malformed JSON ({exc}): {body[:120]!r}. "
+            "Is base_url an OpenAI-compatible server?"
+        ) from exc
 
 
 def token_logprobs(choice: Mapping) -> list[float]:

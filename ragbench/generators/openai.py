@@ -8,32 +8,25 @@ returned as ``Answer(error=...)`` with its reason, and the other items go on.
 from __future__ import annotations
 
 import asyncio
-import json
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from ragbench.errors import ConfigError, GenerationError, ModelError
+from ragbench.errors import ConfigError, ModelError
 from ragbench.generators._base import Sampling, build_answer, cache_salt, failed
 from ragbench.generators._openai_steps import OpenAISteps, run_sync
-from ragbench.generators._wire import parse_full, read_stream
+from ragbench.generators._wire import ContextLengthError, call_json, check_status, parse_full, read_stream
 from ragbench.generators.prompts import PromptTemplate, PromptTooLongError, estimate_tokens
 from ragbench.resilience import (
     CircuitBreaker,
     EndpointUnreachableError,
     Guard,
-    MalformedResponseError,
     RetryPolicy,
     TenantRateLimiter,
-    TransientError,
 )
 from ragbench.types import Answer, Hit, Query
-
-
-class ContextLengthError(GenerationError):
-    """The server refused a prompt as longer than its context."""
 
 
 class OpenAIGenerator(OpenAISteps):
@@ -141,7 +134,7 @@ class OpenAIGenerator(OpenAISteps):
         """Fill in ``model`` and ``max_model_len`` from ``GET /models`` when not configured."""
         if self.model and self.max_model_len:
             return
-        data = await self._call_json(client, "GET", "/models")
+        data = await call_json(client, self.base_url, "GET", "/models")
         try:
             cards = data["data"]
             card = next(c for c in cards if not self.model or c["id"] == self.model)
@@ -171,52 +164,6 @@ class OpenAIGenerator(OpenAISteps):
             ids = self._tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
             return len(ids["input_ids"] if isinstance(ids, Mapping) else ids)
         return sum(estimate_tokens(m["content"]) + 4 for m in messages) + 2
-
-    # ------------------------------------------------------------------ HTTP
-    async def _send(self, client, method: str, path: str, **kwargs):
-        import httpx
-
-        try:
-            resp = await client.request(method, path, **kwargs)
-        except (
-            httpx.ConnectError,
-            httpx.ConnectTimeout,
-            httpx.ReadTimeout,
-            httpx.RemoteProtocolError,
-            httpx.ReadError,
-            httpx.WriteError,
-            httpx.PoolTimeout,
-        ) as exc:
-            raise EndpointUnreachableError(
-                f"{self.base_url}{path} unreachable ({type(exc).__name__}: {exc or 'no detail'}). "
-                "Check that the server is running (ragbench serve-llm) and base_url is right."
-            ) from exc
-        return resp
-
-    def _check_status(self, resp, path: str, body: str) -> None:
-        code = resp.status_code
-        if code == 200:
-            return
-        detail = body[:300]
-        if code == 429 or code >= 500:
-            raise TransientError(f"{self.base_url}{path} returned HTTP {code}: {detail}")
-        if code == 404:
-            raise ModelError(f"{self.base_url}{path} returned 404 ({detail}). Check base_url (ends in /v1) and model.")
-        if code == 400 and "context length" in body:
-            raise ContextLengthError(f"{self.base_url}{path} says the prompt is too long: {detail}")
-        raise GenerationError(f"{self.base_url}{path} refused the request with HTTP {code}: {detail}")
-
-    async def _call_json(self, client, method: str, path: str, **kwargs) -> Any:
-        resp = await self._send(client, method, path, **kwargs)
-        body = resp.text
-        self._check_status(resp, path, body)
-        try:
-            return json.loads(body)
-        except ValueError as exc:
-            raise MalformedResponseError(
-                f"{self.base_url}{path} answered with malformed JSON ({exc}): {body[:120]!r}. "
-                "Is base_url an OpenAI-compatible server?"
-            ) from exc
 
     def _body(self, messages: list[dict], tenant: str, sampling: Sampling | None = None) -> dict:
         s = sampling or self.sampling
@@ -257,12 +204,12 @@ class OpenAIGenerator(OpenAISteps):
         start = time.perf_counter()
         body = self._body(messages, tenant, sampling)
         if not self.stream:
-            data = await self._call_json(client, "POST", "/chat/completions", json=body)
+            data = await call_json(client, self.base_url, "POST", "/chat/completions", json=body)
             return parse_full(data, self.base_url)
         async with client.stream("POST", "/chat/completions", json=body) as resp:
             if resp.status_code != 200:
                 text = (await resp.aread()).decode("utf-8", errors="replace")
-                self._check_status(resp, "/chat/completions", text)
+                check_status(resp, self.base_url, "/chat/completions", text)
             return await read_stream(resp, start, self.base_url, on_delta)
 
     async def _one(
