@@ -161,10 +161,10 @@ class DocumentsView:
 
     async def _poll(self) -> None:
         ticket = self._ticket
-        if not ticket or self.svc.jobs.submission(ticket) is None:
+        if not ticket:
             return
-        try:  # state, then job record (see JobManager.progress)
-            state, error, job = await self.svc.run_blocking(self.svc.jobs.progress, ticket)
+        try:  # state, then job record (see JobManager.progress); None: not a submission of this server
+            progress = await self.svc.run_blocking(self.svc.jobs.progress, ticket)
         except Exception as exc:  # e.g. the job's tables read mid-commit: say so and ask again next time
             log.warning("reading job %s failed: %s: %s", ticket, type(exc).__name__, exc)
             self.status.object = (
@@ -172,8 +172,9 @@ class DocumentsView:
                 f"be read ({_html.esc(type(exc).__name__)}: {_html.esc(exc)}); trying again…</span>"
             )
             return
-        if ticket != self._ticket:  # another upload started while this one was read: show that one
+        if progress is None or ticket != self._ticket:  # unknown, or another upload started meanwhile
             return
+        state, error, job = progress
         done = state in ("finished", "error")
         if job is None:  # queued, or failed before its job record existed
             css = "rb-job-status rb-error" if state == "error" else "rb-job-status"

@@ -8,6 +8,7 @@ a connection is a path plus the shared, bounded :class:`lancedb.Session` caches)
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
 import threading
@@ -61,7 +62,7 @@ def explain_open_files(method):
         try:
             return method(self, tenant, *args, **kwargs)
         except (OSError, RuntimeError, ValueError) as exc:
-            if "Too many open files" not in str(exc) and getattr(exc, "errno", None) != 24:
+            if "Too many open files" not in str(exc) and getattr(exc, "errno", None) != errno.EMFILE:
                 raise
             soft, hard = raise_open_files_limit()
             raise StoreError(

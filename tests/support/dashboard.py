@@ -170,12 +170,13 @@ def server_report(url: str, *, lines: int = 120) -> str:
     proc, log = RUNNING.get(url, (None, None))
     if proc is None or log is None:
         return f"(no log: {url} was not started by served_dashboard)"
+    head = ""
     if proc.poll() is None:
         os.kill(proc.pid, signal.SIGUSR1)
         time.sleep(1.0)  # faulthandler writes from a signal handler; give it a moment
     else:
-        return f"the dashboard exited with {proc.returncode}:\n" + "\n".join(log.read_text().splitlines()[-lines:])
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        head = f"the dashboard exited with {proc.returncode}:\n"
+    return head + "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 def ingest_files(page, paths, *, timeout_ms: int = 300_000) -> str:
