@@ -191,12 +191,14 @@ class Reply:
                 if standalone and standalone != r.question
                 else ""
             )  # a follow-up made standalone
+            # The answer and sources first, the "done" stage last: each change reaches the page as its own
+            # message, in order, so a reader who waits for "done" finds the final answer already in place.
+            self._final(r.answer, r.low_confidence, r.relevance)
+            self._sources(list(r.sources))
             self.stage.object = (
                 f'<span class="rb-stage rb-done">Done: retrieve {t.retrieve_ms:.1f} ms · '
                 f"generate {t.generate_ms:.1f} ms · total {t.total_ms:.1f} ms</span>{searched}{error}"
             )
-            self._final(r.answer, r.low_confidence, r.relevance)
-            self._sources(list(r.sources))
 
 
 class AskView:

@@ -51,3 +51,16 @@ def test_a_follow_up_shows_what_was_searched_and_a_failure_says_why():
     assert failed.stage.object == (
         '<span class="rb-stage rb-error rb-denied">Access denied: alice may not access tenant &#x27;harbor-health&#x27;</span>'
     )
+
+
+def test_the_done_stage_is_shown_only_after_the_final_answer_and_its_sources():
+    """Each change reaches the browser as its own message, in the order it was made: a page (or a test) that
+    waits for "done" must find the streamed text already replaced (a CI run once saw "done" beside it)."""
+    reply = Reply()
+    reply.show(AskEvent("token", text="The **lo"))
+    changes: list[str] = []
+    reply.answer.param.watch(lambda e: changes.append("streaming" if "rb-streaming" in e.new else "answer"), "object")
+    reply.sources.param.watch(lambda e: changes.append("sources"), "object")
+    reply.stage.param.watch(lambda e: changes.append("done" if "rb-done" in e.new else "stage"), "object")
+    reply.show(AskEvent("answered", response=_response(HOSTILE)))
+    assert changes == ["answer", "sources", "done"]
