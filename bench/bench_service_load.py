@@ -10,6 +10,7 @@ uvicorn and its workers) at the start and end of the load.
     python bench/bench_service_load.py                          # extractive generator, 50 clients, 60 s
     python bench/bench_service_load.py --generator openai       # SmolLM2 behind a local vLLM server
     python bench/bench_service_load.py --clients 10 --seconds 20 --trace-sample 0
+    python bench/bench_service_load.py --clients 1 --seconds 5 --trace-sample 1   # the overhead of tracing all
 """
 
 from __future__ import annotations
@@ -149,7 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=1, help="ragbench serve --workers (default 1).")
-    parser.add_argument("--trace-sample", default="1", help="ragbench serve --trace-sample (default 1: every query).")
+    parser.add_argument(
+        "--trace-sample", default="0.1", help="ragbench serve --trace-sample (default 0.1, its default)."
+    )
     parser.add_argument("--baseline-n", type=int, default=24, help="Questions of the one-at-a-time comparison.")
     parser.add_argument("--out", default=None, help="Also write the figures as JSON to this file.")
     args = parser.parse_args(argv)

@@ -25,7 +25,8 @@ class ServiceSettings(BaseModel):
         requests_limit, tokens_limit: Default per-tenant limits (``limits`` notation, e.g. ``600/minute``);
             a tenant's own ``api_requests_limit`` / ``api_tokens_limit`` settings win.
         rate_limit_storage: A ``limits`` storage URI shared by the workers (default: sqlite under the home).
-        trace_sample: Share of queries recorded as MLflow traces.
+        trace_sample: Share of queries recorded as MLflow traces, by request id (default 0.1: exporting a
+            trace to MLflow costs more CPU than answering an extractive query; see docs/deploy.md).
         max_batch: Most questions an in-process model generates in one batch.
     """
 
@@ -39,7 +40,7 @@ class ServiceSettings(BaseModel):
     requests_limit: str = "600/minute"
     tokens_limit: str = "200000/minute"
     rate_limit_storage: str | None = None
-    trace_sample: float = Field(default=1.0, ge=0.0, le=1.0)
+    trace_sample: float = Field(default=0.1, ge=0.0, le=1.0)
     max_batch: int = Field(default=32, ge=1)
     warm: bool = True
 

@@ -153,15 +153,21 @@ def test_the_deployed_stack_ingests_answers_with_the_llm_and_traces_to_the_mlflo
         view = call(api, "GET", accepted.json()["poll"], key=key).json()  # any of the 2 workers may answer
         state = view["state"]
     assert state == "finished" and view["job"]["completed"] == 1, view
-    answer = call(
-        api,
-        "POST",
-        "/v1/query",
-        key=key,
-        headers={"X-Request-ID": "deploy-1"},
-        json={"tenant": "deploy-co", "question": "How fast must the on-call engineer acknowledge a page?"},
-    )
-    assert answer.status_code == 200, answer.text
+    # the compose command keeps the default trace sample (10%, by request id): one id in it, one out of it
+    from ragbench.tracking.traces import is_sampled
+
+    ids = [f"deploy-{i}" for i in range(200)]
+    traced, untraced = next(i for i in ids if is_sampled(i, 0.1)), next(i for i in ids if not is_sampled(i, 0.1))
+    for request_id in (untraced, traced):
+        answer = call(
+            api,
+            "POST",
+            "/v1/query",
+            key=key,
+            headers={"X-Request-ID": request_id},
+            json={"tenant": "deploy-co", "question": "How fast must the on-call engineer acknowledge a page?"},
+        )
+        assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["answer"] and body["error"] is None and body["sources"][0]["text"] == text.decode()
     assert call(api, "POST", "/v1/query", key=key, json={"tenant": "acme-robotics", "question": "q"}).status_code == 403
@@ -178,9 +184,10 @@ def test_the_deployed_stack_ingests_answers_with_the_llm_and_traces_to_the_mlflo
     exp = client.get_experiment_by_name("ragbench").experiment_id
     deadline, found = time.time() + 300, []
     while time.time() < deadline and not (found and len(found[0].data.spans) >= 3):
-        found = client.search_traces(locations=[exp], filter_string="tags.request_id = 'deploy-1'")
+        found = client.search_traces(locations=[exp], filter_string=f"tags.request_id = '{traced}'")
         time.sleep(1)
     spans = {s.name: s for s in found[0].data.spans}
+    assert not client.search_traces(locations=[exp], filter_string=f"tags.request_id = '{untraced}'")
     assert set(spans) == {"query", "retrieve", "generate"}
     assert spans["generate"].attributes["mlflow.llm.model"] == "smollm2-135m-instruct"
     assert not (stack["tmp"] / "ragbench" / "mlflow.db").exists()  # traces went to the server, not a local file

@@ -36,8 +36,9 @@ def keys(service_home) -> dict:
 
 @pytest.fixture(scope="session")
 def api(service_home, keys) -> str:
-    """A real ``ragbench serve`` (API keys, extractive generator: these tests are not about the LLM)."""
+    """A real ``ragbench serve`` (API keys, extractive generator: these tests are not about the LLM), every
+    query traced (the default samples 10% by request id)."""
     from tests.support.service import served_api
 
-    with served_api(service_home, log=service_home.parent / "api.log") as url:
+    with served_api(service_home, ["--trace-sample", "1"], log=service_home.parent / "api.log") as url:
         yield url

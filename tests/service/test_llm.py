@@ -28,7 +28,12 @@ def llm_api(service_home, keys, real_llm_server):
         "generator.retries=0",
         "generator.timeout_s=120",
     )
-    with proxy, served_api(service_home, overrides=overrides, log=service_home.parent / "api-llm.log") as url:
+    with (
+        proxy,
+        served_api(
+            service_home, ["--trace-sample", "1"], overrides=overrides, log=service_home.parent / "api-llm.log"
+        ) as url,
+    ):
         yield url, proxy
 
 
