@@ -1,11 +1,11 @@
 """Load test of the query API: N concurrent clients for S seconds against ``ragbench serve`` on the demo tenants.
 
-A ``ragbench serve`` process is started here on a temporary home with the demo dataset (API keys, limits
-off so the load is not refused). First the same questions are answered one at a time by the in-process
-pipeline (``RAGPipeline.ask``, no HTTP) and by the service (one client), so the service's own overhead
-shows as a ratio of p50s; then ``--clients`` clients (threads with keep-alive connections) send
-questions for ``--seconds``. It prints requests/s, p50/p95/p99, errors and the server's memory (RSS of
-uvicorn and its workers) at the start and end of the load.
+A ``ragbench serve`` process is started here on a temporary home with the demo dataset (API keys, limits off
+so the load is not refused). First the same questions are answered one at a time by the in-process pipeline
+(``RAGPipeline.ask``, no HTTP) and by the service (one client), side by side (each question both ways in turn,
+the order alternating), so the service's own overhead shows as a ratio of p50s; then ``--clients`` clients
+(threads with keep-alive connections) send questions for ``--seconds``. It prints requests/s, p50/p95/p99,
+errors and the server's memory (RSS of uvicorn and its workers) at the start and end of the load.
 
     python bench/bench_service_load.py                          # extractive generator, 50 clients, 60 s
     python bench/bench_service_load.py --generator openai       # SmolLM2 behind a local vLLM server
@@ -55,30 +55,31 @@ def rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
 
 
-def in_process_p50(overrides: list[str], questions: list[tuple[str, str]]) -> float:
-    """p50 ms of ``RAGPipeline.ask`` on ``questions``, one at a time, after one warm-up call."""
+def side_by_side(overrides: list[str], client, questions: list[tuple[str, str]], rounds: int) -> tuple[float, float]:
+    """p50 ms of ``RAGPipeline.ask`` (in this process) and of ``POST /v1/query`` (one client) on ``questions``.
+
+    Measured side by side: each question is asked both ways in turn, the order alternating, ``rounds``
+    times over, so a noisy moment of the shared machine falls on both (after one warm-up call each)."""
     from ragbench.config import build, compose
     from ragbench.schema import QueryRequest
 
     pipeline = build(compose([*overrides, "progress=false"])).pipeline
-    pipeline.ask(QueryRequest(tenant=questions[0][0], question=questions[0][1]))
-    lat = []
-    for tenant, question in questions:
-        t0 = time.perf_counter()
+
+    def local(tenant: str, question: str) -> None:
         pipeline.ask(QueryRequest(tenant=tenant, question=question))
-        lat.append((time.perf_counter() - t0) * 1000)
-    return percentile(lat, 50)
 
+    def served(tenant: str, question: str) -> None:
+        client.post("/v1/query", json={"tenant": tenant, "question": question}).raise_for_status()
 
-def sequential_p50(client, questions: list[tuple[str, str]]) -> float:
-    """p50 ms of ``POST /v1/query`` on ``questions``, one client, one at a time."""
-    lat = []
-    for tenant, question in questions:
-        t0 = time.perf_counter()
-        resp = client.post("/v1/query", json={"tenant": tenant, "question": question})
-        lat.append((time.perf_counter() - t0) * 1000)
-        resp.raise_for_status()
-    return percentile(lat, 50)
+    for ask in (local, served):
+        ask(*questions[0])
+    lat: dict[str, list[float]] = {"local": [], "served": []}
+    for n, (tenant, question) in enumerate(questions * rounds):
+        for ask in (local, served) if n % 2 == 0 else (served, local):
+            t0 = time.perf_counter()
+            ask(tenant, question)
+            lat[ask.__name__].append((time.perf_counter() - t0) * 1000)
+    return percentile(lat["local"], 50), percentile(lat["served"], 50)
 
 
 def run_load(url: str, key: str, questions, *, clients: int, seconds: float, pid: int) -> dict:
@@ -153,7 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--trace-sample", default="0.1", help="ragbench serve --trace-sample (default 0.1, its default)."
     )
-    parser.add_argument("--baseline-n", type=int, default=24, help="Questions of the one-at-a-time comparison.")
+    parser.add_argument("--baseline-n", type=int, default=60, help="Questions of the one-at-a-time comparison.")
+    parser.add_argument("--baseline-rounds", type=int, default=2, help="Times each is asked both ways (default 2).")
     parser.add_argument("--out", default=None, help="Also write the figures as JSON to this file.")
     args = parser.parse_args(argv)
     import httpx
@@ -175,7 +177,6 @@ def main(argv: list[str] | None = None) -> int:
             ingest_dataset(build(compose([f"home={home}", "progress=false", "generator=extractive"])))
             key = KeyStore(service_dir(home) / "keys.db").create("bench", role="admin")[0]
             questions = demo_questions()
-            baseline = in_process_p50(overrides, questions[: args.baseline_n])
             port = free_port()
             serve_args = [
                 "--requests-limit",
@@ -191,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             url = f"http://127.0.0.1:{port}"
             try:
                 with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=300) as http:
-                    sequential_p50(http, questions[:3])  # warm-up
-                    service = sequential_p50(http, questions[: args.baseline_n])
+                    baseline, service = side_by_side(
+                        overrides, http, questions[: args.baseline_n], args.baseline_rounds
+                    )
                 load = run_load(url, key, questions, clients=args.clients, seconds=args.seconds, pid=proc.pid)
             finally:
                 stop_api(proc)
