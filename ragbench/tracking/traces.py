@@ -34,8 +34,9 @@ log = logging.getLogger(__name__)
 #: MLflow prices LLM spans through LiteLLM, which would fetch its price list from the network.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 #: MLflow's background exporter writes finished spans in batches of this many (its default, 5, is tuned for
-#: Databricks tables): one sqlalchemy transaction per batch. With 100, a three-span trace costs about 45 ms
-#: of export CPU on this machine instead of about 75 (bench/bench_trace_export.py); traces still appear
+#: Databricks tables): one sqlalchemy transaction per batch. With 100, a three-span trace costs about 47 ms
+#: of export CPU on this machine instead of about 58 (bench/bench_trace_export.py), and the export runs in
+#: bursts rather than beside every next request (docs/deploy.md: "Load"); traces still appear
 #: within MLflow's 5 s batch interval, and ``Tracer.flush`` writes everything queued. An explicit setting wins.
 os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE", "100")
 SOURCE_RUN = "mlflow.sourceRun"  # trace metadata that links a trace to its MLflow run (the run's Traces tab)
