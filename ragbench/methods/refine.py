@@ -137,7 +137,8 @@ class Refine:
         out = {}
         with batch.stage("refine_ms", items):
             for i in items:
-                sentences = [(h, s) for h in hits[i] for s in split_sentences(h.text)]
+                language = batch.queries[i].language  # Croatian rules keep "dr. sc." and "npr." inside a sentence
+                sentences = [(h, s) for h in hits[i] for s in split_sentences(h.text, language)]
                 texts = [s for _, s in sentences]
                 vectors = self.embedder.embed_documents(texts) if texts else np.zeros((0, 1))
                 question = self.embedder.embed_queries([batch.queries[i].text])[0]

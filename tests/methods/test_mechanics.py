@@ -245,6 +245,27 @@ def test_decompose_final_answer_sees_every_sub_answer_and_the_fused_passages(dem
     assert r.answer.ok and r.answer.text and final_query.tenant == "acme-robotics"
 
 
+def test_refine_splits_sentences_by_the_questions_language(minilm):
+    """English rules end a sentence at Croatian "dr. sc." (and would keep "sc." as a sentence of its own)."""
+    from ragbench.types import Hit
+
+    text = "Ured je na 3. katu, npr. u sobi 2. Otvoren je danas. Dr. sc. Ivić vodi tim za carinu."
+
+    class Fixed:  # a retriever that returns one Croatian chunk: the test is about the splitting, not retrieval
+        def retrieve(self, queries, k):
+            return [[Hit(chunk_id="c#0", doc_id="c", tenant="lastavica-logistika", text=text, score=1.0)]]
+
+    question = q("Tko vodi tim za carinu?", tenant="lastavica-logistika", language="hr")
+    [r] = Refine(Fixed(), ExtractiveGenerator(), embedder=minilm, max_sentences=5, max_chars=400).run([question], k=1)
+    kept = {s["text"] for s in r.trace.steps if s["step"] == "kept"}
+    assert r.trace.values["candidate_sentences"] == 3.0
+    assert kept == {"Ured je na 3. katu, npr. u sobi 2.", "Otvoren je danas.", "Dr. sc. Ivić vodi tim za carinu."}
+    [english] = Refine(Fixed(), ExtractiveGenerator(), embedder=minilm, max_sentences=5, max_chars=400).run(
+        [replace(question, language="en")], k=1
+    )
+    assert english.trace.values["candidate_sentences"] == 4.0  # what Croatian text got before: "Dr. sc." alone
+
+
 def test_refine_summary_answers_from_the_llm_summary_and_reports_its_compression(demo_bm25):
     summary = "Lost laptops must be reported to IT   within 2 hours.\nThe IT desk then locks the device."
     llm = ScriptedLLM([("Summary:", summary)])
