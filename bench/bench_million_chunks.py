@@ -16,7 +16,8 @@ Goals (issue 19): peak RSS <= 1.5 GB above the model at every checkpoint, and se
 does not fall as the table grows. The script prints figures and never asserts them.
 
     python bench/bench_million_chunks.py [--chunks 1000000] [--checkpoints 100000,300000]
-        [--chunks-per-doc 10] [--vector-index auto|none] [--maintain-every-rows 0|50000] [--dir DIR]
+        [--chunks-per-doc 10] [--vector-index auto|none] [--maintain-every-rows 50000|0]
+        [--index-cache-mib 512] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,10 +99,16 @@ class Checkpoints:
     """Wraps the line generator; records time, RSS and peak RSS when a checkpoint's chunk count is reached."""
 
     def __init__(
-        self, lines: Iterator[str], chunks_per_doc: int, marks: list[int], baseline: float, times: StoreTimes
+        self,
+        lines: Iterator[str],
+        chunks_per_doc: int,
+        marks: list[int],
+        baseline: float,
+        times: StoreTimes,
+        cache_mib: Callable[[], float],
     ) -> None:
         self.lines, self.per_doc, self.marks, self.baseline = lines, chunks_per_doc, sorted(marks), baseline
-        self.times = times
+        self.times, self.cache_mib = times, cache_mib
         self.start = self.last_time = time.perf_counter()
         self.last_chunks = 0
 
@@ -124,14 +131,21 @@ class Checkpoints:
         print(
             f"  {mark:>9,d} chunks  {now - self.start:7.1f} s  segment {self.last_chunks:>9,d}-{fed:<9,d} "
             f"{rate:7.0f} chunks/s  RSS {rss:7.1f} MiB (+{rss - self.baseline:6.1f})  "
-            f"peak {peak:7.1f} MiB (+{peak - self.baseline:6.1f})\n      calls in this segment (s, "
+            f"peak {peak:7.1f} MiB (+{peak - self.baseline:6.1f})  LanceDB caches {self.cache_mib():6.1f} MiB\n      calls in this segment (s, "
             f"writer thread and main thread): {self.times.take()}"
         )
         self.last_chunks, self.last_time = fed, now
 
 
 def run(
-    store_dir: Path, *, chunks: int, marks: list[int], per_doc: int, vector_index: str, maintain_every_rows: int
+    store_dir: Path,
+    *,
+    chunks: int,
+    marks: list[int],
+    per_doc: int,
+    vector_index: str,
+    maintain_every_rows: int,
+    index_cache_mib: int,
 ) -> None:
     from ragbench.data.chunking import SentenceChunker
     from ragbench.embedders.static import static_embedder
@@ -143,14 +157,24 @@ def run(
     embedder = static_embedder()
     embedder.embed_documents(["warm up the embedder"] * 64)
     store = LanceDBStore(
-        store_dir, space=embedder.space, vector_index=vector_index, maintain_every_rows=maintain_every_rows
+        store_dir,
+        space=embedder.space,
+        vector_index=vector_index,
+        maintain_every_rows=maintain_every_rows,
+        index_cache_mib=index_cache_mib,
     )
     store.tenant_db(TENANT)  # LanceDB loaded: the baseline is "the model" plus the libraries
+
+    def cache_mib() -> float:  # what LanceDB's shared session (index + metadata caches) holds now
+        return store._dbs._session.size_bytes / 2**20
+
     baseline = rss_mib()
     print(f"baseline after loading the static embedder and LanceDB: RSS {baseline:.1f} MiB (peak {peak_rss_mib():.1f})")
     n_docs = -(-chunks // per_doc)
     times = StoreTimes(store, embedder)
-    feed = Checkpoints(synthetic_lines(n_docs, per_doc), per_doc, [m for m in marks if m < chunks], baseline, times)
+    feed = Checkpoints(
+        synthetic_lines(n_docs, per_doc), per_doc, [m for m in marks if m < chunks], baseline, times, cache_mib
+    )
     stats: dict = {}
     ingest_items(
         iter_jsonl(iter(feed), source="synthetic"),
@@ -170,7 +194,8 @@ def run(
         f"full-text {stats.get('fts_build_s', 0.0):.1f} s, vector {stats.get('vector_index_build_s', 0.0):.1f} s "
         f"({stats.get('vector_index', vector_index)}); lookup maintenance (every {maintain_every_rows:,d} rows) "
         f"{stats.get('maintain_runs', 0)} times, {stats.get('maintain_s', 0.0):.1f} s; final RSS {rss_mib():.1f} MiB, "
-        f"peak {peak_rss_mib():.1f} MiB (+{peak_rss_mib() - baseline:.1f} above the baseline)"
+        f"peak {peak_rss_mib():.1f} MiB (+{peak_rss_mib() - baseline:.1f} above the baseline); LanceDB caches "
+        f"{cache_mib():.1f} MiB"
     )
 
 
@@ -183,8 +208,11 @@ def main() -> None:
     parser.add_argument(
         "--maintain-every-rows",
         type=int,
-        default=0,
-        help="store.maintain_every_rows: BTree lookup indexes + compaction every this many rows (0, the store's default: never)",
+        default=50_000,
+        help="store.maintain_every_rows: rebuild the BTree lookup indexes every this many rows (0: never)",
+    )
+    parser.add_argument(
+        "--index-cache-mib", type=int, default=512, help="store.index_cache_mib (LanceDB's index cache)"
     )
     parser.add_argument("--dir", help="store folder (kept); a temporary one (removed) by default")
     args = parser.parse_args()
@@ -200,6 +228,7 @@ def main() -> None:
             per_doc=args.chunks_per_doc,
             vector_index=args.vector_index,
             maintain_every_rows=args.maintain_every_rows,
+            index_cache_mib=args.index_cache_mib,
         )
     finally:
         if not args.dir:

@@ -312,7 +312,7 @@ class Runner(Preparer):
             self._maintain()
 
     def _maintain(self) -> None:
-        """Index and compact the tables this job reads per batch (:meth:`LanceDBStore.maintain`,
+        """Rebuild the lookup indexes of the tables this job reads per batch (:meth:`LanceDBStore.maintain`,
         :func:`_tables.maintain`), so the lookups do not grow with them. A failure here costs speed,
         never data (the rows are committed already): it is logged and the job goes on."""
         self.unmaintained = 0

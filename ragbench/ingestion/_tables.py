@@ -16,7 +16,7 @@ from ragbench.stores._retry import retrying
 T = TypeVar("T")
 
 KEYS = {"documents": "key", "jobs": "job_id", "job_items": "item_id"}
-#: The columns each table is read by, per batch or per job: BTree-indexed by :func:`maintain` (every table is compacted).
+#: The columns each table is read by, per batch or per job: BTree-indexed by :func:`maintain`.
 LOOKUPS = {"documents": ("key",), "jobs": (), "job_items": ("job_id",)}
 
 
@@ -144,8 +144,8 @@ def select(db, name: str, column: str | None = None, values: Sequence[str] | Non
 
 
 def maintain(db, name: str) -> list[str]:
-    """Index the columns ``name`` is read by (:data:`LOOKUPS`) and compact it
-    (:func:`ragbench.stores._maintain.maintain`); returns the columns indexed now."""
+    """BTree-index the columns ``name`` is read by (:data:`LOOKUPS`), rebuilt to cover every row
+    (:func:`ragbench.stores._maintain.maintain`); returns the columns indexed for the first time."""
     from ragbench.stores._maintain import maintain as maintain_table
 
     table = open_table(db, name, create=False)

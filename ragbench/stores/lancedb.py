@@ -40,6 +40,8 @@ from ragbench.stores.text_analysis import TextAnalysis, analysis_for, check_lang
 from ragbench.tenancy import TENANT_RECORD, record_languages, validate_tenant_id
 from ragbench.types import Chunk, Embeddings, Hit
 
+#: Most tenants whose full-text index check the store remembers (an int each; 65,536 is a few MB).
+FTS_MARKS = 65_536
 #: The chunk columns ingestion looks rows up by, once per batch: BTree-indexed by :meth:`LanceDBStore.maintain`.
 LOOKUP_COLUMNS = ("chunk_id", "doc_id")
 
@@ -70,9 +72,9 @@ class LanceDBStore:
         max_open_tenants: Most tenant connections kept open (least recently used dropped first, and
             reopened on the next call), so a process touching thousands of tenants stays bounded.
         maintain_every_rows: An ingestion job calls :meth:`maintain` (BTree indexes on the lookup
-            keys, compaction) after every this many chunk rows it commits, so its per-batch lookups
-            stay flat as the table grows (0, the default: never; at 1M chunks every 50,000 kept
-            the lookups flat but the compactions cost as much as they saved: docs/scale.md).
+            keys, rebuilt to cover every row) after every this many chunk rows it commits, so its
+            per-batch lookups stay flat as the table grows (0: never; at 1M chunks every 50,000
+            keeps a job's throughput flat for 11 s of rebuilds in all: docs/scale.md).
 
     Example:
         >>> store = LanceDBStore("/tmp/rb-store")  # doctest: +SKIP
@@ -94,7 +96,7 @@ class LanceDBStore:
         index_cache_mib: int = 512,
         metadata_cache_mib: int = 64,
         max_open_tenants: int = 256,
-        maintain_every_rows: int = 0,
+        maintain_every_rows: int = 50_000,
     ) -> None:
         from ragbench.stores.index_quality import check_search_params, check_vector_index
 
@@ -109,7 +111,10 @@ class LanceDBStore:
             else ",".join(check_languages(text_analysis, what="store.text_analysis (or 'auto')"))
         )
         self.default_language = check_languages([default_language], what="store.default_language")[0]
-        self._fts_ready: dict[str, int] = {}  # tenant -> table version whose FTS index was checked
+        # tenant -> table version whose full-text index was checked. Kept when the tenant's connection is
+        # evicted (a reopened tenant is not checked again: list_indices per reopen made full-text search
+        # on a random one of 1,000 tenants cost 1.3-1.4x one tenant's); bounded by FTS_MARKS.
+        self._fts_ready: dict[str, int] = {}
         self.index_params = dict(index_params or {})
         self.search_params = check_search_params(search_params)
         self.recall_sample = int(recall_sample)
@@ -123,7 +128,7 @@ class LanceDBStore:
             raise ConfigError(f"store.maintain_every_rows must be >= 0 (0: never), got {maintain_every_rows}.")
         self.maintain_every_rows = int(maintain_every_rows)
         self._dbs = TenantConnections(
-            max_open=max_open_tenants, cache_mib=self.cache_mib, on_evict=lambda t: self._fts_ready.pop(t, None)
+            max_open=max_open_tenants, cache_mib=self.cache_mib
         )
 
     # ----------------------------------------------------------------- tenants
@@ -260,8 +265,8 @@ class LanceDBStore:
 
     def maintain(self, tenant: str) -> list[str]:
         """Keep ingestion's per-batch lookups on the tenant's chunks (``doc_id IN``, the merge on
-        ``chunk_id``) from growing with the table: BTree indexes on both (created once) and LanceDB's
-        ``optimize`` (:func:`ragbench.stores._maintain.maintain`). Returns the columns indexed now."""
+        ``chunk_id``) from growing with the table: BTree indexes on both, rebuilt when rows were added
+        (:func:`ragbench.stores._maintain.maintain`). Returns the columns indexed for the first time."""
         table = self._existing_table(tenant)
         if table is None:
             return []
@@ -358,7 +363,10 @@ class LanceDBStore:
         elif not self._fts_current(tenant, table):  # built with another analysis (languages changed)
             self._build_fts(tenant, table)
             table = self._table(tenant)
+        self._fts_ready.pop(tenant, None)
         self._fts_ready[tenant] = table.version
+        while len(self._fts_ready) > FTS_MARKS:  # the least recently checked first
+            self._fts_ready.pop(next(iter(self._fts_ready)))
         return table
 
     # ------------------------------------------------------------------ search

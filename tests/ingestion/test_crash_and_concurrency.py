@@ -2,8 +2,8 @@
 expected chunks. R6: two processes ingesting into one tenant at once lose and duplicate nothing.
 
 Both use real processes (``tests.support.ingest_worker``) on a real LanceDB directory, and maintain
-the lookup indexes every few rows (``store.maintain_every_rows``; off by default), so kills also land
-in an index build or a compaction, and the two concurrent processes compact the same tables.
+the lookup indexes every few rows (``store.maintain_every_rows``; every 50,000 by default), so kills also land
+in an index rebuild, and the two concurrent processes rebuild the same tables' indexes.
 """
 
 from __future__ import annotations
