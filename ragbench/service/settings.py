@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -27,6 +28,9 @@ class ServiceSettings(BaseModel):
         rate_limit_storage: A ``limits`` storage URI shared by the workers (default: sqlite under the home).
         trace_sample: Share of queries recorded as MLflow traces, by request id (default 0.1: exporting a
             trace to MLflow costs more CPU than answering an extractive query; see docs/deploy.md).
+        trace_salt: Secret mixed into the request id's hash for that choice, so a client cannot pick ids
+            that are always traced (each trace costs the server CPU). Random per ``ragbench serve`` (its
+            workers share it); ``RAGBENCH_TRACE_SALT`` sets it, e.g. for replicas that should agree.
         max_batch: Most questions an in-process model generates in one batch.
     """
 
@@ -41,6 +45,9 @@ class ServiceSettings(BaseModel):
     tokens_limit: str = "200000/minute"
     rate_limit_storage: str | None = None
     trace_sample: float = Field(default=0.1, ge=0.0, le=1.0)
+    trace_salt: str = Field(
+        default_factory=lambda: os.environ.get("RAGBENCH_TRACE_SALT") or secrets.token_hex(16), repr=False
+    )
     max_batch: int = Field(default=32, ge=1)
     warm: bool = True
 

@@ -70,7 +70,9 @@ class ServiceState:
             settings,
             keys=None if settings.open else KeyStore(folder / "keys.db"),
             limits=limits,
-            tracer=Tracer.from_tracker(parts.tracker, sample=settings.trace_sample, source="service"),
+            tracer=Tracer.from_tracker(
+                parts.tracker, sample=settings.trace_sample, source="service", salt=settings.trace_salt
+            ),
             submissions=Submissions(folder / "state.db"),
         )
 

@@ -28,7 +28,9 @@ def maintain(table: Any, columns: Sequence[str]) -> list[str]:
     retried when another writer committed meanwhile. Returns the columns indexed for the first time."""
     from lancedb.index import BTree
 
-    unindexed = {index.columns[0]: index.num_unindexed_rows for index in table.list_indices() if len(index.columns) == 1}
+    unindexed = {
+        index.columns[0]: index.num_unindexed_rows for index in table.list_indices() if len(index.columns) == 1
+    }
     created = [column for column in columns if column not in unindexed]
     for column in columns:
         if unindexed.get(column, 1) == 0:

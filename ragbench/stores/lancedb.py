@@ -127,9 +127,7 @@ class LanceDBStore:
         if maintain_every_rows < 0:
             raise ConfigError(f"store.maintain_every_rows must be >= 0 (0: never), got {maintain_every_rows}.")
         self.maintain_every_rows = int(maintain_every_rows)
-        self._dbs = TenantConnections(
-            max_open=max_open_tenants, cache_mib=self.cache_mib
-        )
+        self._dbs = TenantConnections(max_open=max_open_tenants, cache_mib=self.cache_mib)
 
     # ----------------------------------------------------------------- tenants
     def _tenant_dir(self, tenant: str) -> Path:

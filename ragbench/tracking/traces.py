@@ -42,8 +42,12 @@ os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_SPAN_BATCH_SIZE", "100")
 SOURCE_RUN = "mlflow.sourceRun"  # trace metadata that links a trace to its MLflow run (the run's Traces tab)
 
 
-def is_sampled(key: str, rate: float) -> bool:
-    """Deterministic sampling: ``key`` is in the sample when its hash falls below ``rate``.
+def is_sampled(key: str, rate: float, salt: str = "") -> bool:
+    """Deterministic sampling: ``key`` is in the sample when its hash (with ``salt``) falls below ``rate``.
+
+    Evaluation runs sample by question id without a salt, so a re-run traces the same questions. The
+    service salts with a secret (:attr:`ServiceSettings.trace_salt`): its keys are request ids that a
+    client may choose, and without the secret a client could pick ids that are always traced.
 
     Example:
         >>> is_sampled("q1", 1.0), is_sampled("q1", 0.0)
@@ -53,7 +57,7 @@ def is_sampled(key: str, rate: float) -> bool:
         return True
     if rate <= 0.0:
         return False
-    return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF < rate
+    return int(hashlib.sha256((salt + key).encode("utf-8")).hexdigest()[:8], 16) / 0xFFFFFFFF < rate
 
 
 def model_id(generator: Any) -> str:
@@ -119,7 +123,9 @@ class Tracer:
         source: The ``ragbench.source`` tag (``service`` or ``evaluation``).
     """
 
-    def __init__(self, tracking_uri: str, experiment_id: str, *, sample: float = 1.0, source: str = "service") -> None:
+    def __init__(
+        self, tracking_uri: str, experiment_id: str, *, sample: float = 1.0, source: str = "service", salt: str = ""
+    ) -> None:
         if not 0.0 <= float(sample) <= 1.0:
             raise ConfigError(f"trace_sample must be between 0 and 1 (the share of questions traced), got {sample!r}.")
         import mlflow
@@ -132,20 +138,21 @@ class Tracer:
         self.experiment_id = experiment_id
         self.sample = float(sample)
         self.source = source
+        self._salt = salt  # see is_sampled
         self._warned = False
 
     @classmethod
-    def from_tracker(cls, tracker: Any, *, sample: float, source: str) -> Tracer | None:
+    def from_tracker(cls, tracker: Any, *, sample: float, source: str, salt: str = "") -> Tracer | None:
         """A tracer writing where ``tracker`` logs runs; ``None`` for a tracker without MLflow or ``sample=0``."""
         if float(sample) <= 0.0 or not getattr(tracker, "tracking_uri", None) or not hasattr(tracker, "experiment_id"):
             return None
-        return cls(tracker.tracking_uri, tracker.experiment_id(), sample=sample, source=source)
+        return cls(tracker.tracking_uri, tracker.experiment_id(), sample=sample, source=source, salt=salt)
 
     def start(
         self, name: str, *, key: str, inputs: Any, tags: Mapping[str, str], metadata: Mapping[str, str] | None = None
     ) -> QueryTrace | None:
         """A new trace when ``key`` is sampled (else ``None``); ``None`` too when MLflow refuses (logged once)."""
-        if not is_sampled(key, self.sample):
+        if not is_sampled(key, self.sample, self._salt):
             return None
         import mlflow
 

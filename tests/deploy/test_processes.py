@@ -24,6 +24,7 @@ from tests.support.service import call, stop_api
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
+TRACE_SALT = "deploy-test-salt"
 
 
 def localize(arg: str, hosts: dict[str, str], paths: dict[str, str]) -> str:
@@ -91,6 +92,7 @@ def stack(tmp_path_factory, real_llm_server, real_llm):
     write_users_file(tmp / "users.yaml", {"root": ("a long test password", "admin", [])})
     env = {
         "RAGBENCH_DASHBOARD_COOKIE_SECRET": COOKIE_SECRET,
+        "RAGBENCH_TRACE_SALT": TRACE_SALT,  # known here, so the test can pick a sampled and an unsampled id
         **compose_file()["x-ragbench"]["environment"],
         "RAGBENCH_MODELS_DIR": str(real_llm.parent),
     }
@@ -153,11 +155,12 @@ def test_the_deployed_stack_ingests_answers_with_the_llm_and_traces_to_the_mlflo
         view = call(api, "GET", accepted.json()["poll"], key=key).json()  # any of the 2 workers may answer
         state = view["state"]
     assert state == "finished" and view["job"]["completed"] == 1, view
-    # the compose command keeps the default trace sample (10%, by request id): one id in it, one out of it
+    # the compose command keeps the default trace sample (10%, by salted request id): one id in it, one out
     from ragbench.tracking.traces import is_sampled
 
     ids = [f"deploy-{i}" for i in range(200)]
-    traced, untraced = next(i for i in ids if is_sampled(i, 0.1)), next(i for i in ids if not is_sampled(i, 0.1))
+    traced = next(i for i in ids if is_sampled(i, 0.1, TRACE_SALT))
+    untraced = next(i for i in ids if not is_sampled(i, 0.1, TRACE_SALT))
     for request_id in (untraced, traced):
         answer = call(
             api,

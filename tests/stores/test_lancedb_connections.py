@@ -50,7 +50,9 @@ def test_evicted_tenant_keeps_its_checked_text_index_until_its_table_changes(tmp
     assert [h.doc_id for h in store.search_text("a", "aword0", k=1)] == ["a-d0"]
 
     other = LanceDBStore(tmp_path / "db", space="s")
-    other.upsert("a", [Chunk(id="a-new#0", doc_id="a-new", tenant="a", text="freshword")], np.eye(1, 8, dtype=np.float32))
+    other.upsert(
+        "a", [Chunk(id="a-new#0", doc_id="a-new", tenant="a", text="freshword")], np.eye(1, 8, dtype=np.float32)
+    )
     assert [h.doc_id for h in store.search_text("a", "freshword", k=1)] == ["a-new"]
     assert store._fts_ready["a"] > checked  # the new version was checked
 
