@@ -3,7 +3,7 @@
 Ingestion: ``--docs`` synthetic documents (3 sentences each, one chunk per document) through
 :func:`ragbench.ingestion.ingest.ingest_items` into a fresh LanceDB tenant, with the static embedder
 (the sentence-transformers code path at next to no model cost: shows the engine's overhead) and with
-MiniLM (shows the model's cost): local, Ray with 1 actor, Ray with 2 actors.
+MiniLM (shows the model's cost): local, Ray with 1 actor (1 CPU, then every core), Ray with 2 actors.
 
 Evaluation: the SciFact questions (``--questions``, BM25, extractive answers, the default metrics)
 on one ingested store: the local per-question loop vs the Ray one (1 and 2 actors).
@@ -34,6 +34,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 VOCAB = [f"w{i}" for i in range(5_000)]
+#: (actors, CPUs each): one actor on one CPU (Ray's default), one actor holding every core (as the local
+#: process does: Ray sets an actor's OMP/torch threads to its CPUs, so a 1-CPU actor embeds on one thread),
+#: and two actors of one CPU.
+POOLS = [(1, 1.0), (1, float(os.cpu_count() or 1)), (2, 1.0)]
 
 
 @functools.cache
@@ -96,13 +100,13 @@ def bench_ingest(root: Path, n: int, names: list[str], address: str) -> None:
         embedder.embed_documents(["warm up"] * 8)
         local, _ = ingest_once(root, embedder, n, None)
         print(f"ingest {name:6s} local      : {n / local:8.1f} docs/s ({local:.1f} s; {load()})", flush=True)
-        for actors in (1, 2):
-            ex = ExecutorSettings(kind="ray", address=address, actors=actors, batch_size=256)
+        for actors, cpus in POOLS:
+            ex = ExecutorSettings(kind="ray", address=address, actors=actors, batch_size=256, actor_cpus=cpus)
             with one_actor_pool():  # as a run's tenants: the second call reuses the first one's actors
                 for run in ("cold", "warm"):
                     seconds, startup = ingest_once(root, embedder, n, ex)
                     print(
-                        f"ingest {name:6s} ray x{actors} {run}: {n / seconds:8.1f} docs/s ({seconds:.1f} s; ratio to "
+                        f"ingest {name:6s} ray x{actors} {cpus:g} cpu {run}: {n / seconds:8.1f} docs/s ({seconds:.1f} s; ratio to "
                         f"local {local / seconds:.2f}; of which {startup:.1f} s to the first prepared document; without "
                         f"it {n / (seconds - startup):.1f} docs/s, ratio {local / (seconds - startup):.2f}; {load()})",
                         flush=True,
@@ -133,8 +137,8 @@ def bench_evaluate(root: Path, questions: int, address: str) -> None:
     config = OmegaConf.to_container(cfg, resolve=True)
     from ragbench.evaluation import _ray
 
-    for actors in (1, 2):
-        ex = ExecutorSettings(kind="ray", address=address, actors=actors, batch_size=32)
+    for actors, cpus in POOLS:
+        ex = ExecutorSettings(kind="ray", address=address, actors=actors, batch_size=32, actor_cpus=cpus)
         first: list[float] = []
         hook = lambda pid, first=first: first or first.append(time.perf_counter())
         _ray.ON_BATCH.append(hook)
@@ -144,7 +148,7 @@ def bench_evaluate(root: Path, questions: int, address: str) -> None:
         _ray.ON_BATCH.remove(hook)
         startup = first[0] - start - 32 * local / n  # minus the first batch's own (local-speed) work
         print(
-            f"evaluate ray x{actors}     : {n / seconds:8.1f} questions/s ({seconds:.1f} s; ratio to local "
+            f"evaluate ray x{actors} {cpus:g} cpu: {n / seconds:8.1f} questions/s ({seconds:.1f} s; ratio to local "
             f"{local / seconds:.2f}; about {startup:.1f} s of pool start (first batch back minus its work); "
             f"without it ratio {local / (seconds - startup):.2f}; {load()})",
             flush=True,

@@ -6,7 +6,6 @@ live next to what they distribute: :mod:`ragbench.ingestion._ray` and :mod:`ragb
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from dataclasses import dataclass
@@ -98,30 +97,6 @@ class ExecutorSettings:
                 )
 
 
-def map_actors(dataset, actor: type, *, constructor: dict[str, Any], executor: ExecutorSettings):
-    """``dataset.map_batches`` on a pool of ``executor.actors`` actors of class ``actor``.
-
-    Each actor reserves ``executor.actor_cpus``; a killed actor is restarted and its calls are
-    retried up to ``executor.max_retries`` times, so a killed worker's rows are redone, not lost.
-    """
-    import warnings
-
-    from ray.data import ActorPoolStrategy
-
-    with warnings.catch_warnings():  # Ray 2.60 still takes restarts and retries as ray_remote_args only
-        warnings.simplefilter("ignore")
-        return dataset.map_batches(
-            actor,
-            fn_constructor_kwargs=constructor,
-            batch_size=executor.batch_size,
-            compute=ActorPoolStrategy(size=executor.actors),
-            batch_format="pandas",
-            num_cpus=executor.actor_cpus,
-            max_restarts=executor.max_retries,
-            max_task_retries=executor.max_retries,
-        )
-
-
 def ensure_ray(settings: ExecutorSettings):
     """Ray, connected: the running session if there is one, else ``ray.init`` at ``settings.address``.
 
@@ -135,12 +110,6 @@ def ensure_ray(settings: ExecutorSettings):
         ) from exc
     if not ray.is_initialized():
         _init(ray, settings)
-    from ray.data import DataContext
-
-    context = DataContext.get_current()
-    context.execution_options.preserve_order = True  # the local order: the same job items, the same report
-    context.enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # one INFO line per dataset otherwise
     return ray
 
 

@@ -3,18 +3,24 @@
 Each :class:`EvalActor` builds the run's retrieval, generation and metrics from the same config
 (one pipeline per actor, its models loaded once) and answers and scores a batch of questions with
 the local per-question loop (:func:`ragbench.evaluation.evaluate._answer_batches`). The driver
-gathers the results in the dataset's order and hands each to the same sink as a local run
-(checkpoint, progress), then builds the same report, per-question table and MLflow run.
-A killed actor is restarted and its batch asked again (``executor.max_retries``).
+sends the batches to the actors in turn, at most two in flight per actor, and hands the results to
+the same sink as a local run (checkpoint, progress) in the dataset's order; then it builds the same
+report, per-question table and MLflow run. A killed actor is restarted and its batch asked again
+(``executor.max_retries``).
+
+Plain Ray actors, as for ingestion (:mod:`ragbench.ingestion._ray`), not Ray Data's ``map_batches``:
+a Ray Data execution starts its own actor pool, and the first one in a process costs seconds more
+than the actors themselves (docs/scale.md).
 """
 
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ragbench.executor import ExecutorSettings, ensure_ray, map_actors
+from ragbench.executor import ExecutorSettings, ensure_ray
 from ragbench.types import QuestionResult, Sample
 
 # Test hooks: called on the driver with the worker's pid each time a batch comes back.
@@ -34,36 +40,52 @@ class EvalActor:
         self.pipeline, self.metrics = parts.pipeline, parts.metrics
         self.batch_size = parts.settings.batch_size
 
-    def __call__(self, batch: Any) -> dict[str, list]:
-        from ray import cloudpickle
-
+    def answer(self, samples: list[Sample]) -> tuple[int, list[QuestionResult]]:
+        """This worker's pid and the scored results of ``samples``, in their order."""
         from ragbench.evaluation.evaluate import _answer_batches
 
-        samples = [cloudpickle.loads(blob) for blob in batch["sample"]]
         results: list[QuestionResult] = []
         _answer_batches(self.pipeline, samples, self.batch_size, self.metrics, results.append)
-        pid = os.getpid()
-        return {"pid": [pid] * len(results), "result": [cloudpickle.dumps(r) for r in results]}
+        return os.getpid(), results
 
 
 def ray_answerer(config: dict[str, Any], executor: ExecutorSettings) -> Callable:
     """The per-question loop of :func:`~ragbench.evaluation.evaluate.evaluate` on Ray actors.
 
-    Returns ``answer(samples, sink)``: every result is passed to ``sink`` in the samples' order.
+    Returns ``answer(samples, sink)``: every result is passed to ``sink`` in the samples' order. The
+    actors live for one call (they hold CPUs that the next stage on the cluster may need).
     """
 
     def answer(samples: Sequence[Sample], sink: Callable[[QuestionResult], None]) -> None:
-        from ray import cloudpickle
-
         if not samples:
             return
         ray = ensure_ray(executor)
-        rows = [{"sample": cloudpickle.dumps(s)} for s in samples]
-        ds = map_actors(ray.data.from_items(rows), EvalActor, constructor={"config": config}, executor=executor)
-        for batch in ds.iter_batches(batch_size=None, batch_format="pandas"):
-            for hook in list(ON_BATCH):
-                hook(int(batch["pid"].iloc[0]))
-            for blob in batch["result"]:
-                sink(cloudpickle.loads(blob))
+        remote = ray.remote(EvalActor).options(
+            num_cpus=executor.actor_cpus, max_restarts=executor.max_retries, max_task_retries=executor.max_retries
+        )
+        actors = [remote.remote(config) for _ in range(executor.actors)]
+        size = executor.batch_size
+        try:
+            calls: deque = deque()
+            for n, start in enumerate(range(0, len(samples), size)):
+                calls.append(actors[n % len(actors)].answer.remote(list(samples[start : start + size])))
+                while len(calls) >= 2 * len(actors):
+                    _deliver(ray, calls.popleft(), sink)
+            while calls:
+                _deliver(ray, calls.popleft(), sink)
+        finally:
+            for actor in actors:
+                try:
+                    ray.kill(actor)
+                except Exception:  # its session is gone already
+                    pass
 
     return answer
+
+
+def _deliver(ray, ref, sink: Callable[[QuestionResult], None]) -> None:
+    pid, results = ray.get(ref)
+    for hook in list(ON_BATCH):
+        hook(pid)
+    for result in results:
+        sink(result)
