@@ -111,18 +111,15 @@ class LanceDBStore:
             else ",".join(check_languages(text_analysis, what="store.text_analysis (or 'auto')"))
         )
         self.default_language = check_languages([default_language], what="store.default_language")[0]
-        # tenant -> table version whose full-text index was checked. Kept when the tenant's connection is
-        # evicted (a reopened tenant is not checked again: list_indices per reopen made full-text search
-        # on a random one of 1,000 tenants cost 1.3-1.4x one tenant's); bounded by FTS_MARKS.
+        # tenant -> table version whose full-text index was checked; outlives connection eviction (a check
+        # per reopen made text search on a random one of 1,000 tenants 1.4x one tenant's; docs/scale.md)
         self._fts_ready: dict[str, int] = {}
         self.index_params = dict(index_params or {})
         self.search_params = check_search_params(search_params)
         self.recall_sample = int(recall_sample)
         if index_cache_mib < 0 or metadata_cache_mib < 0:
-            raise ConfigError(
-                f"index_cache_mib and metadata_cache_mib must be >= 0 MiB, got {index_cache_mib} and "
-                f"{metadata_cache_mib}."
-            )
+            got = f"got {index_cache_mib} and {metadata_cache_mib}."
+            raise ConfigError(f"index_cache_mib and metadata_cache_mib must be >= 0 MiB, {got}")
         self.cache_mib = {"index": int(index_cache_mib), "metadata": int(metadata_cache_mib)}
         if maintain_every_rows < 0:
             raise ConfigError(f"store.maintain_every_rows must be >= 0 (0: never), got {maintain_every_rows}.")
@@ -363,8 +360,8 @@ class LanceDBStore:
             table = self._table(tenant)
         self._fts_ready.pop(tenant, None)
         self._fts_ready[tenant] = table.version
-        while len(self._fts_ready) > FTS_MARKS:  # the least recently checked first
-            self._fts_ready.pop(next(iter(self._fts_ready)))
+        while len(self._fts_ready) > FTS_MARKS:  # the least recently checked goes first
+            del self._fts_ready[next(iter(self._fts_ready))]
         return table
 
     # ------------------------------------------------------------------ search
