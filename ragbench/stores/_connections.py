@@ -8,6 +8,7 @@ a connection is a path plus the shared, bounded :class:`lancedb.Session` caches)
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import logging
@@ -51,6 +52,16 @@ def raise_open_files_limit() -> tuple[int, int]:
         except (ValueError, OSError) as exc:
             log.warning("open files: could not raise the soft limit %d to %d: %s", soft, want, exc)
     return soft, hard
+
+
+def remember(marks: dict, key: str, value: Any, *, most: int) -> None:
+    """``marks[key] = value`` as the most recent entry; the oldest are dropped beyond ``most``. Safe
+    when threads share ``marks`` (one may drop an entry another is about to drop)."""
+    marks.pop(key, None)
+    marks[key] = value
+    while len(marks) > most:
+        with contextlib.suppress(RuntimeError, StopIteration):  # changed by another thread meanwhile
+            marks.pop(next(iter(marks)), None)
 
 
 def explain_open_files(method):

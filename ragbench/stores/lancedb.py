@@ -31,7 +31,7 @@ import numpy as np
 
 from ragbench.errors import ConfigError, StoreError, TenantNotFoundError, suggest
 from ragbench.stores._columns import chunk_rows, hits_from_rows, space_slug
-from ragbench.stores._connections import TenantConnections, explain_open_files
+from ragbench.stores._connections import TenantConnections, explain_open_files, remember
 from ragbench.stores._filters import build_filter
 from ragbench.stores._maintain import maintain
 from ragbench.stores._retry import retrying
@@ -358,10 +358,7 @@ class LanceDBStore:
         elif not self._fts_current(tenant, table):  # built with another analysis (languages changed)
             self._build_fts(tenant, table)
             table = self._table(tenant)
-        self._fts_ready.pop(tenant, None)
-        self._fts_ready[tenant] = table.version
-        while len(self._fts_ready) > FTS_MARKS:  # the least recently checked goes first
-            del self._fts_ready[next(iter(self._fts_ready))]
+        remember(self._fts_ready, tenant, table.version, most=FTS_MARKS)
         return table
 
     # ------------------------------------------------------------------ search
