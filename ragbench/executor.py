@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import os
 import re
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ragbench.errors import ConfigError, MissingDependencyError
+
+T = TypeVar("T")
 
 KINDS = ("local", "ray")
 
@@ -111,6 +115,31 @@ def ensure_ray(settings: ExecutorSettings):
     if not ray.is_initialized():
         _init(ray, settings)
     return ray
+
+
+def in_order(ray, actors: list, calls: Iterable[T], send: Callable[[Any, T], Any]) -> Iterator[tuple[T, Any]]:
+    """``(call, result)`` for each of ``calls``, in their order: ``send(actor, call)`` starts a call on the
+    actors in turn (it returns Ray's reference), at most two in flight per actor, and ``calls`` is read only
+    as calls are sent (bounded memory). Ingestion and evaluation on Ray deal their batches this way."""
+    pending: deque = deque()
+    for n, call in enumerate(calls):
+        pending.append((call, send(actors[n % len(actors)], call)))
+        while len(pending) >= 2 * len(actors):
+            call, ref = pending.popleft()
+            yield call, ray.get(ref)
+    while pending:
+        call, ref = pending.popleft()
+        yield call, ray.get(ref)
+
+
+def kill_actors(ray, actors: Iterable) -> None:
+    """Kill ``actors``, if Ray is still up (one whose session is gone already is skipped)."""
+    for actor in actors:
+        try:
+            if ray is not None and ray.is_initialized():
+                ray.kill(actor)
+        except Exception:  # the session they belonged to is gone
+            pass
 
 
 def start_ray(ray, attempts: int = 3, **options: Any) -> None:

@@ -16,11 +16,10 @@ than the actors themselves (docs/scale.md).
 from __future__ import annotations
 
 import os
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ragbench.executor import ExecutorSettings, ensure_ray
+from ragbench.executor import ExecutorSettings, ensure_ray, in_order, kill_actors
 from ragbench.types import QuestionResult, Sample
 
 # Test hooks: called on the driver with the worker's pid each time a batch comes back.
@@ -65,27 +64,14 @@ def ray_answerer(config: dict[str, Any], executor: ExecutorSettings) -> Callable
         )
         actors = [remote.remote(config) for _ in range(executor.actors)]
         size = executor.batch_size
+        batches = (list(samples[start : start + size]) for start in range(0, len(samples), size))
         try:
-            calls: deque = deque()
-            for n, start in enumerate(range(0, len(samples), size)):
-                calls.append(actors[n % len(actors)].answer.remote(list(samples[start : start + size])))
-                while len(calls) >= 2 * len(actors):
-                    _deliver(ray, calls.popleft(), sink)
-            while calls:
-                _deliver(ray, calls.popleft(), sink)
+            for _, (pid, results) in in_order(ray, actors, batches, lambda actor, batch: actor.answer.remote(batch)):
+                for hook in list(ON_BATCH):
+                    hook(pid)
+                for result in results:
+                    sink(result)
         finally:
-            for actor in actors:
-                try:
-                    ray.kill(actor)
-                except Exception:  # its session is gone already
-                    pass
+            kill_actors(ray, actors)
 
     return answer
-
-
-def _deliver(ray, ref, sink: Callable[[QuestionResult], None]) -> None:
-    pid, results = ray.get(ref)
-    for hook in list(ON_BATCH):
-        hook(pid)
-    for result in results:
-        sink(result)

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
 
-from ragbench.executor import ExecutorSettings, ensure_ray
+from ragbench.executor import ExecutorSettings, ensure_ray, in_order, kill_actors
 from ragbench.ingestion._committed import Committed
 from ragbench.ingestion._runner import Preparer, Runner, Work
 from ragbench.ingestion.loaders import Item
@@ -133,32 +132,15 @@ def actor_pool(ray, runner: Runner, executor: ExecutorSettings) -> list:
 def release_pool(ray=None) -> None:
     """Kill the kept actors (if Ray is still up) and forget them."""
     while _POOL:
-        pool = _POOL.pop()
-        for actor in pool.actors:
-            try:
-                if ray is not None and ray.is_initialized():
-                    ray.kill(actor)
-            except Exception:  # the session they belonged to is gone
-                pass
+        kill_actors(ray, _POOL.pop().actors)
 
 
 def _prepared(ray, actors: list, tenant: str, calls_rows: Iterator[list[tuple]]) -> Iterator[tuple[int, tuple, Item]]:
     """``(pid, prepared row, item)`` in the input's order, for each call's rows (``(seq, item, committed)``)
     of ``calls_rows``, read only as calls are sent: at most two calls in flight per actor (bounded memory)."""
-    calls: deque = deque()
-    for n, rows in enumerate(calls_rows):
-        actor = actors[n % len(actors)]
-        calls.append((actor.prepare.remote(tenant, rows), [item for _, item, _ in rows]))
-        while len(calls) >= 2 * len(actors):
-            yield from _returned(ray, calls.popleft())
-    while calls:
-        yield from _returned(ray, calls.popleft())
-
-
-def _returned(ray, call: tuple) -> Iterator[tuple[int, tuple, Item]]:
-    ref, items = call
-    pid, out = ray.get(ref)
-    yield from ((pid, row, item) for row, item in zip(out, items))
+    send = lambda actor, rows: actor.prepare.remote(tenant, rows)
+    for rows, (pid, out) in in_order(ray, actors, calls_rows, send):
+        yield from ((pid, row, item) for row, (_, item, _) in zip(out, rows))
 
 
 def _windows(runner: Runner, items: Iterable[Item], window: int) -> Iterator[list[tuple[int, Item, Committed | None]]]:
