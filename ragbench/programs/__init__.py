@@ -1,4 +1,5 @@
-"""DSPy programs over ragbench parts: a RAG ``dspy.Module``, a metric bridge and a BootstrapFewShot helper.
+"""DSPy programs over ragbench parts: a RAG ``dspy.Module``, any ragbench RAG method as a ``dspy.Module``, a metric
+bridge and a BootstrapFewShot helper.
 
 ``dspy`` is imported only when one of these names is first used.
 
@@ -13,6 +14,8 @@ _EXPORTS = {
     "RAGProgram": "ragbench.programs.rag",
     "GenerateAnswer": "ragbench.programs.rag",
     "make_lm": "ragbench.programs.rag",
+    "MethodProgram": "ragbench.programs.method",
+    "MethodAnswerFailed": "ragbench.programs.method",
     "dspy_metric": "ragbench.programs.bridge",
     "examples_from_dataset": "ragbench.programs.bridge",
     "bootstrap": "ragbench.programs.optimize",
