@@ -111,6 +111,32 @@ def test_presets(svc):
         svc.pipeline("bm52")
 
 
+def test_a_method_preset_answers_with_its_method_and_records_it(dashboard_home, users_file):
+    """A preset may pick a RAG method (`ragbench dashboard --preset refine=method=refine,retriever=bm25`); method=refine
+    needs no LLM (the embedder picks sentences), so it runs with the extractive generator here."""
+    from ragbench.dashboard.service import DashboardService, parse_presets
+
+    presets = parse_presets("refine=method=refine,retriever=bm25,method.max_sentences=2;bm25=retriever=bm25")
+    service = DashboardService.from_overrides(
+        [f"home={dashboard_home}", "generator=extractive"], users_file=str(users_file), presets=presets
+    )
+    try:
+        alice = service.user_for("alice")
+        service.history.clear("alice", "acme-robotics")
+        request = QueryRequest(question=FOUNDERS, tenant="acme-robotics")
+        stages = [e.stage for e in service.ask_steps(alice, request, preset="refine", remember=False)]
+        assert stages[-1] == "answered"
+        refined = service.ask(alice, request, preset="refine", remember=False)
+        plain = service.ask(alice, request, preset="bm25", remember=False)
+        assert refined.trace["method"] == "refine" and plain.trace["method"] == "standard"
+        kept = [s["text"] for s in refined.trace["steps"] if s["step"] == "kept"]
+        assert 1 <= len(kept) <= 2 and refined.trace["values"]["compression_ratio"] < 1
+        assert refined.answer.strip() in kept  # the extractive generator saw only the kept sentences
+        assert [s.doc_id for s in refined.sources] == [s.doc_id for s in plain.sources]  # the same retrieval
+    finally:
+        service.close()
+
+
 def _wait(jobs, ticket, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline:
