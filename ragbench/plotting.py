@@ -18,6 +18,8 @@ LATENCY_LABELS = {
     "latency.total_ms.p95": "95th-percentile latency per question (ms)",
     "latency.retrieve_ms.p50": "median retrieval latency (ms)",
     "latency.generate_ms.p50": "median generation latency (ms)",
+    "method.tokens": "LLM tokens per question (prompt + completion, every call)",
+    "method.llm_calls": "LLM calls per question",
 }
 
 

@@ -22,6 +22,7 @@ from ragbench.evaluation.compare import Comparison, compare_tables
 from ragbench.evaluation.run import RunResult, run_experiment
 
 LATENCY = ("latency.total_ms.p50", "latency.total_ms.p95")
+COST = ("method.llm_calls", "method.tokens")  # per question, from the RAG method's traces
 
 
 @dataclass
@@ -37,11 +38,12 @@ class Experiment:
         return self.result.report
 
     def summary(self, metrics: Sequence[str] | None = None) -> dict[str, Any]:
-        """Overall metrics and latency percentiles, with the MLflow run id."""
+        """Overall metrics, latency percentiles and the RAG method's LLM calls and tokens per question, with the
+        MLflow run id."""
         overall = self.report.overall
         names = list(metrics or self.report.metric_names)
         row: dict[str, Any] = {"variant": self.name, "questions": int(overall["questions"])}
-        row.update({m: overall.get(m) for m in [*names, *LATENCY]})
+        row.update({m: overall.get(m) for m in [*names, *LATENCY, *COST]})
         row["answers.failed"] = int(overall.get("answers.failed", 0))
         row["run_id"] = self.result.run_id
         return row
@@ -131,6 +133,61 @@ class Variants:
         import pandas as pd
 
         return pd.DataFrame([e.summary(metrics) for e in self.experiments.values()])
+
+    def against(self, baseline: str, metrics: Sequence[str] | None = None):
+        """Each other variant paired with ``baseline`` on the questions both answered: one row per variant and metric
+        with both means, the difference (variant - baseline), its 95% bootstrap CI and permutation p-value.
+
+        Example:
+            >>> methods.against("standard", ["f1", "match"])  # doctest: +SKIP
+        """
+        import pandas as pd
+
+        if baseline not in self.experiments:
+            raise ConfigError(
+                f"No variant named {baseline!r} to compare against. Variants: {', '.join(self.experiments)}."
+            )
+        base = self.experiments[baseline]
+        rows = []
+        for name, exp in self.experiments.items():
+            if name == baseline:
+                continue
+            for r in compare(base, exp, metrics=metrics).rows():
+                rows.append({"variant": name, "baseline": baseline, **r})
+        return pd.DataFrame(rows)
+
+    def steps(self, *, limit: int | None = 3):
+        """What each variant's RAG method did, question by question: one row per question and variant with the
+        search queries it sent, its intermediate LLM outputs (rewrites, sub-questions, reasoning sentences, ...),
+        its LLM calls and tokens, and the answer (or the error of a failed one).
+
+        Example:
+            >>> methods.steps(limit=2)[["variant", "queries", "llm_calls"]]  # doctest: +SKIP
+        """
+        import pandas as pd
+
+        first = next(iter(self.experiments.values()))
+        by_id = {name: {r.sample.id: r for r in exp.report.results} for name, exp in self.experiments.items()}
+        rows = []
+        for base in first.report.results[:limit]:
+            for name in self.experiments:
+                result = by_id[name].get(base.sample.id)
+                if result is None:  # a variant that did not answer this question (another max_queries, say)
+                    continue
+                trace, answer = result.trace, result.answer
+                rows.append(
+                    {
+                        "question_id": base.sample.id,
+                        "question": base.sample.question,
+                        "variant": name,
+                        "queries": " | ".join(trace.queries) if trace else "",
+                        "steps": " | ".join(f"{s['step']}: {s['text']}" for s in trace.steps) if trace else "",
+                        "llm_calls": trace.llm_calls if trace else 0,
+                        "tokens": trace.prompt_tokens + trace.completion_tokens if trace else 0,
+                        "answer": (answer.text if answer.ok else f"failed: {answer.error}") if answer else None,
+                    }
+                )
+        return pd.DataFrame(rows)
 
     def answers(self, *, limit: int | None = 5, sources: int = 2):
         """Answers side by side: one row per question, per variant its answer and top sources."""

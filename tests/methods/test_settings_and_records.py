@@ -203,3 +203,33 @@ def test_conversations_loader_names_a_bad_line(tmp_path):
     )
     with pytest.raises(DatasetError, match=r"c.jsonl:1: history turn 1 must be"):
         load_conversations(bad, corpus="datasets/demo")
+
+
+def test_variants_pair_methods_with_the_baseline_and_show_what_each_did(demo_bm25):
+    """The notebook helpers for methods side by side (notebooks/07_methods.ipynb), on the demo store that is
+    already indexed: a paired row per method and metric, and each method's searches and steps per question."""
+    import ragbench
+
+    shared = [f"home={demo_bm25.cfg.home}", "progress=false", "generator=extractive", "retriever=bm25"]
+    variants = ragbench.run_variants(
+        {"standard": ["method=standard"], "refine": ["method=refine", "method.max_sentences=1"]},
+        overrides=[*shared, "tracking=none", "max_queries=6", "k=5"],
+    )
+    table = variants.table(["f1", "recall@5"]).set_index("variant")
+    assert list(table.index) == ["standard", "refine"] and (table["questions"] == 6).all()
+    assert (table["method.llm_calls"] == 0).all()  # the extractive generator is no LLM
+    assert table.loc["refine", "recall@5"] == table.loc["standard", "recall@5"]  # refine retrieves as standard does
+    [row] = variants.against("standard", ["f1"]).to_dict("records")
+    assert (row["variant"], row["baseline"], row["metric"], row["n"]) == ("refine", "standard", "f1", 6)
+    assert row["delta"] == pytest.approx(table.loc["refine", "f1"] - table.loc["standard", "f1"], abs=1e-12)
+    assert row["low"] <= row["delta"] <= row["high"] and 0 <= row["p_value"] <= 1
+    steps = variants.steps(limit=2)
+    assert len(steps) == 4 and list(steps["variant"]) == ["standard", "refine"] * 2
+    for _, r in steps.iterrows():
+        if r["variant"] == "standard":
+            assert r["queries"] == r["question"] and r["steps"] == ""
+        else:
+            kept = r["steps"].removeprefix("kept: ")
+            assert r["steps"].startswith("kept: ") and r["answer"].strip() in kept  # it answered from what it kept
+    with pytest.raises(ConfigError, match="No variant named 'hyde'.*Variants: standard, refine"):
+        variants.against("hyde")
