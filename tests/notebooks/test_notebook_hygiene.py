@@ -17,14 +17,15 @@ NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 # What a parameters cell may hold: config name, overrides, tenant/dataset (and run selections), output dir.
 ALLOWED_PARAMETERS = {
     "config_name", "overrides", "variant_overrides", "dataset", "tenant", "run_a", "run_b", "output_dir", "metric", "train",
-    "heldout",
+    "heldout", "baseline",
 }
 ABSOLUTE_PATH = re.compile(r"""["'](/(?:home|tmp|work|usr|Users|root|mnt|data)\b|~/|[A-Za-z]:\\)""")
 
 
-def test_the_six_notebooks_exist():
+def test_the_seven_notebooks_exist():
     names = [p.stem for p in NOTEBOOKS]
-    expected = ["01_quickstart", "02_retrieval_lab", "03_generation_lab", "04_compare_runs", "05_dspy_optimize", "06_multitenant"]
+    expected = ["01_quickstart", "02_retrieval_lab", "03_generation_lab", "04_compare_runs", "05_dspy_optimize", "06_multitenant",
+                "07_methods"]
     assert [n for n in expected if n in names] == [n for n in names if n in expected]
     assert {"01_quickstart", "02_retrieval_lab", "06_multitenant"} <= set(names)
 

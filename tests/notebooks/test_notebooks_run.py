@@ -56,7 +56,7 @@ def _text(nb) -> str:
 
 def test_every_stage_ran_and_is_in_mlflow(smoke):
     tmp, run = smoke
-    assert run.finished and len(run.stages) == 6
+    assert run.finished and len(run.stages) == 7
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp / 'home' / 'mlflow.db'}")
@@ -159,6 +159,35 @@ def test_multitenant_outputs(smoke):
     # asked in English, the Croatian tenant's BM25 finds its own documents or none (no shared words), never others'
     hr_sources = same["lastavica-logistika: sources"].fillna("").str.split(", ")
     assert hr_sources.map(lambda ids: all(d.startswith("lastavica-") for d in ids if d)).all()
+
+
+def test_methods_outputs(smoke):
+    table = pd.read_csv(_out(smoke, "methods") / "methods.csv").set_index("variant")
+    methods = ["standard", "closed_book", "oracle", "rewrite", "decompose", "adaptive", "refine"]
+    assert list(table.index) == methods and (table["questions"] == 4).all()
+    # real SmolLM2 (transformers) answers and writes every step; nothing failed
+    assert (table["answers.failed"] == 0).all()
+    calls = table["method.llm_calls"]
+    assert calls["standard"] == calls["closed_book"] == calls["oracle"] == calls["refine"] == 1
+    assert calls["rewrite"] == 2 and calls["decompose"] >= 3 and 1 <= calls["adaptive"] <= 2
+    assert table.loc["closed_book", "recall@5"] == 0 and table.loc["oracle", "recall@5"] == 1
+    assert (table["method.tokens"] > 0).all() and table.loc["rewrite", "method.tokens"] > table.loc["standard", "method.tokens"]
+    paired = pd.read_csv(_out(smoke, "methods") / "paired.csv")
+    assert sorted(paired["variant"].unique()) == sorted(m for m in methods if m != "standard")
+    assert set(paired["metric"]) == {"f1", "match"} and (paired["baseline"] == "standard").all()
+    assert ((paired["low"] <= paired["delta"]) & (paired["delta"] <= paired["high"])).all() and (paired["n"] == 4).all()
+    f1 = paired.set_index(["variant", "metric"])["delta"]
+    assert abs(f1["rewrite", "f1"] - (table.loc["rewrite", "f1"] - table.loc["standard", "f1"])) < 1e-9
+    steps = pd.read_csv(_out(smoke, "methods") / "steps.csv").fillna("")
+    assert len(steps) == 3 * len(methods)
+    by = steps.set_index(["question_id", "variant"])
+    for qid in steps["question_id"].unique():
+        question = by.loc[(qid, "standard"), "question"]
+        assert by.loc[(qid, "standard"), "queries"] == question  # standard searches with the question itself
+        assert by.loc[(qid, "closed_book"), "queries"] == ""  # and closed-book searches nothing
+        assert by.loc[(qid, "rewrite"), "steps"].startswith("rewrite: ")
+        assert by.loc[(qid, "decompose"), "steps"].startswith("decompose: ")
+    assert (_out(smoke, "methods") / "quality_vs_cost.png").stat().st_size > 10_000
 
 
 def test_nbval_lax_validates_the_executed_notebooks(smoke):
