@@ -2,7 +2,7 @@
 # The methods table of docs/methods.md: every method on every dataset, one MLflow sweep per dataset,
 # paired against standard RAG, written as one markdown table per dataset.
 #
-#   make methods-table                      # full sets (about an hour on an idle 2-core CPU)
+#   make methods-table                      # full sets (about 70 minutes on an idle 2-core CPU; run it alone)
 #   MAX_QUERIES=10 make methods-table       # the first 10 questions of each set (a smoke run)
 #   OUT=runs/methods DATASETS="demo hotpotqa" bench/methods_table.sh
 #
