@@ -20,9 +20,9 @@ from ragbench.config import Components, build, compose
 from ragbench.errors import ConfigError
 from ragbench.evaluation.compare import Comparison, compare_tables
 from ragbench.evaluation.run import RunResult, run_experiment
+from ragbench.evaluation.table import COST
 
 LATENCY = ("latency.total_ms.p50", "latency.total_ms.p95")
-COST = ("method.llm_calls", "method.tokens")  # per question, from the RAG method's traces
 
 
 @dataclass
@@ -148,12 +148,15 @@ class Variants:
                 f"No variant named {baseline!r} to compare against. Variants: {', '.join(self.experiments)}."
             )
         base = self.experiments[baseline]
+        base_id, base_table = base.result.run_id or baseline, pd.DataFrame(base.report.rows())  # read once
         rows = []
         for name, exp in self.experiments.items():
             if name == baseline:
                 continue
-            for r in compare(base, exp, metrics=metrics).rows():
-                rows.append({"variant": name, "baseline": baseline, **r})
+            paired = compare_tables(
+                base_id, base_table, exp.result.run_id or name, pd.DataFrame(exp.report.rows()), metrics=metrics
+            )
+            rows.extend({"variant": name, "baseline": baseline, **r} for r in paired.rows())
         return pd.DataFrame(rows)
 
     def steps(self, *, limit: int | None = 3):
